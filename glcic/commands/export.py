@@ -1,0 +1,51 @@
+"""`glcic export`: turn a training run into a release bundle (safetensors + config.json)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+CELEBA_LICENSE = (
+    "Weights trained on CelebA (Liu et al., ICCV 2015): non-commercial research use only, "
+    "following the CelebA terms of use."
+)
+
+
+def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        name,
+        help="write the release bundle (model.safetensors + config.json) of a run",
+        description="Export the completion network of a run folder or checkpoint as a bundle that "
+        "`glcic inpaint --model DIR` and InpaintPipeline.from_pretrained(DIR) load.",
+    )
+    p.add_argument("source", type=Path, help="a run folder (its latest checkpoint) or a ckpt_*.pt file")
+    p.add_argument("--output", "-o", required=True, type=Path, help="bundle folder to write")
+    p.add_argument("--name", default=None, help="model name stored in config.json")
+    p.add_argument("--license", default=None, help="licence text of the weights (default: from the data)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from glcic.bundle import BundleInfo, save_bundle
+    from glcic.config import Config
+    from glcic.models import CompletionNetwork
+    from glcic.training.checkpoint import load_checkpoint
+
+    state = load_checkpoint(args.source)
+    cfg = Config.from_dict(state["config"])
+    net = CompletionNetwork(cfg.model)
+    net.load_state_dict(state["completion"])
+    roots = [cfg.data.root, *cfg.data.extra_roots]
+    is_celeba = any("celeba" in r.lower() for r in roots)
+    info = BundleInfo(
+        model=cfg.model,
+        resolution=cfg.data.size,
+        mean_pixel=[float(x) for x in state["mean_pixel"]],
+        name=args.name or f"glcic-{Path(args.source).resolve().name}",
+        training_data=", ".join(roots) + f" ({cfg.data.train_split} split)",
+        license=args.license or (CELEBA_LICENSE if is_celeba else "as the training data's licence allows"),
+        extra={"step": int(state["step"]), "train_config": state["config"]},
+    )
+    save_bundle(args.output, net, info)
+    print(f"glcic export: wrote {args.output}/model.safetensors and config.json (step {state['step']})")
+    return 0

@@ -1,0 +1,316 @@
+"""One typed configuration: dataclasses, YAML presets and ``key=value`` overrides.
+
+A run is described by a :class:`Config` (model, data, masks, training). Presets
+live in ``configs/*.yaml`` (also shipped inside the package); CLI flags only
+override fields (``--set train.batch_size=32``). The resolved config is written
+into every run folder, checkpoint and released weight file as a plain dict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+import yaml
+
+from glcic.errors import ConfigError
+
+# The presets ship inside the package; the repository's configs/ is a link to this folder.
+PRESET_DIRS = (Path(__file__).resolve().parent / "configs",)
+
+
+@dataclass
+class ModelConfig:
+    """Completion network and discriminator architecture."""
+
+    width: float = 1.0
+    """Channel multiplier of the completion network (1, 0.5, 0.25, ...)."""
+    output: str = "sigmoid"
+    """'sigmoid' -> values in [0, 1] (the paper); 'tanh' -> values in [-1, 1] (the report)."""
+    skip: bool = False
+    """FCN-style skip links from encoder layers into decoder layers of the same resolution."""
+    norm: str = "batch"
+    """'batch' (batch norm after every conv but the last) or 'none'."""
+    dilations: list[int] = field(default_factory=lambda: [2, 4, 8, 16])
+    """Dilation of the four dilated convs (the paper: 2, 4, 8, 16)."""
+    disc_width: float = 1.0
+    """Channel multiplier of both discriminators."""
+    attributes: int = 0
+    """K > 0 adds the report's auxiliary head: K attribute logits on the joint features."""
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        return (0.0, 1.0) if self.output == "sigmoid" else (-1.0, 1.0)
+
+
+@dataclass
+class DataConfig:
+    """Where the images come from and how they are prepared."""
+
+    root: str = "../shared/data/celeba"
+    """A CelebA root (official layout) or any folder of images."""
+    format: str = "auto"
+    """'celeba', 'folder' or 'auto' (celeba when list_eval_partition.txt is there)."""
+    extra_roots: list[str] = field(default_factory=list)
+    """More image folders or CelebA roots added to the training split only."""
+    size: int = 160
+    """Training resolution: images are centre-cropped to a square and resized to it."""
+    train_split: str = "train"
+    val_split: str = "val"
+    val_fraction: float = 0.05
+    """For folders without a partition file: the share held out for validation."""
+    hflip: bool = True
+    crop_jitter: float = 0.0
+    """Random crops: up to this fraction of the side is trimmed before resizing."""
+    cache: bool = True
+    """Decode the whole set into memory once (fastest on a small CPU machine)."""
+    num_workers: int = 0
+    max_images: int = 0
+    """0 = all; otherwise use only the first N images of the training split."""
+
+
+@dataclass
+class MaskConfig:
+    """Training holes; see glcic.data.masks."""
+
+    kind: str = "rect"
+    """'rect', 'freeform' or 'folder'."""
+    hole_min: int = 46
+    hole_max: int = 80
+    local_size: int = 80
+    """Side of the local discriminator's patch; every hole must fit inside it."""
+    num_holes: list[int] = field(default_factory=lambda: [1, 1])
+    """[min, max] number of holes per image (all inside one local window)."""
+    folder: str = ""
+    """For kind='folder': a folder of mask images (white = hole)."""
+
+
+@dataclass
+class TrainConfig:
+    """Algorithm 1 and everything around it."""
+
+    batch_size: int = 64
+    t_c: int = 9000
+    """Iterations of the completion network alone (masked MSE, eq. 1)."""
+    t_d: int = 1000
+    """Iterations of the discriminator alone."""
+    t_train: int = 50000
+    """Total iterations (the joint phase runs from t_c + t_d to t_train)."""
+    alpha: float = 0.0004
+    """Weight of the adversarial term in the joint phase (eq. 3)."""
+    optimizer: str = "adadelta"
+    lr_c: float = 1.0
+    """Completion network learning rate in the MSE-only phase."""
+    lr_joint: float = 1.0
+    """Completion network learning rate in the joint phase."""
+    lr_d: float = 1.0
+    weight_decay: float = 0.0
+    adam_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    nonsaturating: bool = True
+    """Generator maximises log D(G(z)) instead of minimising log(1 - D(G(z)))."""
+    real_label: float = 1.0
+    """One-sided label smoothing: target for real images (the report: 0.75)."""
+    attr_weight: float = 1.0
+    """Weight of the auxiliary attribute BCE (needs model.attributes > 0)."""
+    precision: str = "auto"
+    """'fp32', 'bf16', 'fp16' (CUDA) or 'auto' (bf16 where it is fast, else fp32)."""
+    channels_last: bool = True
+    seed: int = 0
+    deterministic: bool = False
+    log_every: int = 50
+    sample_every: int = 1000
+    ckpt_every: int = 1000
+    keep_ckpts: int = 3
+    val_images: int = 8
+    """Images in the fixed validation batch used for sample grids and val MSE."""
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    mask: MaskConfig = field(default_factory=MaskConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Config:
+        return _from_dict(cls, d, "")
+
+    def validate(self) -> Config:
+        """Check values that would otherwise fail late; raise ConfigError with a fix."""
+        m, d, k, t = self.model, self.data, self.mask, self.train
+        _choice("model.output", m.output, ("sigmoid", "tanh"))
+        _choice("model.norm", m.norm, ("batch", "none"))
+        _choice("data.format", d.format, ("auto", "celeba", "folder"))
+        _choice("mask.kind", k.kind, ("rect", "freeform", "folder"))
+        _choice("train.optimizer", t.optimizer, ("adadelta", "adam"))
+        _choice("train.precision", t.precision, ("auto", "fp32", "bf16", "fp16"))
+        if len(m.dilations) != 4 or any(x < 1 for x in m.dilations):
+            raise ConfigError(f"model.dilations must be four integers >= 1; got {m.dilations}")
+        if m.width <= 0 or m.disc_width <= 0:
+            raise ConfigError("model.width and model.disc_width must be > 0")
+        if d.size % 4 != 0 or d.size < 16:
+            raise ConfigError(
+                f"data.size must be a multiple of 4 and >= 16 (the network halves twice); got {d.size}"
+            )
+        if not 0 < k.local_size <= d.size:
+            raise ConfigError(
+                f"mask.local_size ({k.local_size}) must be between 1 and data.size ({d.size})"
+            )
+        if not 1 <= k.hole_min <= k.hole_max:
+            raise ConfigError(
+                f"mask.hole_min ({k.hole_min}) must be >= 1 and <= mask.hole_max ({k.hole_max})"
+            )
+        if k.hole_max > k.local_size:
+            raise ConfigError(
+                f"holes up to {k.hole_max} px do not fit inside the {k.local_size} px local patch "
+                f"the local discriminator sees; set mask.hole_max <= {k.local_size} or raise "
+                "mask.local_size"
+            )
+        if len(k.num_holes) != 2 or not 1 <= k.num_holes[0] <= k.num_holes[1]:
+            raise ConfigError(f"mask.num_holes must be [min, max] with 1 <= min <= max; got {k.num_holes}")
+        if k.kind == "folder" and not k.folder:
+            raise ConfigError("mask.kind=folder needs mask.folder=PATH (a folder of mask images)")
+        if not (t.batch_size >= 1 and t.t_c >= 0 and t.t_d >= 0 and t.t_train >= 1):
+            raise ConfigError("train.batch_size >= 1, train.t_c >= 0, train.t_d >= 0, train.t_train >= 1")
+        if not 0.0 < t.real_label <= 1.0:
+            raise ConfigError(f"train.real_label must be in (0, 1]; got {t.real_label}")
+        return self
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _from_dict(cls: type, d: dict[str, Any], prefix: str) -> Any:
+    if not isinstance(d, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a mapping; got {type(d).__name__}")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown config key(s) {', '.join(prefix + k for k in unknown)}; "
+            f"known keys{' under ' + prefix.rstrip('.') if prefix else ''}: {', '.join(sorted(known))}"
+        )
+    kwargs = {}
+    for name, value in d.items():
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _from_dict(tp, value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, tp, f"{prefix}{name}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, tp: Any, name: str) -> Any:
+    origin = get_origin(tp)
+    try:
+        if origin is list:
+            (inner,) = get_args(tp)
+            if isinstance(value, str):
+                value = yaml.safe_load(value if value.startswith("[") else f"[{value}]")
+            if not isinstance(value, (list, tuple)):
+                raise TypeError
+            return [_coerce(v, inner, name) for v in value]
+        if tp is bool:
+            if isinstance(value, str):
+                low = value.lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise TypeError
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if tp is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError
+            return int(value)
+        if tp is float:
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if tp is str:
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    else:
+        return value
+    tname = getattr(tp, "__name__", str(tp))
+    raise ConfigError(f"{name} expects {tname}; got {value!r}")
+
+
+def preset_names() -> list[str]:
+    names: set[str] = set()
+    for d in PRESET_DIRS:
+        if d.is_dir():
+            names.update(p.stem for p in d.glob("*.yaml"))
+    return sorted(names)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from e
+    return data or {}
+
+
+def load_config(preset_or_path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Resolve a config: defaults <- preset or YAML file <- ``key=value`` overrides.
+
+    Args:
+        preset_or_path: a preset name (``paper``, ``report``, ``cpu``, ...) or a YAML path.
+        overrides: strings like ``train.batch_size=32`` or ``model.dilations=[1,2,4,8]``.
+    """
+    raw: dict[str, Any] = {}
+    if preset_or_path is not None:
+        raw = _read_yaml(_find_preset(str(preset_or_path)))
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like section.key=value, e.g. train.batch_size=32")
+        key, value = item.split("=", 1)
+        parts = key.strip().split(".")
+        if len(parts) != 2:
+            raise ConfigError(f"override key {key!r} must be section.key, e.g. train.batch_size")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            parsed = value
+        if parsed is None:
+            parsed = value
+        raw.setdefault(parts[0], {})
+        if not isinstance(raw[parts[0]], dict):
+            raise ConfigError(f"config section {parts[0]!r} must be a mapping")
+        raw[parts[0]][parts[1]] = parsed
+    return Config.from_dict(raw).validate()
+
+
+def _find_preset(name: str) -> Path:
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.is_file():
+            raise ConfigError(f"config file {p} not found; give a preset ({', '.join(preset_names())}) or a YAML path")
+        return p
+    for d in PRESET_DIRS:
+        cand = d / f"{name}.yaml"
+        if cand.is_file():
+            return cand
+    raise ConfigError(f"unknown preset {name!r}; presets: {', '.join(preset_names())}, or give a YAML file path")
+
+
+def dump_config(cfg: Config) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def config_to_json(cfg: Config) -> str:
+    return json.dumps(cfg.to_dict(), indent=2)

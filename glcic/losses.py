@@ -1,0 +1,76 @@
+"""Losses of the paper (Sec. 3.3) and the report's options. Each returns ``(loss, stats)``.
+
+- eq. (1): the weighted MSE on the hole, L(x, M_c) = ||M_c * (C(x, M_c) - x)||^2.
+- eq. (2): the GAN loss, min_C max_D E[log D(x, M_d) + log(1 - D(C(x, M_c), M_c))].
+- eq. (3): the joint objective, min_C max_D E[L(x, M_c) + alpha * log D(x, M_d)
+  + alpha * log(1 - D(C(x, M_c), M_c))].
+
+The discriminator returns logits, so the sigmoid of Table 2 lives inside
+binary_cross_entropy_with_logits (numerically safer, same objective).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+Stats = dict[str, float]
+
+
+def masked_mse(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, Stats]:
+    """eq. (1), normalised by the number of hole values so that it does not depend on hole size.
+
+    Args:
+        output, target: (B, 3, H, W) in the model's value range.
+        mask: (B, 1, H, W), 1 = hole.
+    """
+    diff = (output.float() - target.float()) * mask  # (B, 3, H, W)
+    denom = (mask.sum() * output.shape[1]).clamp_min(1.0)
+    loss = diff.pow(2).sum() / denom
+    return loss, {"loss/C_mse": loss.item()}
+
+
+def generator_adversarial(fake_logit: torch.Tensor, nonsaturating: bool = True) -> tuple[torch.Tensor, Stats]:
+    """The completion network's adversarial term (to be multiplied by alpha, eq. 3).
+
+    nonsaturating=True (the report's choice, Goodfellow et al. 2014): minimise
+    -log D(C(x)); otherwise the paper's minimax form: minimise log(1 - D(C(x))).
+    """
+    logit = fake_logit.float()
+    if nonsaturating:
+        loss = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
+    else:
+        loss = -F.binary_cross_entropy_with_logits(logit, torch.zeros_like(logit))
+    return loss, {"loss/C_adv": loss.item()}
+
+
+def discriminator_loss(
+    real_logit: torch.Tensor,
+    fake_logit: torch.Tensor,
+    real_label: float = 1.0,
+) -> tuple[torch.Tensor, Stats]:
+    """Binary cross-entropy of real (x, M_d) against completed (C(x, M_c), M_c) (eq. 2).
+
+    real_label < 1 is one-sided label smoothing (Salimans et al. 2016; the report: 0.75).
+    """
+    real, fake = real_logit.float(), fake_logit.float()
+    loss_real = F.binary_cross_entropy_with_logits(real, torch.full_like(real, real_label))
+    loss_fake = F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    stats = {
+        "loss/D_real": loss_real.item(),
+        "loss/D_fake": loss_fake.item(),
+        "acc/D_real": (real > 0).float().mean().item(),
+        "acc/D_fake": (fake < 0).float().mean().item(),
+    }
+    return loss_real + loss_fake, stats
+
+
+def attribute_loss(attr_logits: torch.Tensor, attrs: torch.Tensor) -> tuple[torch.Tensor, Stats]:
+    """The report's supervised term: BCE of the auxiliary head on real images' attributes.
+
+    Args:
+        attr_logits: (B, K) logits; attrs: (B, K) in {0, 1}.
+    """
+    loss = F.binary_cross_entropy_with_logits(attr_logits.float(), attrs.float())
+    acc = ((attr_logits > 0).float() == attrs).float().mean()
+    return loss, {"loss/D_aux": loss.item(), "acc/D_aux": acc.item()}

@@ -1,0 +1,189 @@
+"""The completion network (Iizuka et al. 2017, Sec. 3.1, Table 1).
+
+A fully convolutional encoder-decoder that works at 1/4 resolution in the
+middle, with four dilated convolutions (dilation 2, 4, 8, 16) that widen the
+receptive field without losing resolution, and two deconvolutions back up.
+
+Input: an image with holes pre-filled by the dataset mean pixel, plus a binary
+mask channel (1 = hole). Output: an image of the same size in the configured
+value range (sigmoid -> [0, 1] as in the paper, tanh -> [-1, 1] as in the
+report). Only the hole of the output is used: see :func:`composite`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from glcic.config import ModelConfig
+from glcic.errors import InputError
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One row of the paper's Table 1 (channels at width 1)."""
+
+    kind: str  # "conv", "dilated", "deconv", "output"
+    kernel: int
+    stride: int  # 2 for the deconvolutions means "stride 1/2" (upsampling)
+    dilation: int
+    channels: int
+
+
+def layer_table(dilations: tuple[int, ...] | list[int] = (2, 4, 8, 16)) -> list[LayerSpec]:
+    """The completion network's 17 layers, as in Table 1 of the paper."""
+    d = list(dilations)
+    return [
+        LayerSpec("conv", 5, 1, 1, 64),
+        LayerSpec("conv", 3, 2, 1, 128),
+        LayerSpec("conv", 3, 1, 1, 128),
+        LayerSpec("conv", 3, 2, 1, 256),
+        LayerSpec("conv", 3, 1, 1, 256),
+        LayerSpec("conv", 3, 1, 1, 256),
+        LayerSpec("dilated", 3, 1, d[0], 256),
+        LayerSpec("dilated", 3, 1, d[1], 256),
+        LayerSpec("dilated", 3, 1, d[2], 256),
+        LayerSpec("dilated", 3, 1, d[3], 256),
+        LayerSpec("conv", 3, 1, 1, 256),
+        LayerSpec("conv", 3, 1, 1, 256),
+        LayerSpec("deconv", 4, 2, 1, 128),
+        LayerSpec("conv", 3, 1, 1, 128),
+        LayerSpec("deconv", 4, 2, 1, 64),
+        LayerSpec("conv", 3, 1, 1, 32),
+        LayerSpec("output", 3, 1, 1, 3),
+    ]
+
+
+# FCN-style skip links (report; Long et al. 2015): encoder layer index -> decoder
+# layer index whose output has the same resolution and channel count. The
+# encoder features are added to the decoder's after its activation.
+SKIP_LINKS = {2: 12, 0: 14}
+
+
+def _scaled(channels: int, width: float) -> int:
+    return max(1, int(round(channels * width)))
+
+
+class CompletionNetwork(nn.Module):
+    """The paper's completion network.
+
+    Args:
+        cfg: architecture (width multiplier, output activation, skip links,
+            normalisation, dilations).
+
+    Shapes:
+        x: (B, 3, H, W) image in ``cfg.value_range`` with holes filled by the
+        mean pixel; mask: (B, 1, H, W) in {0, 1}, 1 = hole. H and W must be
+        multiples of 4 (the network halves the resolution twice).
+        Returns (B, 3, H, W) in ``cfg.value_range``.
+    """
+
+    def __init__(self, cfg: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg = cfg or ModelConfig()
+        self.table = layer_table(cfg.dilations)
+        layers = []
+        in_ch = 4  # RGB + mask
+        for i, spec in enumerate(self.table):
+            out_ch = 3 if spec.kind == "output" else _scaled(spec.channels, cfg.width)
+            last = spec.kind == "output"
+            if spec.kind == "deconv":
+                conv: nn.Module = nn.ConvTranspose2d(
+                    in_ch, out_ch, spec.kernel, stride=spec.stride, padding=1, bias=last or cfg.norm == "none"
+                )
+            else:
+                pad = spec.dilation * (spec.kernel - 1) // 2
+                conv = nn.Conv2d(
+                    in_ch,
+                    out_ch,
+                    spec.kernel,
+                    stride=spec.stride,
+                    padding=pad,
+                    dilation=spec.dilation,
+                    bias=last or cfg.norm == "none",
+                )
+            block = [conv]
+            if not last:
+                if cfg.norm == "batch":
+                    block.append(nn.BatchNorm2d(out_ch))
+                block.append(nn.ReLU(inplace=True))
+            else:
+                block.append(nn.Sigmoid() if cfg.output == "sigmoid" else nn.Tanh())
+            layers.append(nn.Sequential(*block))
+            in_ch = out_ch
+            del i
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        check_input_size(x)
+        h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
+        saved: dict[int, torch.Tensor] = {}
+        for i, layer in enumerate(self.layers):
+            h = layer(h)
+            if self.cfg.skip:
+                if i in SKIP_LINKS:
+                    saved[SKIP_LINKS[i]] = h
+                elif i in saved:
+                    h = h + saved.pop(i)
+        return h  # (B, 3, H, W)
+
+
+def check_input_size(x: torch.Tensor) -> None:
+    """Raise InputError unless x is (B, 3, H, W) with H and W multiples of 4."""
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise InputError(f"expected an image batch of shape (B, 3, H, W); got {tuple(x.shape)}")
+    h, w = x.shape[-2:]
+    if h % 4 or w % 4 or h < 4 or w < 4:
+        raise InputError(
+            f"the completion network takes heights and widths that are multiples of 4 (it halves the "
+            f"resolution twice); got {h}x{w}. Pad the image (InpaintPipeline does this for you)."
+        )
+
+
+def fill_holes(image: torch.Tensor, mask: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """Replace hole pixels by the dataset mean pixel (the network's input convention).
+
+    Args:
+        image: (B, 3, H, W) in the model's value range.
+        mask: (B, 1, H, W) in {0, 1}, 1 = hole.
+        mean: (3,) mean pixel in the model's value range.
+    """
+    return image * (1 - mask) + mean.view(1, 3, 1, 1).to(image) * mask  # (B, 3, H, W)
+
+
+def composite(output: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Network output inside the hole, the original outside (exactly).
+
+    ``torch.where`` keeps the known pixels bit-identical, which a blend
+    ``out * m + img * (1 - m)`` would not guarantee in low precision.
+    """
+    return torch.where(mask.bool(), output.to(image.dtype), image)  # (B, 3, H, W)
+
+
+def receptive_field_bounds(position: int, dilations: tuple[int, ...] | list[int] = (2, 4, 8, 16)) -> tuple[int, int]:
+    """First and last input index (along one axis) that output index ``position`` depends on.
+
+    Walks the layer table backwards. A stride-2 conv maps output o to inputs
+    [2o - pad, 2o - pad + d(k - 1)]; a stride-1/2 deconvolution (kernel 4, padding 1)
+    maps output o to inputs [ceil((o - 2) / 2), floor((o + 1) / 2)]. Because of the
+    down- and up-sampling, the extent depends on the position modulo 4.
+    """
+    a = b = position
+    for spec in reversed(layer_table(dilations)):
+        if spec.kind == "deconv":
+            a, b = -((2 - a) // 2), (b + 1) // 2
+        else:
+            pad = spec.dilation * (spec.kernel - 1) // 2
+            a, b = a * spec.stride - pad, b * spec.stride - pad + spec.dilation * (spec.kernel - 1)
+    return a, b
+
+
+def receptive_field(dilations: tuple[int, ...] | list[int] = (2, 4, 8, 16)) -> int:
+    """Largest receptive field (input pixels along one axis) over output positions.
+
+    With the paper's dilations an output pixel sees 299 or 303 pixels, depending on
+    its position modulo 4.
+    """
+    return max(b - a + 1 for a, b in (receptive_field_bounds(p, dilations) for p in range(1000, 1004)))

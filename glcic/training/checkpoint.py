@@ -1,0 +1,72 @@
+"""Training state on disk: atomic writes, the last K kept, safe loading.
+
+A checkpoint is a plain dict of tensors, numbers, strings and nested dicts
+(configs as dicts, never pickled objects), so ``torch.load(weights_only=True)``
+reads it. It is written to a temporary file in the same folder and renamed, so a
+kill at any instant leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glcic.errors import BundleError
+
+CKPT_RE = re.compile(r"^ckpt_(\d{8})\.pt$")
+
+
+def checkpoint_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "checkpoints"
+
+
+def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any], keep: int = 3) -> Path:
+    """Write ``checkpoints/ckpt_STEP.pt`` atomically and delete all but the newest ``keep``."""
+    d = checkpoint_dir(run_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"ckpt_{step:08d}.pt"
+    tmp = d / f".{path.name}.tmp"
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    if keep > 0:
+        for old in list_checkpoints(run_dir)[:-keep]:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    d = checkpoint_dir(run_dir)
+    if not d.is_dir():
+        return []
+    return sorted(p for p in d.iterdir() if CKPT_RE.match(p.name))
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    ckpts = list_checkpoints(run_dir)
+    return ckpts[-1] if ckpts else None
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint file, or the latest one in a run folder."""
+    p = Path(path)
+    if p.is_dir():
+        found = latest_checkpoint(p)
+        if found is None:
+            raise BundleError(f"no checkpoint in {p / 'checkpoints'}; is {p} a glcic run folder?")
+        p = found
+    if not p.is_file():
+        raise BundleError(f"checkpoint {p} not found; give a run folder or a ckpt_*.pt file")
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt zip, truncated file, pickled objects
+        raise BundleError(f"{p} is not a readable glcic checkpoint ({e})") from e
+    if not isinstance(state, dict) or "completion" not in state or "config" not in state:
+        raise BundleError(f"{p} is not a glcic checkpoint (no completion weights or config inside)")
+    return state

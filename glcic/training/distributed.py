@@ -1,0 +1,83 @@
+"""torch.distributed glue: the same loop runs as one process or under `torchrun`.
+
+Rank and world size come from the environment (RANK, WORLD_SIZE, LOCAL_RANK)
+with single-process defaults. Gradients are averaged by hand, per phase, over
+the parameters of the network being trained; this copes with a frozen network
+(the discriminator during the completion-only phase) without DDP's unused-
+parameter machinery.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import torch
+import torch.distributed as dist
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_initialized() else int(os.environ.get("RANK", 0))
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_initialized() else int(os.environ.get("WORLD_SIZE", 1))
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def init(device_kind: str = "auto") -> torch.device:
+    """Start the process group when launched by torchrun; return this process's device."""
+    ws = int(os.environ.get("WORLD_SIZE", 1))
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    use_cuda = torch.cuda.is_available() if device_kind == "auto" else device_kind == "cuda"
+    if device_kind == "cuda" and not torch.cuda.is_available():
+        from glcic.errors import InputError
+
+        raise InputError("--device cuda was asked for but no CUDA device is available; use --device cpu")
+    device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    if ws > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return device
+
+
+def shutdown() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:
+    """All-reduce and average the gradients of ``params`` in one flat bucket."""
+    if not dist.is_initialized() or dist.get_world_size() == 1:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    offset = 0
+    for g in grads:
+        n = g.numel()
+        g.copy_(flat[offset : offset + n].view_as(g))
+        offset += n
+
+
+def average_buffers(module: torch.nn.Module) -> None:
+    """Average floating buffers (batch-norm running statistics) so every rank holds the same model."""
+    if not dist.is_initialized() or dist.get_world_size() == 1:
+        return
+    for b in module.buffers():
+        if b.is_floating_point():
+            dist.all_reduce(b)
+            b /= dist.get_world_size()
+
+
+def barrier() -> None:
+    if dist.is_initialized():
+        dist.barrier()

@@ -1,0 +1,47 @@
+"""Shared fixtures. Tests that need ../shared/data skip cleanly when it is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("GLCIC_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"needs {path} (the project's shared data folder); not present here")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The ../shared/data folder (skips the test when absent)."""
+    return _need(SHARED_DATA)
+
+
+@pytest.fixture(scope="session")
+def celeba_root() -> Path:
+    """CelebA root in the official layout: img_align_celeba/, list_attr_celeba.txt, ..."""
+    return _need(SHARED_DATA / "celeba")
+
+
+@pytest.fixture(scope="session")
+def celeba_halfres_root() -> Path:
+    return _need(SHARED_DATA / "celeba_halfres_89x109")
+
+
+@pytest.fixture(scope="session")
+def nvidia_masks_dir() -> Path:
+    return _need(SHARED_DATA / "masks" / "nvidia_irregular_test")
+
+
+@pytest.fixture
+def rng() -> torch.Generator:
+    return torch.Generator().manual_seed(0)

@@ -1,0 +1,185 @@
+import pytest
+import torch
+
+from glcic.config import ModelConfig
+from glcic.errors import InputError
+from glcic.models import (
+    CompletionNetwork,
+    composite,
+    fill_holes,
+    layer_table,
+    receptive_field,
+    receptive_field_bounds,
+)
+
+# The paper's Table 1: (type, kernel, stride, dilation, outputs); stride 2 on a
+# deconvolution row means the paper's "1/2" (upsampling).
+PAPER_TABLE = [
+    ("conv", 5, 1, 1, 64),
+    ("conv", 3, 2, 1, 128),
+    ("conv", 3, 1, 1, 128),
+    ("conv", 3, 2, 1, 256),
+    ("conv", 3, 1, 1, 256),
+    ("conv", 3, 1, 1, 256),
+    ("dilated", 3, 1, 2, 256),
+    ("dilated", 3, 1, 4, 256),
+    ("dilated", 3, 1, 8, 256),
+    ("dilated", 3, 1, 16, 256),
+    ("conv", 3, 1, 1, 256),
+    ("conv", 3, 1, 1, 256),
+    ("deconv", 4, 2, 1, 128),
+    ("conv", 3, 1, 1, 128),
+    ("deconv", 4, 2, 1, 64),
+    ("conv", 3, 1, 1, 32),
+    ("output", 3, 1, 1, 3),
+]
+
+
+def _conv_of(layer):
+    return layer[0]
+
+
+def test_layer_table_matches_paper():
+    table = [(s.kind, s.kernel, s.stride, s.dilation, s.channels) for s in layer_table()]
+    assert table == PAPER_TABLE
+
+
+def test_built_layers_match_table():
+    net = CompletionNetwork()
+    assert len(net.layers) == 17
+    for spec, layer in zip(PAPER_TABLE, net.layers, strict=False):
+        kind, k, s, d, c = spec
+        conv = _conv_of(layer)
+        assert conv.kernel_size == (k, k)
+        assert conv.stride == (s, s)
+        assert conv.dilation == (d, d)
+        assert conv.out_channels == c
+        assert isinstance(conv, torch.nn.ConvTranspose2d) == (kind == "deconv")
+    assert net.layers[0][0].in_channels == 4  # RGB + mask
+
+
+def test_batch_norm_after_every_layer_but_last():
+    net = CompletionNetwork()
+    for layer in net.layers[:-1]:
+        assert isinstance(layer[1], torch.nn.BatchNorm2d)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.layers[-1])
+
+
+def test_parameter_count_full_width():
+    n = sum(p.numel() for p in CompletionNetwork().parameters())
+    assert abs(n - 6.07e6) / 6.07e6 < 0.01, n
+
+
+def test_width_multiplier_scales_channels():
+    net = CompletionNetwork(ModelConfig(width=0.25))
+    assert [_conv_of(layer).out_channels for layer in net.layers][:3] == [16, 32, 32]
+    assert _conv_of(net.layers[-1]).out_channels == 3
+
+
+@pytest.mark.parametrize("output,lo,hi", [("sigmoid", 0.0, 1.0), ("tanh", -1.0, 1.0)])
+def test_output_range(output, lo, hi):
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.125, output=output))  # train mode: BN normalises
+    with torch.no_grad():  # large weights on the last conv push outputs to both ends
+        net.layers[-1][0].weight.normal_(0, 100.0)
+    y = net(torch.randn(2, 3, 32, 32) * 3, torch.ones(2, 1, 32, 32))
+    assert y.min() >= lo and y.max() <= hi
+    assert y.min() < lo + 0.01 and y.max() > hi - 0.01
+
+
+@pytest.mark.parametrize("h,w", [(4, 4), (32, 32), (36, 64), (64, 28), (100, 52)])
+@pytest.mark.parametrize("skip", [False, True])
+def test_output_shape_equals_input_shape(h, w, skip):
+    net = CompletionNetwork(ModelConfig(width=0.125, skip=skip)).eval()
+    x = torch.rand(1, 3, h, w)
+    assert net(x, torch.zeros(1, 1, h, w)).shape == (1, 3, h, w)
+
+
+@pytest.mark.parametrize("h,w", [(30, 32), (32, 33), (2, 8)])
+def test_sizes_not_multiple_of_4_refused(h, w):
+    net = CompletionNetwork(ModelConfig(width=0.125))
+    with pytest.raises(InputError, match="multiples of 4"):
+        net(torch.rand(1, 3, h, w), torch.zeros(1, 1, h, w))
+
+
+def test_skip_links_change_the_function():
+    torch.manual_seed(0)
+    a = CompletionNetwork(ModelConfig(width=0.125, skip=False)).eval()
+    b = CompletionNetwork(ModelConfig(width=0.125, skip=True)).eval()
+    b.load_state_dict(a.state_dict())  # same weights, only the wiring differs
+    x, m = torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32)
+    assert not torch.allclose(a(x, m), b(x, m))
+
+
+def test_composite_keeps_known_pixels_exactly():
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.125)).eval()
+    x = torch.rand(2, 3, 40, 48)
+    m = torch.zeros(2, 1, 40, 48)
+    m[:, :, 10:30, 5:25] = 1
+    mean = torch.tensor([0.5, 0.4, 0.3])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(fill_holes(x, m, mean), m)
+    y = composite(out, x, m)
+    known = (m == 0).expand_as(x)
+    assert torch.equal(y[known], x[known])
+    assert not torch.equal(y[~known], x[~known])
+
+
+def test_fill_holes_uses_mean_inside_only():
+    x = torch.rand(1, 3, 8, 8)
+    m = torch.zeros(1, 1, 8, 8)
+    m[..., 2:5, 3:6] = 1
+    mean = torch.tensor([0.1, 0.2, 0.3])
+    y = fill_holes(x, m, mean)
+    assert torch.equal(y[..., 2:5, 3:6], mean.view(1, 3, 1, 1).expand(1, 3, 3, 3))
+    keep = (m == 0).expand_as(x)
+    assert torch.equal(y[keep], x[keep])
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_every_parameter_gets_a_gradient_and_no_nan(skip):
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.125, skip=skip))
+    x = torch.rand(2, 3, 32, 32)
+    m = (torch.rand(2, 1, 32, 32) > 0.5).float()
+    y = net(x, m)
+    assert torch.isfinite(y).all()
+    y.square().mean().backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("dilations", [[2, 4, 8, 16], [1, 2, 4, 8]])
+def test_receptive_field_measured_through_gradients(dilations):
+    # Positive weights and no normalisation keep every ReLU open, so the gradient of one
+    # output pixel is non-zero exactly on its receptive field. Four neighbouring pixels
+    # cover every position modulo 4 (the extent depends on it).
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.0625, norm="none", dilations=dilations, output="tanh"))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.rand_like(p) * 0.01 + 0.001)
+    net.eval().double()
+    rf = receptive_field(dilations)
+    size = rf + 44 + (-(rf + 44)) % 4
+    c0 = size // 2 - 2
+    extents = []
+    for c in range(c0, c0 + 4):
+        x = torch.ones(1, 3, size, size, dtype=torch.float64, requires_grad=True)
+        y = net(x, torch.zeros(1, 1, size, size, dtype=torch.float64))
+        y[0, :, c, c].sum().backward()
+        nz = x.grad[0].abs().sum(0) > 0
+        rows = nz.any(1).nonzero().flatten()
+        cols = nz.any(0).nonzero().flatten()
+        assert rows.min() > 0 and rows.max() < size - 1  # not clipped by the border
+        assert (rows.min().item(), rows.max().item()) == receptive_field_bounds(c, dilations)
+        assert (cols.min().item(), cols.max().item()) == receptive_field_bounds(c, dilations)
+        extents.append(rows.max().item() - rows.min().item() + 1)
+    assert max(extents) == rf
+
+
+def test_receptive_field_of_the_paper_network():
+    assert receptive_field() == 303
