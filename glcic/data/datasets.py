@@ -1,0 +1,596 @@
+"""Training and validation images: preprocessing, the dataset, and its builder.
+
+Every image is centre-cropped to a square and resized to ``size`` x ``size``
+(images smaller than ``size`` are upscaled with bicubic interpolation; larger ones
+are shrunk with area averaging). Tensors are ``float32`` ``(3, H, W)`` RGB in the
+model's value range, ``[0, 1]`` (sigmoid output, the paper) or ``[-1, 1]`` (tanh).
+
+Two ways to draw training batches from an :class:`ImageDataset`:
+
+* ``dataset[i]`` / a ``DataLoader``: augmentation draws from torch's global RNG, so
+  the ``DataLoader``'s per-worker seeding applies.
+* ``dataset.get_batch(indices, generator)``: the fast path of the CPU training loop.
+  It slices the in-memory cache and augments the whole batch at once with the given
+  ``torch.Generator`` (no worker processes, no per-image Python work).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import Dataset
+
+from glcic.config import DataConfig
+from glcic.data.celeba import CelebAIndex, is_celeba_root
+from glcic.data.images import (
+    DECODE_ERRORS,
+    IMAGE_EXTENSIONS,
+    list_images,
+    read_rgb,
+    warn_unreadable,
+)
+from glcic.errors import ConfigError, InputError
+
+T = TypeVar("T")
+ValueRange = tuple[float, float]
+VALUE_RANGES: tuple[ValueRange, ...] = ((0.0, 1.0), (-1.0, 1.0))
+
+FOLDER_SPLIT_SEED = 0
+"""Seed of the validation hold-out for plain folders: fixed, so that the split does not
+change with the training seed."""
+
+
+# --------------------------------------------------------------------------------------
+# Preprocessing
+# --------------------------------------------------------------------------------------
+
+
+def _check_value_range(value_range: Sequence[float]) -> ValueRange:
+    vr = (float(value_range[0]), float(value_range[1])) if len(value_range) == 2 else None
+    if vr not in VALUE_RANGES:
+        raise InputError(
+            f"value_range must be (0, 1) or (-1, 1) (see ModelConfig.value_range); got {tuple(value_range)}"
+        )
+    return vr
+
+
+def _check_hwc(img: np.ndarray, name: str = "image") -> None:
+    if (
+        not isinstance(img, np.ndarray)
+        or img.dtype != np.uint8
+        or img.ndim != 3
+        or img.shape[2] != 3
+    ):
+        got = (
+            f"{img.dtype} array of shape {img.shape}"
+            if isinstance(img, np.ndarray)
+            else type(img).__name__
+        )
+        raise InputError(f"{name} must be a uint8 RGB array of shape (H, W, 3); got {got}")
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise InputError(f"{name} is empty: shape {img.shape}")
+
+
+def center_crop_square(img: np.ndarray) -> np.ndarray:
+    """Crop the largest centred square.
+
+    Args:
+        img: array (H, W, C) (or (H, W)).
+
+    Returns:
+        A view of shape (s, s, C) with ``s = min(H, W)``.
+    """
+    h, w = img.shape[:2]
+    s = min(h, w)
+    y, x = (h - s) // 2, (w - s) // 2
+    return img[y : y + s, x : x + s]
+
+
+def resize_square(img: np.ndarray, size: int) -> np.ndarray:
+    """Resize a square ``uint8`` (s, s, 3) array to (size, size, 3).
+
+    Shrinking uses OpenCV's area averaging (no aliasing); enlarging uses PIL's bicubic.
+    """
+    s = img.shape[0]
+    if s == size:
+        return np.ascontiguousarray(img)
+    if s > size:
+        # Channel order does not matter to a resize, so RGB goes through OpenCV as is.
+        return cv2.resize(np.ascontiguousarray(img), (size, size), interpolation=cv2.INTER_AREA)
+    return np.asarray(
+        Image.fromarray(np.ascontiguousarray(img)).resize((size, size), Image.BICUBIC)
+    )
+
+
+def preprocess(img: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop to a square, then resize to ``size`` x ``size``.
+
+    Images smaller than ``size`` are upscaled (bicubic); larger ones are shrunk (area).
+
+    Args:
+        img: ``uint8`` RGB array (H, W, 3).
+        size: output side in pixels.
+
+    Returns:
+        ``uint8`` array (size, size, 3).
+    """
+    _check_hwc(img)
+    if int(size) != size or size < 1:
+        raise InputError(f"size must be a positive integer; got {size!r}")
+    return resize_square(center_crop_square(img), int(size))
+
+
+def to_tensor(img: np.ndarray, value_range: Sequence[float] = (0.0, 1.0)) -> torch.Tensor:
+    """``uint8`` RGB (H, W, 3) in [0, 255] -> ``float32`` (3, H, W) in ``value_range``."""
+    _check_hwc(img)
+    lo, hi = _check_value_range(value_range)
+    x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 255.0  # (3, H, W)
+    return x * (hi - lo) + lo
+
+
+def to_uint8(x: torch.Tensor, value_range: Sequence[float] = (0.0, 1.0)) -> np.ndarray:
+    """Float (3, H, W) or (B, 3, H, W) in ``value_range`` -> ``uint8`` (H, W, 3) or (B, H, W, 3).
+
+    Values outside the range are clamped (network outputs can overshoot slightly).
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim not in (3, 4) or x.shape[-3] != 3:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise InputError(f"to_uint8 expects a tensor (3, H, W) or (B, 3, H, W); got {got}")
+    lo, hi = _check_value_range(value_range)
+    y = ((x.detach().float().cpu() - lo) / (hi - lo)).clamp(0, 1) * 255.0
+    y = y.round().to(torch.uint8)
+    return y.movedim(-3, -1).contiguous().numpy()  # (..., H, W, 3)
+
+
+# --------------------------------------------------------------------------------------
+# Dataset
+# --------------------------------------------------------------------------------------
+
+
+def _progress(it: Iterable[T], total: int, desc: str) -> Iterable[T]:
+    """Wrap ``it`` in a tqdm bar when stdout is a terminal."""
+    if not sys.stdout.isatty():
+        return it
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return it
+    return tqdm(it, total=total, desc=desc, unit="img", leave=False)
+
+
+class ImageDataset(Dataset):
+    """Square RGB images (with optional binary attributes) for inpainting.
+
+    Each image is centre-cropped to a square and resized; images smaller than ``size``
+    are upscaled. Augmentation: a random crop that trims up to ``crop_jitter`` of the
+    side (sub-pixel position, bilinear resample) and a horizontal flip with p = 0.5.
+
+    With ``cache=True`` every image is decoded once, cropped, resized to
+    ``base_size = ceil(size / (1 - crop_jitter))`` (``size`` when there is no jitter)
+    and kept as one ``uint8`` tensor (N, 3, base_size, base_size). Without a cache the
+    same preprocessing runs on every access.
+
+    Unreadable files are skipped with one warning that names them: at construction
+    (full decode when caching, header check otherwise), or, for files that only fail to
+    decode later, on access (another image is returned instead, with a warning).
+
+    Args:
+        paths: image files.
+        size: output side S.
+        attributes: optional array (N, K) in {0, 1}, one row per path.
+        value_range: (0, 1) or (-1, 1), the range of the returned images.
+        hflip: random horizontal flips.
+        crop_jitter: in [0, 0.5); the largest fraction of the side trimmed by the random crop.
+        cache: decode everything into memory now.
+        attr_names: optional names of the K attributes.
+        num_threads: decoding threads when caching (0 = up to 8, by CPU count).
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike],
+        size: int,
+        attributes: np.ndarray | None = None,
+        value_range: Sequence[float] = (0.0, 1.0),
+        hflip: bool = False,
+        crop_jitter: float = 0.0,
+        cache: bool = False,
+        attr_names: Sequence[str] = (),
+        num_threads: int = 0,
+    ) -> None:
+        paths = [Path(p) for p in paths]
+        if int(size) != size or size < 1:
+            raise InputError(f"size must be a positive integer; got {size!r}")
+        if not 0.0 <= crop_jitter < 0.5:
+            raise ConfigError(
+                f"crop_jitter must be in [0, 0.5) (the fraction of the side a random crop may trim); got {crop_jitter}"
+            )
+        if attributes is None:
+            attributes = np.zeros((len(paths), 0), np.float32)
+        attributes = np.asarray(attributes)
+        if attributes.ndim != 2 or attributes.shape[0] != len(paths):
+            raise InputError(
+                f"attributes must be an array (N, K) with one row per image (N = {len(paths)}); "
+                f"got shape {attributes.shape}"
+            )
+        if attributes.size and not np.isin(attributes, (0, 1)).all():
+            raise InputError("attributes must hold only 0 and 1 (1 = attribute present)")
+        if attr_names and len(attr_names) != attributes.shape[1]:
+            raise InputError(
+                f"{len(attr_names)} attribute names for {attributes.shape[1]} attribute columns"
+            )
+        if not paths:
+            raise InputError("ImageDataset got no image paths; give at least one image file")
+
+        self.size = int(size)
+        self.value_range = _check_value_range(value_range)
+        self.hflip = bool(hflip)
+        self.crop_jitter = float(crop_jitter)
+        self.base_size = (
+            self.size if crop_jitter == 0 else math.ceil(self.size / (1.0 - crop_jitter))
+        )
+        self.attr_names = list(attr_names)
+        self._cache: torch.Tensor | None = None
+        self._bad: set[int] = set()
+
+        threads = num_threads or min(8, os.cpu_count() or 1)
+        keep = self._build_cache(paths, threads) if cache else self._check_headers(paths)
+        if not keep:
+            raise InputError(
+                f"none of the {len(paths)} image files could be read (first: {paths[0]}); "
+                "check that they are JPEG/PNG/WebP/BMP images"
+            )
+        self.paths = [paths[i] for i in keep]
+        self.attributes = torch.from_numpy(attributes[keep].astype(np.float32))  # (N, K)
+
+    # -- construction ------------------------------------------------------------------
+
+    def _check_headers(self, paths: list[Path]) -> list[int]:
+        keep, bad = [], []
+        for i, p in enumerate(paths):
+            try:
+                with Image.open(p) as im:
+                    im.size  # noqa: B018 - parsing the header is the check
+                keep.append(i)
+            except DECODE_ERRORS:
+                bad.append(p)
+        warn_unreadable(bad)
+        return keep
+
+    def _decode(self, path: Path) -> np.ndarray | None:
+        try:
+            return preprocess(read_rgb(path), self.base_size)
+        except InputError:
+            return None
+
+    def _build_cache(self, paths: list[Path], threads: int) -> list[int]:
+        c = self.base_size
+        cache = torch.empty((len(paths), 3, c, c), dtype=torch.uint8)  # (N, 3, C, C)
+        keep, bad = [], []
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            results = pool.map(self._decode, paths)
+            for i, img in enumerate(_progress(results, len(paths), "caching images")):
+                if img is None:
+                    bad.append(paths[i])
+                    continue
+                cache[len(keep)] = torch.from_numpy(img).permute(2, 0, 1)
+                keep.append(i)
+        warn_unreadable(bad)
+        self._cache = cache[: len(keep)].clone() if bad else cache
+        return keep
+
+    # -- access ------------------------------------------------------------------------
+
+    @property
+    def cached(self) -> bool:
+        return self._cache is not None
+
+    @property
+    def num_attributes(self) -> int:
+        return int(self.attributes.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def load_uint8(self, index: int) -> torch.Tensor:
+        """The preprocessed, un-augmented image ``index`` as ``uint8`` (3, C, C), C = ``base_size``.
+
+        A file that fails to decode here (it passed the header check) is reported once
+        and replaced by the next readable image.
+        """
+        if self._cache is not None:
+            return self._cache[index]
+        n = len(self.paths)
+        for k in range(n):
+            i = (index + k) % n
+            if i in self._bad:
+                continue
+            img = self._decode(self.paths[i])
+            if img is not None:
+                return torch.from_numpy(img).permute(2, 0, 1)  # (3, C, C)
+            self._bad.add(i)
+            warnings.warn(
+                f"skipped unreadable image file {self.paths[i]} (returning another image instead)",
+                UserWarning,
+                stacklevel=2,
+            )
+        raise InputError(f"none of the {n} image files could be decoded (first: {self.paths[0]})")
+
+    def augment(
+        self, batch: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Random crop, flip and conversion of a ``uint8`` batch.
+
+        Args:
+            batch: ``uint8`` (B, 3, C, C) with C = ``base_size``.
+            generator: RNG for the crops and flips; None = torch's global RNG.
+
+        Returns:
+            ``float32`` (B, 3, S, S) in ``value_range``.
+        """
+        b = batch.shape[0]
+        x = batch.float() / 255.0  # (B, 3, C, C) in [0, 1]
+        flip = (
+            torch.rand(b, generator=generator) < 0.5
+            if self.hflip
+            else torch.zeros(b, dtype=torch.bool)
+        )  # (B,)
+        if self.base_size != self.size:
+            # Trim t in [0, crop_jitter] of the centred square's side, at a uniform position,
+            # and resample to S; one affine grid per image does crop + resize + flip at once.
+            # base_size is chosen so that even the largest trim keeps >= S pixels.
+            t = torch.rand(b, generator=generator) * self.crop_jitter  # (B,)
+            side = 1.0 - t  # crop side as a fraction of C
+            oy = torch.rand(b, generator=generator) * t  # top-left, fraction of C
+            ox = torch.rand(b, generator=generator) * t
+            theta = torch.zeros(b, 2, 3)
+            theta[:, 0, 0] = torch.where(flip, -side, side)
+            theta[:, 0, 2] = 2 * ox + side - 1
+            theta[:, 1, 1] = side
+            theta[:, 1, 2] = 2 * oy + side - 1
+            grid = F.affine_grid(theta, [b, 3, self.size, self.size], align_corners=False)
+            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        elif self.hflip:
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        lo, hi = self.value_range
+        if (lo, hi) != (0.0, 1.0):
+            x = x * (hi - lo) + lo
+        return x.contiguous()  # (B, 3, S, S)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
+        """One augmented sample (torch's global RNG).
+
+        Returns:
+            ``{"image": float (3, S, S) in value_range, "attrs": float (K,) in {0, 1},
+            "index": int}``.
+        """
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} images")
+        index = index % len(self)
+        image = self.augment(self.load_uint8(index)[None])[0]  # (3, S, S)
+        return {"image": image, "attrs": self.attributes[index], "index": index}
+
+    def get_batch(
+        self, indices: Sequence[int] | torch.Tensor, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """A whole augmented batch at once, from the cache when there is one.
+
+        Args:
+            indices: B image indices.
+            generator: RNG for the augmentation (None = torch's global RNG).
+
+        Returns:
+            ``{"image": float (B, 3, S, S) in value_range, "attrs": float (B, K) in {0, 1},
+            "index": long (B,)}``.
+        """
+        idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1)  # (B,)
+        if idx.numel() == 0:
+            raise InputError("get_batch needs at least one index")
+        if idx.min() < 0 or idx.max() >= len(self):
+            raise InputError(
+                f"get_batch indices must be in [0, {len(self) - 1}]; got {idx.min().item()}..{idx.max().item()}"
+            )
+        if self._cache is not None:
+            raw = self._cache[idx]  # (B, 3, C, C) uint8
+        else:
+            raw = torch.stack([self.load_uint8(int(i)) for i in idx])
+        return {"image": self.augment(raw, generator), "attrs": self.attributes[idx], "index": idx}
+
+
+def compute_mean_pixel(dataset: ImageDataset, max_images: int | None = None) -> torch.Tensor:
+    """Per-channel mean RGB of a dataset (un-augmented, preprocessed images).
+
+    The training loop stores it with the run and fills holes with it before the
+    completion network sees them.
+
+    Args:
+        dataset: the training set (read from its cache when it has one).
+        max_images: use only the first N images (None = all).
+
+    Returns:
+        ``float32`` (3,) in [0, 1], whatever the dataset's value range.
+    """
+    n = len(dataset) if max_images is None else max(1, min(int(max_images), len(dataset)))
+    total = torch.zeros(3, dtype=torch.float64)
+    pixels = 0
+    chunk = 256
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        if dataset.cached:
+            x = dataset._cache[start:stop]  # (b, 3, C, C) uint8
+        else:
+            x = torch.stack([dataset.load_uint8(i) for i in range(start, stop)])
+        total += x.sum(dim=(0, 2, 3), dtype=torch.float64)
+        pixels += x.shape[0] * x.shape[2] * x.shape[3]
+    return (total / (pixels * 255.0)).float()  # (3,)
+
+
+# --------------------------------------------------------------------------------------
+# Builder
+# --------------------------------------------------------------------------------------
+
+
+def _resolve_root(root: str, what: str) -> Path:
+    if not root:
+        raise ConfigError(
+            f"{what} is empty; give a CelebA root or a folder of images, e.g. "
+            f"{what}=../shared/data/celeba"
+        )
+    p = Path(os.path.abspath(Path(root).expanduser()))
+    if not p.exists():
+        raise InputError(
+            f"{what}={root} does not exist (resolved against the current directory "
+            f"{Path.cwd()} to {p}); expected a CelebA root (img_align_celeba/ + "
+            "list_eval_partition.txt) or a folder of images. The project's data lives in "
+            "../shared/data (e.g. ../shared/data/celeba, relative to the repository root); "
+            "run from the repository root or give an absolute path"
+        )
+    if not p.is_dir():
+        raise InputError(f"{what}={root} is a file; expected a folder")
+    return p
+
+
+def _folder_split(
+    paths: list[Path], val_fraction: float, root: Path
+) -> tuple[list[Path], list[Path]]:
+    if not 0.0 < val_fraction < 1.0:
+        raise ConfigError(
+            f"data.val_fraction must be in (0, 1) for a plain image folder; got {val_fraction}"
+        )
+    if len(paths) < 2:
+        raise InputError(
+            f"{root} holds {len(paths)} image(s); a folder needs at least 2 to hold one out for validation"
+        )
+    n_val = min(len(paths) - 1, max(1, round(val_fraction * len(paths))))
+    perm = np.random.default_rng(FOLDER_SPLIT_SEED).permutation(len(paths))
+    val_idx = set(perm[:n_val].tolist())
+    train = [p for i, p in enumerate(paths) if i not in val_idx]
+    val = [p for i, p in enumerate(paths) if i in val_idx]
+    return train, val
+
+
+def build_datasets(
+    data_cfg: DataConfig, value_range: Sequence[float], attributes: int = 0
+) -> tuple[ImageDataset, ImageDataset]:
+    """Build the training and validation sets described by a :class:`DataConfig`.
+
+    * CelebA root (``format`` celeba, or auto with ``list_eval_partition.txt`` present):
+      splits ``data_cfg.train_split`` / ``val_split`` from the partition file; with
+      ``attributes > 0`` the attribute file's labels come along (K must match the file).
+    * Plain folder: every image below it; a fixed-seed hold-out of ``val_fraction``
+      (at least one image) is the validation set.
+    * ``extra_roots`` (folders, or CelebA roots whose train split is used) join the
+      training set only. ``max_images > 0`` keeps the first N training images.
+
+    Args:
+        data_cfg: the data section of the config.
+        value_range: (0, 1) or (-1, 1), from ``ModelConfig.value_range``.
+        attributes: number of attribute labels the model predicts (0 = none).
+
+    Returns:
+        ``(train_ds, val_ds)``; the training set has ``hflip`` / ``crop_jitter`` from the
+        config, the validation set no augmentation.
+    """
+    value_range = _check_value_range(value_range)
+    if data_cfg.format not in ("auto", "celeba", "folder"):
+        raise ConfigError(
+            f"data.format must be one of auto, celeba, folder; got {data_cfg.format!r}"
+        )
+    if attributes < 0:
+        raise ConfigError(f"attributes must be >= 0; got {attributes}")
+    if data_cfg.max_images < 0:
+        raise ConfigError(f"data.max_images must be >= 0 (0 = all); got {data_cfg.max_images}")
+
+    root = _resolve_root(data_cfg.root, "data.root")
+    celeba = data_cfg.format == "celeba" or (data_cfg.format == "auto" and is_celeba_root(root))
+    attr_names: list[str] = []
+    if celeba:
+        index = CelebAIndex.load(root, require_attributes=attributes > 0)
+        if attributes:
+            _check_attr_count(attributes, index, root)
+            attr_names = index.attr_names
+        train_paths, train_attrs = index.split(data_cfg.train_split)
+        val_paths, val_attrs = index.split(data_cfg.val_split)
+        train_attrs, val_attrs = train_attrs[:, :attributes], val_attrs[:, :attributes]
+    else:
+        if attributes:
+            raise InputError(
+                f"attributes={attributes} were requested but data.root={data_cfg.root} is a plain "
+                "image folder without labels; use a CelebA root (list_attr_celeba.txt) or set "
+                "model.attributes=0"
+            )
+        paths = list_images(root)
+        if not paths:
+            raise InputError(
+                f"no images ({'/'.join(IMAGE_EXTENSIONS)}) found under data.root={root}; "
+                "point it at a folder of images or a CelebA root"
+            )
+        train_paths, val_paths = _folder_split(paths, data_cfg.val_fraction, root)
+        train_attrs = np.zeros((len(train_paths), 0), np.int8)
+        val_attrs = np.zeros((len(val_paths), 0), np.int8)
+
+    # Extra roots join the training set only.
+    train_paths, attr_blocks = list(train_paths), [train_attrs]
+    for extra in data_cfg.extra_roots:
+        eroot = _resolve_root(extra, "data.extra_roots entry")
+        if is_celeba_root(eroot):
+            eindex = CelebAIndex.load(eroot, require_attributes=attributes > 0)
+            if attributes:
+                _check_attr_count(attributes, eindex, eroot)
+                if eindex.attr_names != attr_names:
+                    raise InputError(
+                        f"extra root {eroot} names its attributes differently from {root}; "
+                        "all CelebA roots must share the attribute list"
+                    )
+            epaths, eattrs = eindex.split("train")
+            eattrs = eattrs[:, :attributes]
+        else:
+            if attributes:
+                raise InputError(
+                    f"extra root {eroot} is a plain image folder without attribute labels, but "
+                    f"attributes={attributes} were requested; only CelebA roots (with "
+                    "list_attr_celeba.txt) can be added when training with attributes"
+                )
+            epaths = list_images(eroot)
+            if not epaths:
+                raise InputError(f"no images found under extra root {eroot}")
+            eattrs = np.zeros((len(epaths), 0), np.int8)
+        train_paths += epaths
+        attr_blocks.append(eattrs)
+    train_attrs = np.concatenate(attr_blocks)
+
+    if data_cfg.max_images > 0:
+        train_paths = train_paths[: data_cfg.max_images]
+        train_attrs = train_attrs[: data_cfg.max_images]
+
+    common = dict(value_range=value_range, cache=data_cfg.cache, attr_names=attr_names)
+    train_ds = ImageDataset(
+        train_paths,
+        data_cfg.size,
+        train_attrs,
+        hflip=data_cfg.hflip,
+        crop_jitter=data_cfg.crop_jitter,
+        **common,
+    )
+    val_ds = ImageDataset(val_paths, data_cfg.size, val_attrs, **common)
+    return train_ds, val_ds
+
+
+def _check_attr_count(k: int, index: CelebAIndex, root: Path) -> None:
+    if k != len(index.attr_names):
+        raise ConfigError(
+            f"model.attributes={k} but {root}/list_attr_celeba.txt has {len(index.attr_names)} "
+            f"attributes; set model.attributes={len(index.attr_names)}"
+        )
