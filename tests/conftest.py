@@ -11,7 +11,9 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("GLCIC_SHARED_DATA", REPO.parent / "shared" / "data"))
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Tests are tiny; one thread each keeps parallel runs (and a background training job)
+# from oversubscribing a small machine. GLCIC_TEST_THREADS overrides.
+torch.set_num_threads(int(os.environ.get("GLCIC_TEST_THREADS", "1")))
 
 
 def _need(path: Path) -> Path:

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from glcic.config import Config, dump_config
+from glcic.data.masks import crop_windows
 from glcic.errors import InputError
 from glcic.losses import attribute_loss, discriminator_loss, generator_adversarial, masked_mse
 from glcic.models import CompletionNetwork, ContextDiscriminator, composite, fill_holes
@@ -110,7 +111,7 @@ def train(
         max_steps: stop after this many steps of this call (for tests and interruptions).
     """
     from glcic.data.datasets import build_datasets, compute_mean_pixel
-    from glcic.data.masks import build_mask_generator, crop_windows, random_window, sample_batch
+    from glcic.data.masks import build_mask_generator, random_window, sample_batch
 
     tc = cfg.train
     run_dir = Path(run_dir)
@@ -223,8 +224,6 @@ def train(
     last: dict[str, float] = {}
     while step < end:
         phase = phase_at(step, tc.t_c, tc.t_d)
-        netC.requires_grad_(phase.train_c)
-        netD.requires_grad_(phase.train_d)
         set_lr(opt_c, tc.lr_c if phase.name == "completion" else tc.lr_joint)
 
         # Draw the global batch; keep this rank's slice.
@@ -237,51 +236,10 @@ def train(
         attrs = batch["attrs"][sl].to(dev)
         m = masks[sl].to(dev).contiguous(memory_format=mem_format)  # (b, 1, H, W)
         win_c, win_d = win_c[sl], win_d[sl]
-        stats: dict[str, float] = {}
-
-        # Complete the holes (the discriminator only ever sees the composite).
-        with torch.autocast(dev.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            with torch.set_grad_enabled(phase.train_c):
-                out = netC(fill_holes(x, m, mean), m)  # (b, 3, H, W)
-            completed = composite(out, x, m)
-
-            # Update discriminator: real (x, M_d) against completed (C(x, M_c), M_c).
-            if phase.train_d:
-                fake = completed.detach()
-                imgs = torch.cat([x, fake])  # (2b, 3, H, W)
-                patches = torch.cat([crop_windows(x, win_d, local), crop_windows(fake, win_c, local)])
-                logits, attr_logits = netD(imgs, patches)
-                loss_d, s = discriminator_loss(logits[:local_bs], logits[local_bs:], tc.real_label)
-                stats.update(s)
-                if attr_logits is not None and attrs.numel():
-                    # The report's semi-supervised term: attributes of real images only.
-                    loss_aux, s = attribute_loss(attr_logits[:local_bs], attrs)
-                    loss_d = loss_d + tc.attr_weight * loss_aux
-                    stats.update(s)
-                _check_finite(loss_d, step, phase.name, "discriminator")
-                opt_d.zero_grad(set_to_none=True)
-                scaler.scale(loss_d).backward()
-                dist.average_gradients(netD.parameters())
-                scaler.step(opt_d)
-
-            # Update completion network: eq. (1) alone, or eq. (3) in the joint phase.
-            if phase.train_c:
-                loss_c, s = masked_mse(out, x, m)
-                stats.update(s)
-                if phase.train_d and tc.alpha > 0:
-                    # netD is frozen here so that no generator-loss gradient reaches it.
-                    netD.requires_grad_(False)
-                    logit, _ = netD(completed, crop_windows(completed, win_c, local))
-                    adv, s = generator_adversarial(logit, tc.nonsaturating)
-                    stats.update(s)
-                    loss_c = loss_c + tc.alpha * adv
-                    netD.requires_grad_(True)
-                _check_finite(loss_c, step, phase.name, "completion network")
-                opt_c.zero_grad(set_to_none=True)
-                scaler.scale(loss_c).backward()
-                dist.average_gradients(netC.parameters())
-                scaler.step(opt_c)
-        scaler.update()
+        stats = training_step(
+            netC, netD, opt_c, opt_d, scaler, phase, tc, mean, (x, attrs, m, win_c, win_d), local,
+            amp_dtype, step,
+        )
         dist.average_buffers(netC)
         dist.average_buffers(netD)
         step += 1
@@ -324,6 +282,85 @@ def train(
         stats_file.close()
     dist.shutdown()
     return {"step": step, "stats": last, "run_dir": str(run_dir)}
+
+
+def training_step(
+    netC: CompletionNetwork,
+    netD: ContextDiscriminator,
+    opt_c: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    phase: Phase,
+    tc,
+    mean: torch.Tensor,
+    batch: tuple[torch.Tensor, ...],
+    local: int,
+    amp_dtype: torch.dtype | None = None,
+    step: int = 0,
+) -> dict[str, float]:
+    """One iteration of Algorithm 1 for ``phase``; returns its stats.
+
+    Args:
+        batch: ``(x, attrs, m, win_c, win_d)``: images (b, 3, H, W) in the model's range,
+            attributes (b, K), masks M_c (b, 1, H, W) with 1 = hole, the completed images'
+            local windows (b, 2) and the real images' random windows M_d (b, 2).
+    """
+    x, attrs, m, win_c, win_d = batch
+    b = x.shape[0]
+    dev_type = x.device.type
+    netC.requires_grad_(phase.train_c)
+    netD.requires_grad_(phase.train_d)
+    stats: dict[str, float] = {}
+
+    def amp():
+        return torch.autocast(dev_type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None)
+
+    # Complete the holes (the discriminator only ever sees the composite).
+    with amp(), torch.set_grad_enabled(phase.train_c):
+        out = netC(fill_holes(x, m, mean), m)  # (b, 3, H, W)
+        completed = composite(out, x, m)  # (b, 3, H, W)
+
+    # Update discriminator: real (x, M_d) against completed (C(x, M_c), M_c).
+    if phase.train_d:
+        fake = completed.detach()
+        with amp():
+            imgs = torch.cat([x, fake])  # (2b, 3, H, W)
+            patches = torch.cat([crop_windows(x, win_d, local), crop_windows(fake, win_c, local)])
+            logits, attr_logits = netD(imgs, patches)  # (2b,), (2b, K) or None
+        loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label)
+        stats.update(s)
+        if attr_logits is not None and attrs.numel():
+            # The report's semi-supervised term: attributes of real images only.
+            loss_aux, s = attribute_loss(attr_logits[:b], attrs)
+            loss_d = loss_d + tc.attr_weight * loss_aux
+            stats.update(s)
+        _check_finite(loss_d, step, phase.name, "discriminator")
+        opt_d.zero_grad(set_to_none=True)
+        scaler.scale(loss_d).backward()
+        dist.average_gradients(netD.parameters())
+        scaler.step(opt_d)
+
+    # Update completion network: eq. (1) alone, or eq. (3) in the joint phase.
+    if phase.train_c:
+        loss_c, s = masked_mse(out, x, m)
+        stats.update(s)
+        if phase.train_d and tc.alpha > 0:
+            # Freeze netD so that no generator-loss gradient reaches its parameters
+            # (and so its next update sees only the discriminator loss).
+            netD.requires_grad_(False)
+            with amp():
+                logit, _ = netD(completed, crop_windows(completed, win_c, local))  # (b,)
+            adv, s = generator_adversarial(logit, tc.nonsaturating)
+            stats.update(s)
+            loss_c = loss_c + tc.alpha * adv
+        _check_finite(loss_c, step, phase.name, "completion network")
+        opt_c.zero_grad(set_to_none=True)
+        scaler.scale(loss_c).backward()
+        dist.average_gradients(netC.parameters())
+        scaler.step(opt_c)
+        netD.requires_grad_(phase.train_d)
+    scaler.update()
+    return stats
 
 
 def _check_finite(loss: torch.Tensor, step: int, phase: str, net: str) -> None:

@@ -1,0 +1,211 @@
+"""The paper's post-processing: compositing and seam blending (Sec. 3.4).
+
+Iizuka et al. blend the network's completion into its surroundings with "simple
+post-processing": fast marching (Telea 2004) followed by Poisson image blending
+(Perez et al. 2003). Here, per hole, fast marching fills the hole of the
+*original* image with a smooth continuation of the surroundings, and
+``cv2.seamlessClone`` pastes the completed content into that background keeping
+the completion's gradients while matching the surroundings at the boundary.
+
+All arrays are numpy: images RGB ``uint8`` ``(H, W, 3)``, masks ``bool`` or
+``uint8`` ``(H, W)`` with **non-zero = hole**. BGR appears only at the OpenCV calls.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from glcic.classical import check_image, check_image_and_mask, inpaint_telea
+from glcic.errors import InputError
+
+__all__ = ["DEFAULT_SEAM", "blend", "composite"]
+
+DEFAULT_SEAM = 3
+"""Default seam width in pixels: how far outside a hole :func:`blend` may change pixels."""
+
+# cv2.seamlessClone erodes its mask by 3 pixels (a 3x3 kernel, 3 iterations)
+# before mixing source and destination gradients (OpenCV seamless_cloning_impl.cpp,
+# Cloning::computeDerivatives). blend() sizes its mask around that; the
+# four-sided blending test catches a change.
+_OPENCV_EROSION = 3
+
+# How deep (pixels) a hole touching the image border is mirrored across it.
+_MAX_MIRROR = 128
+
+
+def _check_same_shape(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str) -> None:
+    if a.shape != b.shape:
+        raise InputError(
+            f"{a_name} has shape {a.shape} but {b_name} has shape {b.shape}; both must be the "
+            "same (H, W, 3) size; resize one to the other before calling"
+        )
+
+
+def composite(pred: np.ndarray, original: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Take the prediction inside the hole and the original outside it.
+
+    Args:
+        pred: RGB ``uint8`` ``(H, W, 3)``, e.g. the network's raw output.
+        original: RGB ``uint8`` ``(H, W, 3)``, the input image.
+        mask: ``bool``/``uint8`` ``(H, W)``, non-zero = hole.
+
+    Returns:
+        RGB ``uint8`` ``(H, W, 3)``: ``pred`` where the mask is set, ``original``
+        (exactly) elsewhere.
+
+    Raises:
+        InputError: bad arrays or sizes that differ.
+    """
+    pred = check_image(pred, "pred")
+    original, hole = check_image_and_mask(original, mask, "original")
+    _check_same_shape(pred, original, "pred", "original")
+    return np.where(hole[:, :, None], pred, original)  # (H, W, 3) uint8
+
+
+def blend(
+    completed: np.ndarray,
+    original: np.ndarray,
+    mask: np.ndarray,
+    telea_radius: float = 3,
+    seam: int = DEFAULT_SEAM,
+) -> np.ndarray:
+    """Blend a completion into its surroundings: fast marching + Poisson blending.
+
+    For each hole: (1) fast marching (OpenCV Telea) fills the hole of ``original``,
+    giving a smooth background continuation; (2) Poisson blending
+    (``cv2.seamlessClone``, ``NORMAL_CLONE``) with that background as destination
+    keeps the gradients of ``completed`` between hole pixels and takes every
+    gradient that touches a known pixel from the background, so a colour or
+    brightness step between the completion and its surroundings is removed while
+    its texture stays. The result is written back into the hole and a seam of
+    ``seam`` pixels around it; holes whose seams touch are blended as one region.
+
+    Holes that touch the image border are handled by mirroring (``BORDER_REFLECT``)
+    every array, the mask included, so that the hole continues across the border
+    (up to 128 pixels deep); the Poisson problem then sees the completion
+    continued symmetrically there (close to a zero-slope boundary condition)
+    instead of being pinned to the fast-marching fill at the border. The
+    clone is placed with the centre of the mask's bounding rectangle, which is
+    where OpenCV puts it back, so nothing shifts by a pixel.
+
+    Args:
+        completed: RGB ``uint8`` ``(H, W, 3)``, the composited completion
+            (see :func:`composite`): network output in the hole, ``original`` outside.
+        original: RGB ``uint8`` ``(H, W, 3)``, the input image; its hole content is
+            ignored.
+        mask: ``bool``/``uint8`` ``(H, W)``, non-zero = hole.
+        telea_radius: fast-marching neighbourhood radius in pixels.
+        seam: seam width in pixels (>= 1). Only pixels within this Chebyshev
+            distance of a hole pixel (the hole dilated by a ``(2*seam+1)``-square)
+            may differ from ``original``; every other pixel is exactly
+            ``original``'s.
+
+    Returns:
+        RGB ``uint8`` ``(H, W, 3)``. An empty mask returns a copy of ``original``.
+
+    Raises:
+        InputError: bad arrays, sizes that differ, ``seam`` < 1, a non-positive
+            ``telea_radius``, or a mask that covers the whole image (there are no
+            surroundings to blend with; skip post-processing then).
+    """
+    completed = check_image(completed, "completed")
+    original, hole = check_image_and_mask(original, mask, "original")
+    _check_same_shape(completed, original, "completed", "original")
+    if isinstance(seam, bool) or not isinstance(seam, (int, np.integer)) or seam < 1:
+        raise InputError(
+            f"seam must be an integer >= 1 (pixels around each hole that blending may change); "
+            f"got {seam!r}"
+        )
+    if (
+        isinstance(telea_radius, bool)
+        or not isinstance(telea_radius, (int, float, np.integer, np.floating))
+        or not telea_radius > 0
+    ):
+        raise InputError(f"telea_radius must be a positive number of pixels; got {telea_radius!r}")
+    if not hole.any():
+        return original.copy()
+    if hole.all():
+        raise InputError(
+            "the mask covers the whole image, so there are no surroundings to blend with; "
+            "leave some known pixels or skip post-processing and use the composited output"
+        )
+    H, W = hole.shape
+    seam = int(seam)
+
+    # (1) Fast marching: one call fills every hole; Telea reads only known and
+    # already-filled pixels, never the original's meaningless hole content.
+    background = inpaint_telea(original, hole, radius=telea_radius)  # (H, W, 3)
+
+    # The pixels that may change: each hole grown by the seam. Its 8-connected
+    # components are blended in turn (holes whose seams touch go together).
+    hole8 = hole.astype(np.uint8)
+    region = cv2.dilate(hole8, _square(seam))  # (H, W) {0, 1}
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+    # The mask handed to seamlessClone. OpenCV erodes it by _OPENCV_EROSION pixels
+    # before choosing, per pixel, the source's or the destination's (forward
+    # difference) gradient; growing the hole by _OPENCV_EROSION - 1 makes that
+    # choice "source" only for gradients between two hole pixels (one pixel in from
+    # the hole's edge; known gaps under 4 px between hole parts are closed over)
+    # and "destination" (the Telea background) for every gradient that touches a
+    # known pixel. The completion's own texture is kept, and the step between it
+    # and the surroundings is dropped on all four sides. (A mask grown by 3 or more
+    # keeps the step on the right and bottom edges: no blending there.)
+    grow = min(seam, _OPENCV_EROSION - 1)
+    clone_mask = cv2.dilate(hole8, _square(grow)) if grow > 0 else hole8  # (H, W) {0, 1}
+
+    # Mirror each border-touching region into the padding (see docstring), at most
+    # _MAX_MIRROR pixels deep so that big photos stay cheap; 2 more pixels keep the
+    # mask off the frame that seamlessClone zeroes.
+    def depth(extent: int) -> int:
+        return min(extent, _MAX_MIRROR)
+
+    pad = 2
+    for x, y, w, h, _area in stats[1:]:
+        if x == 0 or x + w == W:
+            pad = max(pad, depth(w) + 2)
+        if y == 0 or y + h == H:
+            pad = max(pad, depth(h) + 2)
+    border = (pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    src = cv2.copyMakeBorder(cv2.cvtColor(completed, cv2.COLOR_RGB2BGR), *border)
+    dst = cv2.copyMakeBorder(cv2.cvtColor(background, cv2.COLOR_RGB2BGR), *border)
+    labels_p = cv2.copyMakeBorder(labels.astype(np.int32), *border)  # (H+2p, W+2p)
+    clone_p = cv2.copyMakeBorder(clone_mask, *border)  # (H+2p, W+2p) {0, 1}
+
+    out = original.copy()
+    for k in range(1, n):
+        x, y, w, h = (int(v) for v in stats[k, :4])
+        # Window around the region and its mirror images, in padded coordinates.
+        x0 = x + pad - (depth(w) if x == 0 else 0) - 2
+        x1 = x + pad + w + (depth(w) if x + w == W else 0) + 2
+        y0 = y + pad - (depth(h) if y == 0 else 0) - 2
+        y1 = y + pad + h + (depth(h) if y + h == H else 0) + 2
+        own = (labels_p[y0:y1, x0:x1] == k) & (clone_p[y0:y1, x0:x1] > 0)
+        win_mask = np.where(own, 255, 0).astype(np.uint8)  # OpenCV wants exactly 0 / 255
+        # seamlessClone zeroes the mask's outer pixel itself; doing it here keeps the
+        # bounding rectangle (hence the centre below) identical to the one it uses.
+        win_mask[[0, -1], :] = 0
+        win_mask[:, [0, -1]] = 0
+        bx, by, bw, bh = cv2.boundingRect(win_mask)
+        # (2) Poisson blending. OpenCV places the clone at centre - size // 2, so
+        # this centre puts it back exactly where it came from.
+        center = (bx + bw // 2, by + bh // 2)
+        cloned = cv2.seamlessClone(
+            np.ascontiguousarray(src[y0:y1, x0:x1]),
+            np.ascontiguousarray(dst[y0:y1, x0:x1]),
+            win_mask,
+            center,
+            cv2.NORMAL_CLONE,
+        )  # (y1-y0, x1-x0, 3) BGR
+        # Copy back only this region's own pixels (not its mirrors, not the rest of
+        # the box): everything farther than the seam stays exactly `original`.
+        oy, ox = y + pad - y0, x + pad - x0
+        patch = cv2.cvtColor(cloned[oy : oy + h, ox : ox + w], cv2.COLOR_BGR2RGB)  # (h, w, 3)
+        sel = labels[y : y + h, x : x + w] == k  # (h, w)
+        out[y : y + h, x : x + w][sel] = patch[sel]
+    return out
+
+
+def _square(radius: int) -> np.ndarray:
+    """A (2r+1)-square structuring element: dilation by it grows by r (Chebyshev)."""
+    return np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
