@@ -1,0 +1,353 @@
+"""Load test for `glcic serve`: mixed valid and invalid requests, a few at a time, on loopback.
+
+Starts ``glcic serve`` as a child process on a free 127.0.0.1 port (a random-weight
+network of width ``--width`` unless ``--model`` names a bundle), warms it up, then sends ``--rounds`` rounds of
+``--requests`` requests, ``--concurrency`` at a time, and reports:
+
+- status codes, and that no request got a 5xx;
+- that every valid request came back as a PNG of its input's size, with every pixel
+  outside the hole equal to the input's, and every invalid one as the expected 4xx JSON;
+- latency p50 / p95 / max of the valid requests, and throughput;
+- the server's resident memory (VmRSS) after warm-up and after each round, to show it
+  does not grow from round to round.
+
+Bounded: a fixed number of requests, at most ``--max-seconds`` of wall time.
+
+    python benchmarks/load_test.py                       # 2 rounds x 200 requests, 8 at a time
+    python benchmarks/load_test.py --width 1             # the paper's network size (random weights)
+    python benchmarks/load_test.py --model default       # the shipped model
+    python benchmarks/load_test.py --url http://127.0.0.1:8000   # a server already running
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+INPAINT = "/api/v1/inpaint"
+SIZES = [(64, 64), (96, 128), (120, 160), (192, 256)]  # (H, W)
+INVALID_KINDS = [
+    "not_an_image",
+    "truncated",
+    "size_mismatch",
+    "bad_option",
+    "missing_mask",
+    "bad_base64",
+]
+EXPECTED = {  # kind -> (status, error code)
+    "not_an_image": (422, "invalid_image"),
+    "truncated": (422, "invalid_image"),
+    "size_mismatch": (422, "size_mismatch"),
+    "bad_option": (422, "invalid_option"),
+    "missing_mask": (422, "missing_field"),
+    "bad_base64": (400, "invalid_base64"),
+}
+
+
+@dataclass
+class Case:
+    kind: str  # "multipart", "json" or one of INVALID_KINDS
+    request: dict[str, Any]  # keyword arguments of httpx.AsyncClient.post
+    image: np.ndarray | None = None  # (H, W, 3) uint8, for valid cases
+    mask: np.ndarray | None = None  # (H, W) bool, True = hole
+
+    @property
+    def valid(self) -> bool:
+        return self.kind in ("multipart", "json")
+
+
+@dataclass
+class Report:
+    requests: int = 0
+    valid: int = 0
+    valid_ok: int = 0
+    invalid: int = 0
+    invalid_ok: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)  # valid requests only
+    failures: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+
+def _png(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def make_case(rng: np.random.Generator) -> Case:
+    """One request: 70 % valid (multipart or JSON), 30 % one of the invalid kinds."""
+    h, w = SIZES[rng.integers(len(SIZES))]
+    image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    mask = np.zeros((h, w), bool)
+    mh, mw = int(rng.integers(h // 8, h // 2)), int(rng.integers(w // 8, w // 2))
+    top, left = int(rng.integers(0, h - mh)), int(rng.integers(0, w - mw))
+    mask[top : top + mh, left : left + mw] = True
+    image_png, mask_png = _png(image), _png(mask.astype(np.uint8) * 255)
+
+    def multipart(img: bytes, msk: bytes | None, **data: str) -> dict[str, Any]:
+        files = {"image": ("image.png", img, "image/png")}
+        if msk is not None:
+            files["mask"] = ("mask.png", msk, "image/png")
+        return {"files": files, "data": data}
+
+    if rng.random() < 0.7:
+        if rng.random() < 0.5:
+            return Case("multipart", multipart(image_png, mask_png), image, mask)
+        body = {
+            "image": base64.b64encode(image_png).decode(),
+            "mask": base64.b64encode(mask_png).decode(),
+        }
+        return Case("json", {"json": body}, image, mask)
+    kind = INVALID_KINDS[rng.integers(len(INVALID_KINDS))]
+    if kind == "not_an_image":
+        req = multipart(b"this is not an image" * 10, mask_png)
+    elif kind == "truncated":
+        req = multipart(image_png[: len(image_png) // 2], mask_png)
+    elif kind == "size_mismatch":
+        req = multipart(image_png, _png(np.zeros((h + 1, w), np.uint8)))
+    elif kind == "bad_option":
+        req = multipart(image_png, mask_png, postprocess="sharpen")
+    elif kind == "missing_mask":
+        req = multipart(image_png, None)
+    else:  # bad_base64
+        req = {"json": {"image": "%%% not base64 %%%", "mask": base64.b64encode(mask_png).decode()}}
+    return Case(kind, req)
+
+
+def check(case: Case, response: httpx.Response) -> str | None:
+    """None when the answer is right for the case; otherwise what was wrong."""
+    if case.valid:
+        if response.status_code != 200:
+            return f"{case.kind}: status {response.status_code}: {response.text[:200]}"
+        if response.headers.get("content-type") != "image/png":
+            return f"{case.kind}: content-type {response.headers.get('content-type')}"
+        out = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+        if out.shape != case.image.shape:
+            return f"{case.kind}: shape {out.shape}, expected {case.image.shape}"
+        if not np.array_equal(out[~case.mask], case.image[~case.mask]):
+            return f"{case.kind}: pixels outside the hole changed"
+        return None
+    status, code = EXPECTED[case.kind]
+    try:
+        body = response.json()
+    except ValueError:
+        return f"{case.kind}: status {response.status_code}, body is not JSON"
+    if response.status_code != status or body.get("error") != code or not body.get("detail"):
+        return f"{case.kind}: got {response.status_code} {body}, expected {status} {code}"
+    return None
+
+
+async def _send_all(url: str, cases: list[Case], concurrency: int, timeout: float) -> Report:
+    report = Report(requests=len(cases))
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as client:
+
+        async def one(case: Case) -> None:
+            async with gate:
+                started = time.perf_counter()
+                try:
+                    response = await client.post(INPAINT, **case.request)
+                except httpx.HTTPError as e:
+                    report.failures.append(f"{case.kind}: {type(e).__name__}: {e}")
+                    return
+                elapsed_ms = (time.perf_counter() - started) * 1000
+            report.statuses[response.status_code] += 1
+            problem = check(case, response)
+            if case.valid:
+                report.valid += 1
+                report.latencies_ms.append(elapsed_ms)
+                report.valid_ok += problem is None
+            else:
+                report.invalid += 1
+                report.invalid_ok += problem is None
+            if problem:
+                report.failures.append(problem)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(c) for c in cases))
+        report.wall_s = time.perf_counter() - started
+    return report
+
+
+def run_load(
+    url: str, requests: int = 200, concurrency: int = 8, seed: int = 0, timeout: float = 60.0
+) -> Report:
+    """Send ``requests`` mixed requests to ``url``, ``concurrency`` at a time; return the report."""
+    rng = np.random.default_rng(seed)
+    cases = [make_case(rng) for _ in range(requests)]
+    return asyncio.run(_send_all(url, cases, concurrency, timeout))
+
+
+# ---- the server under test ---------------------------------------------------------------------
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def random_bundle(folder: Path, width: float) -> Path:
+    """A completion network with random weights: the paper's cost at width 1, the server's alone at 1/8."""
+    import torch
+
+    from glcic.bundle import BundleInfo, save_bundle
+    from glcic.config import ModelConfig
+    from glcic.models.completion import CompletionNetwork
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(width=width)
+    info = BundleInfo(
+        model=cfg, resolution=160, mean_pixel=[0.5, 0.5, 0.5], name=f"random-width-{width:g}"
+    )
+    return save_bundle(folder, CompletionNetwork(cfg).eval(), info)
+
+
+def start_server(model: str, port: int, max_concurrent: int, queue: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "glcic.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--model", model, "--max-concurrent", str(max_concurrent), "--queue", str(queue)]
+    cmd += ["--log-level", "warning"]
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"the server exited with code {proc.returncode} before it answered")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"no answer from {url}/api/v1/health within {timeout:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--requests", type=int, default=200, help="requests per round (default 200)")
+    p.add_argument(
+        "--concurrency", type=int, default=8, help="requests in flight at once (default 8)"
+    )
+    p.add_argument("--rounds", type=int, default=2, help="rounds after the warm-up (default 2)")
+    p.add_argument(
+        "--model", default="random", help="'random' (random weights), 'default' or a bundle folder"
+    )
+    p.add_argument(
+        "--width",
+        type=float,
+        default=0.125,
+        help="channel width of --model random (default 1/8; 1 = the paper's)",
+    )
+    p.add_argument(
+        "--max-concurrent", type=int, default=2, help="server's --max-concurrent (default 2)"
+    )
+    p.add_argument(
+        "--queue", type=int, default=16, help="server's --queue (default 16, above --concurrency)"
+    )
+    p.add_argument(
+        "--url", help="test a server already running at this URL instead of starting one"
+    )
+    p.add_argument(
+        "--max-seconds", type=float, default=600, help="give up after this long (default 600)"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    from glcic.server.app import free_port
+
+    proc, tmp = None, None
+    url = args.url
+    if url is None:
+        model = args.model
+        if model == "random":
+            tmp = tempfile.TemporaryDirectory(prefix="glcic-load-")
+            model = str(random_bundle(Path(tmp.name), args.width))
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = start_server(model, port, args.max_concurrent, args.queue)
+    try:
+        wait_healthy(url, proc)
+        rss = (lambda: rss_mib(proc.pid)) if proc else (lambda: float("nan"))
+        deadline = time.monotonic() + args.max_seconds
+        warm = run_load(
+            url,
+            requests=max(16, args.concurrency * 2),
+            concurrency=args.concurrency,
+            seed=10_000 + args.seed,
+        )
+        rows = [("warm-up", warm, rss())]
+        for k in range(args.rounds):
+            if time.monotonic() > deadline:
+                print(f"stopping: --max-seconds {args.max_seconds:g} reached", file=sys.stderr)
+                break
+            rep = run_load(
+                url, requests=args.requests, concurrency=args.concurrency, seed=args.seed + k
+            )
+            rows.append((f"round {k + 1}", rep, rss()))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        if tmp is not None:
+            tmp.cleanup()
+
+    model = f"random (width {args.width:g})" if args.model == "random" else args.model
+    print(
+        f"glcic load test: {args.requests} requests x {args.rounds} rounds, {args.concurrency} at a time, "
+        f"model {model}, server --max-concurrent {args.max_concurrent} --queue {args.queue}; "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end"
+    )
+    print()
+    print(
+        "| run | requests | statuses | 5xx | valid ok | invalid ok | p50 ms | p95 ms | max ms | req/s | server RSS MiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    failed = False
+    for name, rep, mem in rows:
+        statuses = " ".join(f"{s}:{n}" for s, n in sorted(rep.statuses.items()))
+        print(
+            f"| {name} | {rep.requests} | {statuses} | {rep.server_errors} | {rep.valid_ok}/{rep.valid} | "
+            f"{rep.invalid_ok}/{rep.invalid} | {rep.percentile(50):.0f} | {rep.percentile(95):.0f} | "
+            f"{max(rep.latencies_ms, default=float('nan')):.0f} | {rep.requests / rep.wall_s:.1f} | {mem:.0f} |"
+        )
+        failed |= bool(rep.server_errors or rep.failures)
+    for name, rep, _ in rows:
+        for f in rep.failures[:10]:
+            print(f"{name}: FAIL {f}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

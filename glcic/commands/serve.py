@@ -1,0 +1,103 @@
+"""`glcic serve`: the HTTP API and the web page, on 127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+import argparse
+
+# The same values as glcic.server.ServerSettings (a test keeps them equal); repeated here
+# so that `glcic --help` does not import FastAPI.
+DEFAULTS = {
+    "max_upload_mb": 20.0,
+    "max_pixels": 4096 * 1024,
+    "max_concurrent": 1,
+    "queue": 8,
+    "timeout": 120.0,
+}
+
+
+def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        name,
+        help="serve the inpainting API and web page",
+        description=(
+            "Serve POST /api/v1/inpaint (image + mask -> PNG), GET /api/v1/health, GET /api/v1/model, "
+            "the API docs at /docs and a painting page at /. Binds 127.0.0.1 unless --host says "
+            "otherwise: put a reverse proxy with TLS and authentication in front before exposing it."
+        ),
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--model",
+        default="default",
+        help="'default' (the shipped model) or a bundle folder from `glcic export`",
+    )
+    p.add_argument("--device", default="cpu", help="torch device for the model (default cpu)")
+    p.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=DEFAULTS["max_upload_mb"],
+        help="largest request body in MiB (default %(default)s)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULTS["max_pixels"],
+        help="largest image in pixels, width x height (default %(default)s)",
+    )
+    p.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=DEFAULTS["max_concurrent"],
+        help="inferences that run at once (default %(default)s)",
+    )
+    p.add_argument(
+        "--queue",
+        type=int,
+        default=DEFAULTS["queue"],
+        help="requests that may wait for a worker before 503 (default %(default)s)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULTS["timeout"],
+        help="seconds per request before 504 (default %(default)s)",
+    )
+    p.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    import torch
+    import uvicorn
+
+    from glcic.pipeline import InpaintPipeline
+    from glcic.server import ServerSettings, create_app
+
+    settings = ServerSettings(
+        max_upload_mb=args.max_upload_mb,
+        max_pixels=args.max_pixels,
+        max_concurrent=args.max_concurrent,
+        queue=args.queue,
+        timeout=args.timeout,
+    )
+    settings.check()
+    # Workers share the cores rather than each asking for all of them.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.max_concurrent))
+    pipe = InpaintPipeline.from_pretrained(args.model, device=args.device)  # BundleError -> exit 2
+    app = create_app(pipeline=pipe, settings=settings)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"glcic serve: listening on {args.host}, reachable from other machines; the API has no authentication"
+        )
+    print(
+        f"glcic serve: http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/ (Ctrl+C to stop)"
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0

@@ -1,0 +1,197 @@
+"""The page at / in headless Debian chromium: open, paint, run, compare, download.
+
+Needs Debian's chromium at /usr/bin/chromium and the ``playwright`` Python package (its
+own browser download is not used); skips with the reason when either is missing.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from glcic.bundle import BundleInfo, save_bundle
+from glcic.config import ModelConfig
+from glcic.models.completion import CompletionNetwork
+from glcic.server.app import ServerSettings, create_app, serve_in_thread
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the playwright module is missing: pip install playwright"
+)
+pipeline_mod = pytest.importorskip("glcic.pipeline", reason="glcic.pipeline is not there yet")
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IMG_H, IMG_W = 300, 400
+BRUSH = 24  # image pixels
+# The stroke, in image pixels: a horizontal line through the middle.
+STROKE_Y = 150
+STROKE_X = (100, 300)
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = ModelConfig(width=0.125)
+    info = BundleInfo(model=cfg, resolution=64, mean_pixel=[0.5, 0.4, 0.3], name="tiny-test")
+    folder = save_bundle(tmp_path_factory.mktemp("bundle"), CompletionNetwork(cfg).eval(), info)
+    pipe = pipeline_mod.InpaintPipeline.from_pretrained(str(folder), device="cpu")
+    app = create_app(pipeline=pipe, settings=ServerSettings(max_concurrent=1, queue=2, timeout=60))
+    with serve_in_thread(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    # A narrow window, so the 400 px wide canvas is scaled down by CSS and the
+    # pointer -> image mapping is exercised.
+    context = browser.new_context(viewport={"width": 360, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on(
+        "console",
+        lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+    )
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def write_image(path: Path) -> np.ndarray:
+    """A smooth colour ramp plus noise: every pixel differs from its neighbours."""
+    y, x = np.mgrid[0:IMG_H, 0:IMG_W]
+    rng = np.random.default_rng(0)
+    rgb = np.stack([x * 255 // IMG_W, y * 255 // IMG_H, (x + y) % 256], axis=2)
+    rgb = np.clip(rgb + rng.integers(-20, 21, rgb.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(rgb).save(path)
+    return rgb
+
+
+def canvas_pixel(page, x: int, y: int) -> list[int]:
+    return page.evaluate(
+        "([x, y]) => Array.from(document.getElementById('view').getContext('2d').getImageData(x, y, 1, 1).data)",
+        [x, y],
+    )
+
+
+def to_screen(box: dict, x: float, y: float) -> tuple[float, float]:
+    return box["x"] + x * box["width"] / IMG_W, box["y"] + y * box["height"] / IMG_H
+
+
+def test_paint_run_compare_download(page, server_url, tmp_path):
+    original = write_image(tmp_path / "photo.png")
+    page.goto(server_url + "/")
+    sync_api.expect(page.locator("#model-info")).to_contain_text("tiny-test")
+    assert page.locator("#run").is_disabled()
+
+    # Open the image.
+    page.set_input_files("#file", str(tmp_path / "photo.png"))
+    sync_api.expect(page.locator("#status")).to_contain_text(f"Opened photo.png ({IMG_W}×{IMG_H})")
+    view = page.locator("#view")
+    assert view.evaluate("c => [c.width, c.height]") == [IMG_W, IMG_H]  # full resolution
+    box = view.bounding_box()
+    assert box["width"] < IMG_W - 20, "the canvas should be scaled down by CSS in a narrow window"
+
+    # Paint a stroke with the mouse.
+    page.locator("#brush-size").fill(str(BRUSH))
+    page.mouse.move(*to_screen(box, STROKE_X[0], STROKE_Y))
+    page.mouse.down()
+    for x in np.linspace(STROKE_X[0], STROKE_X[1], 12)[1:]:
+        page.mouse.move(*to_screen(box, x, STROKE_Y))
+    page.mouse.up()
+    assert page.locator("#run").is_enabled()
+
+    # Undo and redo, by keyboard.
+    page.keyboard.press("Control+z")
+    assert page.locator("#run").is_disabled()
+    page.keyboard.press("Control+Shift+z")
+    assert page.locator("#run").is_enabled()
+
+    # Run, and read the result back through the download button.
+    page.locator("#run").click()
+    sync_api.expect(page.locator("#status")).to_contain_text("Done", timeout=60_000)
+    with page.expect_download() as info:
+        page.locator("#download").click()
+    download = info.value
+    assert download.suggested_filename == "photo-inpainted.png"
+    result = np.asarray(Image.open(io.BytesIO(Path(download.path()).read_bytes())).convert("RGB"))
+    assert result.shape == original.shape
+
+    # Outside the stroke (with a margin for the scaled, anti-aliased edge): unchanged.
+    yy, xx = np.mgrid[0:IMG_H, 0:IMG_W]
+    dist = np.hypot(xx - np.clip(xx, *STROKE_X), yy - STROKE_Y)  # distance to the segment
+    outside = dist > BRUSH / 2 + 4
+    np.testing.assert_array_equal(result[outside], original[outside])
+    # Inside the stroke: changed.
+    inside = dist < BRUSH / 2 - 4
+    changed = (result[inside] != original[inside]).any(axis=1).mean()
+    assert changed > 0.9, f"only {changed:.0%} of the painted pixels changed"
+
+    # Hold Space to see the original; release to see the result again.
+    cx, cy = sum(STROKE_X) // 2, STROKE_Y
+    assert canvas_pixel(page, cx, cy)[:3] == result[cy, cx].tolist()
+    page.keyboard.down("Space")
+    assert canvas_pixel(page, cx, cy)[:3] == original[cy, cx].tolist()
+    page.keyboard.up("Space")
+    assert canvas_pixel(page, cx, cy)[:3] == result[cy, cx].tolist()
+    assert "Done" in page.locator("#status").inner_text()  # Space did not click the focused Run
+
+    assert page.problems == []
+
+
+def test_server_errors_are_shown(page, server_url, tmp_path):
+    write_image(tmp_path / "photo.png")
+    page.goto(server_url + "/")
+    page.set_input_files("#file", str(tmp_path / "photo.png"))
+    box = page.locator("#view").bounding_box()
+    page.mouse.move(*to_screen(box, 200, 150))
+    page.mouse.down()
+    page.mouse.up()
+    # A value the page never offers, to get a 422 back from the server.
+    page.evaluate(
+        "() => { const s = document.getElementById('postprocess'); s.add(new Option('bogus', 'bogus')); s.value = 'bogus'; }"
+    )
+    page.locator("#run").click()
+    status = page.locator("#status")
+    sync_api.expect(status).to_contain_text("Error 422 (invalid_option)", timeout=30_000)
+    sync_api.expect(status).to_contain_text("postprocess must be one of")
+    assert page.locator("#download").get_attribute("aria-disabled") == "true"
+    # the browser logs failed fetches as console errors; nothing else may appear
+    assert [p for p in page.problems if "422" not in p] == []
+
+
+def test_not_an_image_is_refused_in_the_page(page, server_url, tmp_path):
+    (tmp_path / "notes.png").write_bytes(b"not a picture")
+    page.goto(server_url + "/")
+    page.set_input_files("#file", str(tmp_path / "notes.png"))
+    sync_api.expect(page.locator("#status")).to_contain_text("could not be decoded")
+    assert page.locator("#run").is_disabled()
