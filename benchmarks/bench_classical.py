@@ -1,0 +1,97 @@
+"""Latency of the classical inpainting baselines (one image, one square hole).
+
+Each method is :func:`glcic.classical.inpaint_classical` with its default options
+(Telea and Navier-Stokes with radius 5, biharmonic, mean fill), on a CelebA face
+resized to the size (a smooth synthetic picture when the shared data is absent),
+with a centred square hole: 64² in a 160² image and 128² in a 512² image.
+
+    python benchmarks/bench_classical.py
+    python benchmarks/bench_classical.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+from common import (
+    REPO,
+    base_parser,
+    emit,
+    header_md,
+    md_table,
+    median_time,
+    peak_md,
+    peak_probe,
+    setup,
+    system_info,
+)
+
+CASES = ((160, 64), (512, 128))  # (image side, hole side)
+METHODS = ("telea", "ns", "biharmonic", "mean")
+
+
+def sample_image(size: int) -> tuple[np.ndarray, str]:
+    """A face from the shared CelebA copy, centre-cropped and resized; else a smooth pattern."""
+    from glcic.data import preprocess, read_rgb
+
+    root = Path(os.environ.get("GLCIC_SHARED_DATA", REPO.parent / "shared" / "data"))
+    face = root / "celeba" / "img_align_celeba" / "000001.jpg"
+    if face.is_file():
+        return preprocess(read_rgb(face), size), f"CelebA {face.name}"
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    img = np.stack([np.sin(6 * xx), np.cos(5 * yy), xx * yy], axis=-1)
+    return ((img - img.min()) / np.ptp(img) * 255).astype(np.uint8), "synthetic pattern"
+
+
+def repeats_for(method: str, size: int, quick: bool) -> tuple[int, int]:
+    if quick:
+        return 1, 2
+    if method == "biharmonic":
+        return 1, 3 if size > 256 else 5
+    return 2, 20
+
+
+def run(args: argparse.Namespace) -> str:
+    from glcic.classical import inpaint_classical
+
+    rows = []
+    source = ""
+    for size, hole in CASES:
+        img, source = sample_image(size)
+        mask = np.zeros((size, size), bool)
+        y0 = (size - hole) // 2
+        mask[y0 : y0 + hole, y0 : y0 + hole] = True
+        for method in METHODS:
+            warmup, reps = repeats_for(method, size, args.quick)
+            t = median_time(
+                lambda m=method, i=img, k=mask: inpaint_classical(m, i, k), warmup, reps
+            )
+            rows.append([method, f"{size}², {hole}² hole", f"{t * 1e3:.1f}", reps])
+            print(" | ".join(str(c) for c in rows[-1]), flush=True)
+    return f"### Classical methods, one image ({source}), default options\n\n" + md_table(
+        ["method", "case", "ms / image", "repeats"], rows
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = base_parser(__doc__)
+    args = p.parse_args(argv)
+    setup(args)
+    info = system_info()
+    peak = peak_probe(args.quick)
+    md = "\n".join(
+        [
+            header_md("Classical methods benchmark", info, args.quick, args.note),
+            peak_md(peak),
+            run(args),
+        ]
+    )
+    emit(md, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,236 @@
+"""Training throughput per phase of Algorithm 1 (images/s), with achieved GFLOP/s.
+
+For each case (a preset with optional overrides) and each precision variant, one
+training step of each phase (completion only, discriminator only, joint) is timed on a
+synthetic batch: random images and the preset's own training masks. The step is the
+training loop's own :func:`glcic.training.loop.training_step`, so optimiser updates,
+autocast and the phase's ``requires_grad_`` switches are all included; data loading is
+not (the loop slices an in-memory cache, which costs well under a millisecond here).
+
+FLOPs of a step are counted once per case and phase with ``FlopCounterMode`` (forward
+and backward convs and matmuls); GFLOP/s divides them by the median step time, and
+"% of peak" compares that with the conv peak probe of the same precision.
+
+    python benchmarks/bench_train.py                    # face64 (batch 32) and report at 160 px (batch 8)
+    python benchmarks/bench_train.py --quick            # smoke run: face64, batch 8, 2 steps
+    python benchmarks/bench_train.py --case "face64,train.batch_size=64" --case "report,model.width=0.5"
+    python benchmarks/bench_train.py --compile          # adds torch.compile variants (20-55 s to compile each)
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from common import (
+    base_parser,
+    conv_peak,
+    count_flops,
+    emit,
+    header_md,
+    md_table,
+    median_time,
+    peak_md,
+    peak_probe,
+    setup,
+    system_info,
+)
+
+DEFAULT_CASES = ("face64", "report,train.batch_size=8")
+QUICK_CASES = ("face64,train.batch_size=8",)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    bf16: bool
+    channels_last: bool
+    compile: bool = False
+
+
+VARIANTS = (
+    Variant("fp32", False, False),
+    Variant("bf16", True, False),
+    Variant("bf16+cl", True, True),
+)
+COMPILE_VARIANTS = (
+    Variant("fp32+compile", False, False, True),
+    Variant("bf16+cl+compile", True, True, True),
+)
+
+
+def parse_case(text: str):
+    """``PRESET[,section.key=value,...]`` -> a validated Config."""
+    from glcic.config import load_config
+
+    preset, *overrides = [t.strip() for t in text.split(",") if t.strip()]
+    return load_config(preset, overrides)
+
+
+def describe(cfg) -> str:
+    m, d = cfg.model, cfg.data
+    return (
+        f"width {m.width:g}, {d.size} px, batch {cfg.train.batch_size}"
+        f"{', K=' + str(m.attributes) if m.attributes else ''}"
+    )
+
+
+class Bench:
+    """Networks, optimisers and a fixed synthetic batch for one case and variant."""
+
+    def __init__(self, cfg, variant: Variant) -> None:
+        from glcic.data.masks import build_mask_generator, random_window, sample_batch
+        from glcic.models import CompletionNetwork, ContextDiscriminator
+        from glcic.training.loop import make_optimizer
+
+        torch.manual_seed(0)
+        tc, size, local = cfg.train, cfg.data.size, cfg.mask.local_size
+        self.cfg, self.local = cfg, local
+        fmt = torch.channels_last if variant.channels_last else torch.contiguous_format
+        self.netC = CompletionNetwork(cfg.model).to(memory_format=fmt)
+        self.netD = ContextDiscriminator(size, local, cfg.model).to(memory_format=fmt)
+        self.opt_c = make_optimizer(
+            self.netC.parameters(), tc.optimizer, tc.lr_c, tc.weight_decay, tc.adam_betas
+        )
+        self.opt_d = make_optimizer(
+            self.netD.parameters(), tc.optimizer, tc.lr_d, tc.weight_decay, tc.adam_betas
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=False)
+        self.amp = torch.bfloat16 if variant.bf16 else None
+        if variant.compile:
+            self.netC = torch.compile(self.netC)
+            self.netD = torch.compile(self.netD)
+        g = torch.Generator().manual_seed(0)
+        b = tc.batch_size
+        lo, hi = cfg.model.value_range
+        x = torch.rand(b, 3, size, size, generator=g) * (hi - lo) + lo  # (B, 3, H, W)
+        m, win_c = sample_batch(build_mask_generator(cfg.mask, size), b, g)  # (B, 1, H, W), (B, 2)
+        win_d = torch.tensor([random_window(size, local, g) for _ in range(b)])  # (B, 2)
+        attrs = (torch.rand(b, cfg.model.attributes, generator=g) > 0.5).float()  # (B, K)
+        self.batch = (
+            x.contiguous(memory_format=fmt),
+            attrs,
+            m.contiguous(memory_format=fmt),
+            win_c,
+            win_d,
+        )
+        self.mean = torch.full((3,), (lo + hi) / 2)
+
+    def step(self, phase) -> dict[str, float]:
+        from glcic.training.loop import training_step
+
+        return training_step(
+            self.netC,
+            self.netD,
+            self.opt_c,
+            self.opt_d,
+            self.scaler,
+            phase,
+            self.cfg.train,
+            self.mean,
+            self.batch,
+            self.local,
+            self.amp,
+        )
+
+
+def run(args: argparse.Namespace, peak: dict[str, dict[str, float]]) -> str:
+    """Time every case x variant x phase; return the Markdown section."""
+    from glcic.training.loop import PHASES
+
+    cases = args.case or (QUICK_CASES if args.quick else DEFAULT_CASES)
+    variants = VARIANTS + (COMPILE_VARIANTS if args.compile else ())
+    warmup, steps = (1, 2) if args.quick else (args.warmup, args.steps)
+    rows = []
+    for text in cases:
+        cfg = parse_case(text)
+        flops: dict[str, int] = {}
+        for phase_name, phase in PHASES.items():
+            # FLOPs do not depend on the precision: count them once, in fp32.
+            b = Bench(copy.deepcopy(cfg), VARIANTS[0])
+            flops[phase_name] = count_flops(lambda b=b, phase=phase: b.step(phase))
+        for v in variants:
+            for phase_name, phase in PHASES.items():
+                b = Bench(copy.deepcopy(cfg), v)
+                compile_s = None
+                if v.compile:  # the first call compiles; report it apart from the step time
+                    t0 = time.perf_counter()
+                    b.step(phase)
+                    compile_s = time.perf_counter() - t0
+                t = median_time(lambda b=b, phase=phase: b.step(phase), warmup, steps)
+                bs = cfg.train.batch_size
+                gflop = flops[phase_name] / 1e9
+                rows.append(
+                    [
+                        text,
+                        describe(cfg),
+                        v.name,
+                        phase_name,
+                        f"{bs / t:.1f}",
+                        f"{t * 1e3:.0f}",
+                        f"{gflop / bs:.1f}",
+                        f"{gflop / t:.0f}",
+                        f"{100 * gflop / t / conv_peak(peak, v.bf16):.0f} %",
+                        "" if compile_s is None else f"{compile_s:.0f}",
+                    ]
+                )
+                print(" | ".join(rows[-1]), flush=True)
+    headers = [
+        "case",
+        "network",
+        "variant",
+        "phase",
+        "images/s",
+        "ms/step",
+        "GFLOP/image",
+        "GFLOP/s",
+        "of conv peak",
+        "compile s",
+    ]
+    return (
+        f"### Training throughput (median of {steps} steps after {warmup} warm-up)\n\n"
+        + md_table(headers, rows)
+    )
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--case",
+        action="append",
+        default=None,
+        help="PRESET[,section.key=value,...]; repeatable (default: face64 and "
+        "'report,train.batch_size=8')",
+    )
+    p.add_argument("--steps", type=int, default=5, help="timed steps per phase (default: 5)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: 2)")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="add torch.compile variants (slow: 20-55 s to compile each)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = base_parser(__doc__)
+    add_args(p)
+    args = p.parse_args(argv)
+    setup(args)
+    info: dict[str, Any] = system_info()
+    peak = peak_probe(args.quick)
+    md = "\n".join(
+        [
+            header_md("Training benchmark", info, args.quick, args.note),
+            peak_md(peak),
+            run(args, peak),
+        ]
+    )
+    emit(md, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
