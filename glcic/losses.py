@@ -17,16 +17,21 @@ import torch.nn.functional as F
 Stats = dict[str, float]
 
 
-def masked_mse(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, Stats]:
-    """eq. (1), normalised by the number of hole values so that it does not depend on hole size.
+def masked_mse(
+    output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, holes: torch.Tensor | float | None = None
+) -> tuple[torch.Tensor, Stats]:
+    """eq. (1), divided by the number of hole values so that it does not depend on hole size.
 
     Args:
         output, target: (B, 3, H, W) in the model's value range.
         mask: (B, 1, H, W), 1 = hole.
+        holes: the hole-pixel count to divide by (default ``mask.sum()``). Under
+            torch.distributed pass the mean count over ranks: averaging the ranks'
+            gradients then gives exactly the loss of the whole global batch.
     """
     diff = (output.float() - target.float()) * mask  # (B, 3, H, W)
-    denom = (mask.sum() * output.shape[1]).clamp_min(1.0)
-    loss = diff.pow(2).sum() / denom
+    count = mask.sum() if holes is None else holes
+    loss = diff.pow(2).sum() / (count * output.shape[1]).clamp_min(1.0)
     return loss, {"loss/C_mse": loss.item()}
 
 

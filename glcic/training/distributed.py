@@ -78,6 +78,15 @@ def average_buffers(module: torch.nn.Module) -> None:
             b /= dist.get_world_size()
 
 
+def mean_over_ranks(x: torch.Tensor) -> torch.Tensor:
+    """The mean of a scalar tensor over all ranks (itself in a single process)."""
+    if not dist.is_initialized() or dist.get_world_size() == 1:
+        return x
+    x = x.detach().clone()
+    dist.all_reduce(x)
+    return x / dist.get_world_size()
+
+
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()

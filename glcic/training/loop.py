@@ -281,7 +281,13 @@ def train(
     if stats_file:
         stats_file.close()
     dist.shutdown()
-    return {"step": step, "stats": last, "run_dir": str(run_dir)}
+    return {
+        "step": step,
+        "stats": last,
+        "run_dir": str(run_dir),
+        "completion": netC.state_dict(),
+        "discriminator": netD.state_dict(),
+    }
 
 
 def training_step(
@@ -308,8 +314,10 @@ def training_step(
     x, attrs, m, win_c, win_d = batch
     b = x.shape[0]
     dev_type = x.device.type
-    netC.requires_grad_(phase.train_c)
-    netD.requires_grad_(phase.train_d)
+    # A network outside its phase is frozen entirely: no gradients, and (in eval mode)
+    # no batch-norm statistics updates either.
+    netC.requires_grad_(phase.train_c).train(phase.train_c)
+    netD.requires_grad_(phase.train_d).train(phase.train_d)
     stats: dict[str, float] = {}
 
     def amp():
@@ -342,7 +350,7 @@ def training_step(
 
     # Update completion network: eq. (1) alone, or eq. (3) in the joint phase.
     if phase.train_c:
-        loss_c, s = masked_mse(out, x, m)
+        loss_c, s = masked_mse(out, x, m, dist.mean_over_ranks(m.sum()))
         stats.update(s)
         if phase.train_d and tc.alpha > 0:
             # Freeze netD so that no generator-loss gradient reaches its parameters
