@@ -57,6 +57,18 @@ class TrainingError(RuntimeError):
     """The run cannot go on (a non-finite loss); the last good checkpoint is intact."""
 
 
+class GlobalBatchSampler:
+    """Draws the global batch's indices from one seeded stream; yields this rank's slice."""
+
+    def __init__(self, n: int, batch_size: int, rank: int, local_bs: int, generator: torch.Generator) -> None:
+        self.n, self.batch_size, self.rank, self.local_bs, self.generator = n, batch_size, rank, local_bs, generator
+
+    def __iter__(self):
+        while True:
+            idx = torch.randint(self.n, (self.batch_size,), generator=self.generator)
+            yield idx[self.rank * self.local_bs : (self.rank + 1) * self.local_bs].tolist()
+
+
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """'auto' -> bf16 autocast where the hardware runs it fast, else fp32 (None)."""
     if precision == "fp32":
@@ -159,6 +171,20 @@ def train(
     g_data = torch.Generator().manual_seed(tc.seed)
     g_mask = torch.Generator().manual_seed(tc.seed + 1)
     step = 0
+    loader = None
+    if not cfg.data.cache:
+        # Files are decoded on the fly in worker processes (pinned memory on CUDA). The
+        # index stream still comes from g_data in this process, but workers prefetch,
+        # so resuming is exact only for the in-memory path (data.cache=true).
+        loader = iter(
+            torch.utils.data.DataLoader(
+                train_ds,
+                batch_sampler=GlobalBatchSampler(len(train_ds), tc.batch_size, rank, local_bs, g_data),
+                num_workers=cfg.data.num_workers,
+                pin_memory=dev.type == "cuda",
+                persistent_workers=cfg.data.num_workers > 0,
+            )
+        )
     if state is not None:
         netC.load_state_dict(state["completion"])
         netD.load_state_dict(state["discriminator"])
@@ -227,13 +253,17 @@ def train(
         set_lr(opt_c, tc.lr_c if phase.name == "completion" else tc.lr_joint)
 
         # Draw the global batch; keep this rank's slice.
-        idx = torch.randint(len(train_ds), (tc.batch_size,), generator=g_data)
-        batch = train_ds.get_batch(idx, g_data)
+        sl = slice(rank * local_bs, (rank + 1) * local_bs)
+        if loader is None:  # in memory: augment the whole global batch here, keep our slice
+            idx = torch.randint(len(train_ds), (tc.batch_size,), generator=g_data)
+            batch = train_ds.get_batch(idx, g_data)
+            batch = {k: v[sl] for k, v in batch.items()}
+        else:  # worker processes decode our slice
+            batch = next(loader)
         masks, win_c = sample_batch(mask_gen, tc.batch_size, g_mask)  # (B, 1, H, W), (B, 2)
         win_d = torch.stack([torch.tensor(random_window(size, local, g_mask)) for _ in range(tc.batch_size)])
-        sl = slice(rank * local_bs, (rank + 1) * local_bs)
-        x = batch["image"][sl].to(dev, non_blocking=True).contiguous(memory_format=mem_format)  # (b, 3, H, W)
-        attrs = batch["attrs"][sl].to(dev)
+        x = batch["image"].to(dev, non_blocking=True).contiguous(memory_format=mem_format)  # (b, 3, H, W)
+        attrs = batch["attrs"].to(dev)
         m = masks[sl].to(dev).contiguous(memory_format=mem_format)  # (b, 1, H, W)
         win_c, win_d = win_c[sl], win_d[sl]
         stats = training_step(

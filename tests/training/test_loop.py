@@ -167,3 +167,11 @@ def test_discriminator_phase_leaves_the_completion_network_without_gradients():
     assert all(p.grad is None for p in netC.parameters())
     after = netC.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if "running" not in k and "num_batches" not in k)
+
+
+def test_worker_process_loading_trains(image_folder, tmp_path):
+    cfg = tiny_config(image_folder, **{"data.cache": "false", "data.num_workers": "2", "train.t_c": "3",
+                                       "train.t_d": "1", "train.t_train": "5"})
+    result = train(cfg, tmp_path / "run", progress=False)
+    assert result["step"] == 5
+    assert "loss/C_mse" in result["stats"] or "loss/D_real" in result["stats"]

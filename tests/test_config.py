@@ -1,0 +1,49 @@
+import pytest
+
+from glcic.config import Config, ConfigError, load_config
+
+
+def test_defaults_validate():
+    Config().validate()
+
+
+def test_overrides_are_typed():
+    cfg = load_config("report", ["train.batch_size=8", "model.dilations=[1,2,4,8]", "data.hflip=false"])
+    assert cfg.train.batch_size == 8 and cfg.model.dilations == [1, 2, 4, 8] and cfg.data.hflip is False
+    assert cfg.model.output == "tanh" and cfg.train.real_label == 0.75  # the report's options
+
+
+def test_round_trip_through_dict():
+    cfg = load_config("face64")
+    assert Config.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("train.batch_size=abc", r"train.batch_size expects int; got 'abc'"),
+        ("train.bogus=1", r"unknown config key\(s\) train.bogus"),
+        ("model.output=relu", r"model.output must be one of sigmoid, tanh; got 'relu'"),
+        ("mask.hole_max=92", r"holes up to 92 px do not fit inside the 80 px local patch"),
+        ("data.size=150", r"data.size must be a multiple of 4"),
+        ("nodot=3", r"must be section.key"),
+        ("train.batch_size", r"must look like section.key=value"),
+    ],
+)
+def test_bad_values_are_refused_with_a_fix(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("report", [override])
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(ConfigError, match=r"unknown preset 'nope'; presets: .*report"):
+        load_config("nope")
+
+
+def test_yaml_file(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("train:\n  batch_size: 5\n")
+    assert load_config(str(p)).train.batch_size == 5
+    p.write_text("train: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(str(p))

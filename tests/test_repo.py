@@ -1,0 +1,52 @@
+"""Repository-level checks: lint, README commands, presets, CLI wiring."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glcic.config import load_config, preset_names
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed (pip install -e '.[test]')")
+def test_ruff_is_clean():
+    r = subprocess.run(["ruff", "check", "glcic", "tests", "benchmarks", "hubconf.py"], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    blocks = re.findall(r"```(?:bash|sh)?\n(.*?)```", readme, flags=re.S)
+    test_cmd = next(b.strip() for b in blocks if "pytest" in b)
+    assert test_cmd in ci
+
+
+def test_every_preset_resolves():
+    assert {"paper", "report", "cpu", "face64"} <= set(preset_names())
+    for name in preset_names():
+        cfg = load_config(name)
+        assert cfg.mask.hole_max <= cfg.mask.local_size <= cfg.data.size
+
+
+@pytest.mark.parametrize("preset", ["paper", "report", "cpu", "face64"])
+def test_dry_run_prints_the_resolved_config(preset, tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "glcic.cli", "train", "--config", preset, "--run-dir", str(tmp_path), "--dry-run",
+         "--set", "train.batch_size=4"],
+        capture_output=True, text=True, cwd=REPO,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "batch_size: 4" in r.stdout and "t_train:" in r.stdout
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_cli_lists_every_command():
+    r = subprocess.run([sys.executable, "-m", "glcic.cli", "--help"], capture_output=True, text=True)
+    for cmd in ("train", "plot", "export", "export-onnx", "inpaint", "evaluate", "serve"):
+        assert cmd in r.stdout, cmd
