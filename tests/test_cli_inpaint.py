@@ -1,0 +1,221 @@
+"""`glcic inpaint`: single image and folder mode, exit codes, one-line errors, same pixels as Python."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from glcic.bundle import BundleInfo, save_bundle
+from glcic.cli import main
+from glcic.config import ModelConfig
+from glcic.io import load_image
+from glcic.models.completion import CompletionNetwork
+from glcic.pipeline import InpaintPipeline
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.125))
+    info = BundleInfo(model=net.cfg, resolution=32, mean_pixel=[0.5, 0.4, 0.3], name="tiny")
+    return save_bundle(tmp_path_factory.mktemp("bundle"), net, info)
+
+
+def _write(tmp_path: Path, name: str, h: int = 45, w: int = 58, seed: int = 0, hole=(10, 12, 14, 16)) -> tuple[Path, Path]:
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    m = np.zeros((h, w), np.uint8)
+    y, x, bh, bw = hole
+    m[y : y + bh, x : x + bw] = 255
+    Image.fromarray(img).save(tmp_path / f"{name}.png")
+    Image.fromarray(m).save(tmp_path / f"{name}_mask.png")
+    return tmp_path / f"{name}.png", tmp_path / f"{name}_mask.png"
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    code = main(["inpaint", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ----------------------------------------------------------------------------- single image
+
+
+def test_cli_and_python_give_identical_pixels(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image, mask = _write(tmp_path, "a")
+    for extra in ([], ["--postprocess", "blend"], ["--strategy", "crop"]):
+        out = tmp_path / "out.png"
+        code, stdout, _ = _cli(capsys, image, "--mask", mask, "--output", out, "--model", bundle, "--precision", "fp32", *extra)
+        assert code == 0 and "wrote" in stdout
+        pipe = InpaintPipeline.from_pretrained(bundle, precision="fp32")
+        kw = {"postprocess": extra[1]} if extra[:1] == ["--postprocess"] else {"strategy": extra[1]} if extra else {}
+        ref = pipe(np.asarray(Image.open(image)), np.asarray(Image.open(mask)), **kw)
+        np.testing.assert_array_equal(load_image(out).rgb, ref)
+
+
+def test_rgba_keeps_alpha_and_gray_stays_gray(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image, mask = _write(tmp_path, "a")
+    rgb = np.asarray(Image.open(image))
+    alpha = np.random.default_rng(2).integers(0, 256, rgb.shape[:2], dtype=np.uint8)
+    Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "rgba.png")
+    code, _, _ = _cli(capsys, tmp_path / "rgba.png", "--mask", mask, "--output", tmp_path / "o.png", "--model", bundle)
+    assert code == 0
+    np.testing.assert_array_equal(load_image(tmp_path / "o.png").alpha, alpha)
+    code, _, err = _cli(capsys, tmp_path / "rgba.png", "--mask", mask, "--output", tmp_path / "o.jpg", "--model", bundle)
+    assert code == 2 and "JPEG cannot store the image's transparency" in err
+    Image.fromarray(rgb).convert("L").save(tmp_path / "g.png")
+    code, _, _ = _cli(capsys, tmp_path / "g.png", "--mask", mask, "--output", tmp_path / "og.png", "--model", bundle)
+    assert code == 0 and Image.open(tmp_path / "og.png").mode == "L"
+
+
+def test_classical_method_needs_no_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image, mask = _write(tmp_path, "a")
+    code, _, err = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "t.png", "--method", "telea", "--model", tmp_path / "nothing")
+    assert code == 0, err
+    ref = InpaintPipeline.classical("telea")(np.asarray(Image.open(image)), np.asarray(Image.open(mask)))
+    np.testing.assert_array_equal(load_image(tmp_path / "t.png").rgb, ref)
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", r"image file .*missing\.png does not exist"),
+        ("truncated", r"cut\.png is truncated or corrupt"),
+        ("not_image", r"text\.png is not an image glcic can read"),
+        ("directory", r"is a folder, not an image file"),
+        ("mismatch", r"mask is 29x22 but image is 58x45; pass --resize-mask"),
+        ("full", r"the mask covers the whole 58x45 image"),
+        ("not_bundle", r"is not a glcic bundle: config.json, model.safetensors missing"),
+        ("suffix", r"cannot tell the output format from 'out\.tga'"),
+        ("limit", r"is 58x45 = 0\.00261 MP, which is over the limit of 0\.001 MP .*--max-pixels N"),
+        ("both_modes", r"give either IMAGE --mask MASK --output OUT or --input-dir"),
+    ],
+)
+def test_bad_input_is_exit_2_and_one_line(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str], case: str, message: str) -> None:
+    image, mask = _write(tmp_path, "a")
+    out, model, extra = tmp_path / "out.png", bundle, []
+    if case == "missing":
+        image = tmp_path / "missing.png"
+    elif case == "truncated":
+        data = image.read_bytes()
+        image = tmp_path / "cut.png"
+        image.write_bytes(data[: len(data) // 2])
+    elif case == "not_image":
+        image = tmp_path / "text.png"
+        image.write_text("hello")
+    elif case == "directory":
+        image = tmp_path
+    elif case == "mismatch":
+        Image.open(mask).resize((29, 22)).save(mask)
+    elif case == "full":
+        Image.new("L", (58, 45), 255).save(mask)
+    elif case == "not_bundle":
+        model = tmp_path
+    elif case == "suffix":
+        out = tmp_path / "out.tga"
+    elif case == "limit":
+        extra = ["--max-pixels", "1000"]
+    elif case == "both_modes":
+        extra = ["--input-dir", tmp_path]
+    code, _, err = _cli(capsys, image, "--mask", mask, "--output", out, "--model", model, *extra)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("glcic inpaint: error: "), err
+    assert re.search(message, lines[0]), lines[0]
+    assert not out.exists()
+
+
+def test_resize_mask_flag_fixes_a_size_mismatch(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image, mask = _write(tmp_path, "a", hole=(0, 0, 20, 24))
+    Image.open(mask).resize((29, 22), Image.Resampling.NEAREST).save(mask)
+    code, _, err = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "o.png", "--model", bundle, "--resize-mask")
+    assert code == 0, err
+    out, img = load_image(tmp_path / "o.png").rgb, np.asarray(Image.open(image))
+    assert (out[:18, :20] != img[:18, :20]).any() and np.array_equal(out[25:], img[25:])
+
+
+def test_empty_mask_warns_and_writes_input(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image, mask = _write(tmp_path, "a")
+    Image.new("L", (58, 45), 0).save(mask)
+    code, _, err = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "o.png", "--model", bundle)
+    assert code == 0 and "warning:" in err and "mask is empty" in err
+    np.testing.assert_array_equal(load_image(tmp_path / "o.png").rgb, np.asarray(Image.open(image)))
+
+
+def test_real_entry_point_no_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = subprocess.run(
+        [sys.executable, "-m", "glcic.cli", "inpaint", str(tmp_path / "no.png"), "--mask", str(tmp_path / "m.png"),
+         "--output", str(tmp_path / "o.png")],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert "no.png does not exist" in r.stderr
+
+
+# ----------------------------------------------------------------------------- folder mode
+
+
+def test_folder_mode_one_bad_file_does_not_stop_the_rest(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images, masks, out = tmp_path / "in", tmp_path / "masks", tmp_path / "out"
+    images.mkdir()
+    masks.mkdir()
+    # a: mask "a.png" (same stem); b: mask "b_mask.jpg" (stem + _mask, another ending);
+    # c: a JPEG image; d: corrupt; e: no mask.
+    for i, name in enumerate("abcde"):
+        img, m = _write(tmp_path, name, seed=i)
+        if name == "c":
+            Image.open(img).save(images / "c.jpg")
+        else:
+            img.rename(images / f"{name}.png")
+        if name == "a":
+            m.rename(masks / "a.png")
+        elif name == "b":
+            Image.open(m).save(masks / "b_mask.jpg", quality=100)
+        elif name != "e":
+            m.rename(masks / f"{name}_mask.png")
+    data = (images / "d.png").read_bytes()
+    (images / "d.png").write_bytes(data[: len(data) // 3])
+    (images / "notes.txt").write_text("not an image, not listed")
+    code, stdout, stderr = _cli(capsys, "--input-dir", images, "--mask-dir", masks, "--output-dir", out, "--model", bundle)
+    assert code == 1
+    assert stdout.strip().splitlines()[-1] == "3 done, 1 skipped (no mask), 1 failed"
+    assert "failed: " in stderr and "d.png is truncated or corrupt" in stderr and "Traceback" not in stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.jpg"]  # no temp files, nothing for d
+    pipe = InpaintPipeline.from_pretrained(bundle)
+    ref = pipe(np.asarray(Image.open(images / "a.png")), np.asarray(Image.open(masks / "a.png")))
+    np.testing.assert_array_equal(load_image(out / "a.png").rgb, ref)
+
+
+def test_folder_mode_all_good_and_masks_beside_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for i, name in enumerate("xy"):
+        _write(tmp_path, name, seed=i)  # x.png + x_mask.png in the same folder
+    code, stdout, _ = _cli(capsys, "--input-dir", tmp_path, "--mask-dir", tmp_path, "--output-dir", tmp_path / "o", "--method", "ns")
+    assert code == 0
+    assert stdout.strip() == "2 done, 0 skipped (no mask), 0 failed"
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["x.png", "y.png"]
+    # x.gif would also be written as x.png: refused, not overwritten.
+    Image.open(tmp_path / "x.png").save(tmp_path / "x.gif")
+    code, stdout, err = _cli(capsys, "--input-dir", tmp_path, "--mask-dir", tmp_path, "--output-dir", tmp_path / "o2", "--method", "ns")
+    assert code == 1 and stdout.strip() == "2 done, 0 skipped (no mask), 1 failed"
+    assert "x.gif already wrote x.png; rename one of the two images" in err
+
+
+def test_folder_mode_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _cli(capsys, "--input-dir", tmp_path, "--output-dir", tmp_path / "o")
+    assert code == 2 and "missing --mask-dir" in err
+    code, _, err = _cli(capsys, "--input-dir", tmp_path / "nope", "--mask-dir", tmp_path, "--output-dir", tmp_path / "o")
+    assert code == 2 and "is not a folder" in err
+    code, _, err = _cli(capsys, "--input-dir", tmp_path, "--mask-dir", tmp_path, "--output-dir", tmp_path / "o")
+    assert code == 2 and "no images in" in err

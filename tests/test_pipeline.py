@@ -1,0 +1,320 @@
+"""InpaintPipeline: types in = types out, known pixels exact, strategies, precision, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from glcic.bundle import DEFAULT_BUNDLE, BundleInfo, save_bundle
+from glcic.config import ModelConfig
+from glcic.errors import BundleError, InputError
+from glcic.models.completion import CompletionNetwork
+from glcic.pipeline import InpaintPipeline, choose_strategy, crop_regions
+
+RES = 32  # the tiny bundle's "training resolution"
+
+
+def make_bundle(directory: Path, output: str = "sigmoid", seed: int = 0) -> Path:
+    """A tiny random bundle (width 0.125) with non-trivial batch-norm statistics."""
+    torch.manual_seed(seed)
+    net = CompletionNetwork(ModelConfig(width=0.125, output=output))
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    info = BundleInfo(model=net.cfg, resolution=RES, mean_pixel=[0.5, 0.4, 0.3], name="tiny", license="test only")
+    return save_bundle(directory, net, info)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_bundle(tmp_path_factory.mktemp("bundle"))
+
+
+@pytest.fixture(scope="module")
+def pipe(bundle: Path) -> InpaintPipeline:
+    return InpaintPipeline.from_pretrained(bundle, precision="fp32")
+
+
+def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
+    # Smooth colours plus noise, so resizing is not a no-op and not pure noise.
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 255 / w, yy * 255 / h, (xx + yy) * 127 / (h + w)], axis=2)
+    return np.clip(base + rng.normal(0, 20, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def _mask(h: int, w: int, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
+    m = np.zeros((h, w), bool)
+    for y, x, bh, bw in boxes:
+        m[y : y + bh, x : x + bw] = True
+    return m
+
+
+# ----------------------------------------------------------------------------- the network path
+
+
+def test_matches_the_paper_pass_done_by_hand(bundle: Path, pipe: InpaintPipeline) -> None:
+    """64x64 needs no padding: fill with the mean, run, composite; nothing else."""
+    from glcic.bundle import load_bundle
+
+    img = _image(64, 64)
+    hole = _mask(64, 64, [(20, 10, 20, 30)])
+    out = pipe(img, hole, strategy="original")
+    net, info = load_bundle(bundle)
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
+    m = torch.from_numpy(hole)[None, None].float()
+    mean = torch.tensor(info.mean_pixel)
+    with torch.no_grad():
+        y = net(x * (1 - m) + mean.view(1, 3, 1, 1) * m, m)
+    ref = torch.where(m.bool(), y, x)[0].permute(1, 2, 0).mul(255).round().byte().numpy()
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_tanh_bundle_value_range(tmp_path: Path) -> None:
+    p = InpaintPipeline.from_pretrained(make_bundle(tmp_path, output="tanh"), precision="fp32")
+    assert p.info["value_range"] == [-1.0, 1.0]
+    img, hole = _image(32, 36), _mask(32, 36, [(8, 8, 12, 12)])
+    out = p(img, hole)
+    np.testing.assert_array_equal(out[~hole], img[~hole])
+
+
+@pytest.mark.parametrize("strategy", ["original", "resize", "crop", "auto"])
+@pytest.mark.parametrize("hw", [(61, 83), (97, 130)])
+def test_known_pixels_exact_for_every_strategy_and_odd_size(pipe: InpaintPipeline, strategy: str, hw: tuple[int, int]) -> None:
+    h, w = hw
+    img = _image(h, w)
+    hole = _mask(h, w, [(5, 7, 9, 11), (h - 6, 0, 6, 10), (20, w - 13, 25, 13)])  # two touch the border
+    out = pipe(img, hole, strategy=strategy)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[~hole], img[~hole])
+    assert (out[hole] != img[hole]).any()
+
+
+def test_strategies_really_rescale(pipe: InpaintPipeline) -> None:
+    img, hole = _image(96, 128), _mask(96, 128, [(40, 50, 8, 8)])
+    outs = {s: pipe(img, hole, strategy=s) for s in ("original", "resize", "crop")}
+    assert not np.array_equal(outs["original"], outs["resize"])
+    assert not np.array_equal(outs["resize"], outs["crop"])
+
+
+def test_auto_strategy_rule() -> None:
+    small = np.zeros((40, 40), bool)
+    small[10:15, 10:15] = True
+    assert choose_strategy(small, RES) == "original"  # short side <= 1.5 x 32
+    big_img_small_holes = np.zeros((200, 300), bool)  # holes < 200 / 16 = 12.5 px
+    big_img_small_holes[50:60, 100:110] = True
+    big_img_small_holes[150:158, 250:262] = True
+    assert choose_strategy(big_img_small_holes, RES) == "crop"
+    big_img_small_holes[150:158, 250:263] = True  # 13 px: resize keeps it > 2 px
+    assert choose_strategy(big_img_small_holes, RES) == "resize"
+    big_img_big_hole = np.zeros((200, 300), bool)
+    big_img_big_hole[20:140, 50:200] = True
+    assert choose_strategy(big_img_big_hole, RES) == "resize"
+
+
+def test_crop_regions_merge_close_holes_and_cover_them() -> None:
+    hole = np.zeros((200, 300), bool)
+    hole[50:60, 100:110] = True
+    hole[62:70, 112:118] = True  # close to the first: one cluster
+    hole[150:158, 250:260] = True  # far away (windows do not overlap): its own
+    regions = crop_regions(hole, RES)
+    assert len(regions) == 2
+    covered = np.zeros_like(hole)
+    for r in regions:
+        assert r.height == r.width >= RES and 0 <= r.top <= 200 - r.height and 0 <= r.left <= 300 - r.width
+        window = covered[r.top : r.top + r.height, r.left : r.left + r.width]
+        assert not (window & r.paste).any()  # each hole pixel belongs to one cluster
+        window |= r.paste
+    np.testing.assert_array_equal(covered, hole)
+    assert [r.hole_side for r in regions] == [20, 10]
+
+
+@pytest.mark.parametrize("p", [0.998, 0.995])  # ~1000 and ~2400 one-pixel holes
+def test_crop_regions_many_specks_few_windows(p: float) -> None:
+    hole = np.random.default_rng(0).random((600, 800)) > p
+    regions = crop_regions(hole, RES)
+    assert len(regions) <= 4  # windows of specks overlap: merged, not one pass per speck
+    assert sum(int(r.paste.sum()) for r in regions) == int(hole.sum())
+
+
+def test_resize_does_not_leak_hole_content(pipe: InpaintPipeline) -> None:
+    """Whatever the original shows inside the hole must not influence the result."""
+    img, hole = _image(96, 128), _mask(96, 128, [(30, 41, 17, 23)])
+    other = img.copy()
+    other[hole] = 255 - other[hole]
+    for strategy in ("original", "resize", "crop"):
+        a, b = pipe(img, hole, strategy=strategy), pipe(other, hole, strategy=strategy)
+        np.testing.assert_array_equal(a[hole], b[hole])
+
+
+# ----------------------------------------------------------------------------- types in = types out
+
+
+def test_pil_modes_keep_their_family(pipe: InpaintPipeline) -> None:
+    img, hole = _image(40, 44), _mask(40, 44, [(10, 10, 12, 14)])
+    mask_im = Image.fromarray(hole)
+    alpha = np.random.default_rng(1).integers(0, 256, (40, 44), dtype=np.uint8)
+
+    rgba = Image.fromarray(np.dstack([img, alpha]))
+    out = pipe(rgba, mask_im)
+    assert isinstance(out, Image.Image) and out.mode == "RGBA" and out.size == (44, 40)
+    o = np.asarray(out)
+    np.testing.assert_array_equal(o[:, :, 3], alpha)  # alpha untouched, hole included
+    np.testing.assert_array_equal(o[~hole], np.dstack([img, alpha])[~hole])
+
+    gray = Image.fromarray(img).convert("L")
+    out = pipe(gray, mask_im)
+    assert out.mode == "L"
+    np.testing.assert_array_equal(np.asarray(out)[~hole], np.asarray(gray)[~hole])
+
+    la = Image.fromarray(np.dstack([np.asarray(gray), alpha]))
+    out = pipe(la, hole.astype(np.uint8) * 255)
+    assert out.mode == "LA"
+    np.testing.assert_array_equal(np.asarray(out)[:, :, 1], alpha)
+
+    pal = Image.fromarray(img).convert("P", palette=Image.Palette.ADAPTIVE, colors=32)
+    out = pipe(pal, mask_im)
+    assert out.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(out)[~hole], np.asarray(pal.convert("RGB"))[~hole])
+
+    cmyk = Image.fromarray(img).convert("CMYK")
+    out = pipe(cmyk, mask_im)
+    assert out.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(out)[~hole], np.asarray(cmyk.convert("RGB"))[~hole])
+
+
+def test_16_bit_pil_keeps_every_bit_outside_the_hole(pipe: InpaintPipeline) -> None:
+    g16 = np.random.default_rng(0).integers(0, 65536, (36, 40), dtype=np.uint16)
+    hole = _mask(36, 40, [(8, 8, 10, 10)])
+    out = pipe(Image.fromarray(g16), hole)
+    assert out.mode == "I;16"
+    o = np.asarray(out)
+    assert o.dtype == np.uint16
+    np.testing.assert_array_equal(o[~hole], g16[~hole])
+    assert (o[hole] != g16[hole]).any()
+
+
+def test_arrays_and_tensors(pipe: InpaintPipeline) -> None:
+    img, hole = _image(36, 44), _mask(36, 44, [(4, 30, 10, 14)])
+    gray = img[:, :, 0].copy()
+    out = pipe(gray, hole)
+    assert out.shape == gray.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[~hole], gray[~hole])
+    rgba = np.dstack([img, np.full((36, 44), 7, np.uint8)])
+    out = pipe(rgba, hole)
+    assert out.shape == rgba.shape and (out[:, :, 3] == 7).all()
+
+    t = torch.rand(3, 36, 44, dtype=torch.float64)
+    m = torch.from_numpy(hole)
+    out = pipe(t, m)
+    assert out.shape == t.shape and out.dtype == torch.float64
+    assert torch.equal(out[:, ~m], t[:, ~m])  # bit-exact, not just close
+    tb = torch.rand(2, 3, 36, 44)
+    out = pipe(tb, m[None, None].float())
+    assert out.shape == tb.shape and torch.equal(out[:, :, ~m], tb[:, :, ~m])
+    with pytest.raises(InputError, match=r"image tensors must hold values in \[0, 1\]; got \[0\.0\d*, 25\d\.\d+\]; divide by 255"):
+        pipe(t * 255, m)
+    with pytest.raises(InputError, match=r"image arrays must be uint8 .* pass a torch tensor"):
+        pipe(img.astype(np.float32), hole)
+
+
+def test_path_input_gives_pil(pipe: InpaintPipeline, tmp_path: Path) -> None:
+    img, hole = _image(32, 40), _mask(32, 40, [(4, 4, 8, 8)])
+    Image.fromarray(img).save(tmp_path / "i.png")
+    Image.fromarray(hole).save(tmp_path / "m.png")
+    out = pipe(tmp_path / "i.png", tmp_path / "m.png")
+    assert isinstance(out, Image.Image)
+    np.testing.assert_array_equal(np.asarray(out), pipe(img, hole))
+
+
+# ----------------------------------------------------------------------------- masks and errors
+
+
+def test_empty_mask_returns_input_with_warning(pipe: InpaintPipeline) -> None:
+    img = _image(32, 32)
+    with pytest.warns(UserWarning, match="the mask is empty .* returning the input unchanged"):
+        out = pipe(img, np.zeros((32, 32), bool))
+    np.testing.assert_array_equal(out, img)
+    assert out is not img
+
+
+def test_full_mask_and_size_mismatch_are_errors(pipe: InpaintPipeline) -> None:
+    img = _image(61, 83)
+    with pytest.raises(InputError, match="the mask covers the whole 83x61 image, so there is nothing to condition on"):
+        pipe(img, np.ones((61, 83), bool))
+    with pytest.raises(InputError, match="mask is 80x60 but image is 83x61; pass --resize-mask"):
+        pipe(img, np.ones((60, 80), bool))
+
+
+def test_bad_options(pipe: InpaintPipeline, bundle: Path) -> None:
+    img, hole = _image(32, 32), _mask(32, 32, [(4, 4, 8, 8)])
+    with pytest.raises(InputError, match=r"strategy must be one of auto, original, resize, crop; got 'zoom'"):
+        pipe(img, hole, strategy="zoom")
+    with pytest.raises(InputError, match=r"postprocess must be one of none, blend; got 'poisson'"):
+        pipe(img, hole, postprocess="poisson")
+    with pytest.raises(InputError, match="fp16 is for CUDA only"):
+        InpaintPipeline.from_pretrained(bundle, precision="fp16")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match=r"torch.cuda.is_available\(\) is False; use --device cpu"):
+            InpaintPipeline.from_pretrained(bundle, device="cuda")
+    with pytest.raises(InputError, match="image must be a PIL image"):
+        pipe([1, 2, 3], hole)
+
+
+def test_not_a_bundle(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="is not a glcic bundle: config.json, model.safetensors missing"):
+        InpaintPipeline.from_pretrained(tmp_path)
+    with pytest.raises(BundleError, match="does not exist"):
+        InpaintPipeline.from_pretrained(tmp_path / "nope")
+    if not (DEFAULT_BUNDLE / "config.json").is_file():
+        with pytest.raises(BundleError, match="the shipped default model is missing"):
+            InpaintPipeline.from_pretrained("default")
+
+
+def test_info(pipe: InpaintPipeline) -> None:
+    info = pipe.info
+    assert info["name"] == "tiny" and info["resolution"] == RES and info["license"] == "test only"
+    assert info["value_range"] == [0.0, 1.0] and "training_data" in info
+
+
+# ----------------------------------------------------------------------------- classical, blend, precision
+
+
+def test_classical_without_a_model() -> None:
+    p = InpaintPipeline.classical("telea")
+    img, hole = _image(40, 40), _mask(40, 40, [(10, 10, 10, 10)])
+    for method in ("telea", "ns", "mean"):
+        out = p(img, hole, method=method)
+        np.testing.assert_array_equal(out[~hole], img[~hole])
+    assert p.info["name"] == "telea (classical)"
+    with pytest.raises(InputError, match="this pipeline has no network"):
+        p(img, hole, method="glcic")
+
+
+def test_blend_changes_only_hole_and_seam(pipe: InpaintPipeline) -> None:
+    from glcic.postprocess import DEFAULT_SEAM
+
+    h, w = 61, 83
+    img = _image(h, w)
+    hole = _mask(h, w, [(0, 0, 10, 12), (30, 40, 12, 9), (h - 8, w - 15, 8, 15), (20, 75, 9, 8)])
+    out = pipe(img, hole, postprocess="blend")
+    seam = cv2.dilate(hole.astype(np.uint8), np.ones((2 * DEFAULT_SEAM + 1,) * 2, np.uint8)) > 0
+    np.testing.assert_array_equal(out[~seam], img[~seam])
+    plain = pipe(img, hole)
+    assert not np.array_equal(out[hole], plain[hole])  # blending did something
+
+
+def test_bf16_close_to_fp32_and_known_pixels_exact(bundle: Path, pipe: InpaintPipeline) -> None:
+    bf = InpaintPipeline.from_pretrained(bundle, precision="bf16")
+    assert bf.precision == "bf16"
+    t = torch.rand(3, 48, 52, generator=torch.Generator().manual_seed(0))
+    m = torch.from_numpy(_mask(48, 52, [(10, 10, 20, 20)]))
+    a, b = pipe(t, m), bf(t, m)
+    assert torch.equal(b[:, ~m], t[:, ~m])
+    assert (a - b).abs().max() < 0.05
