@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from glcic.errors import InputError
 
@@ -70,13 +70,10 @@ def list_images(root: str | os.PathLike, recursive: bool = True) -> list[Path]:
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Decode an image file into an upright RGB array.
+    """Decode an image file into an upright RGB array (``glcic.io.load_image``'s rules).
 
-    EXIF orientation is applied, so a phone photo stored sideways comes back
-    upright. Every mode becomes RGB: grayscale (``L``, ``1``) is repeated over the
-    three channels, palettes are expanded, alpha is dropped (the colour under it is
-    kept), CMYK is converted, and 16-bit data (``I;16``, ``I``) is scaled to 8 bit
-    with ``round(v / 257)`` (65535 -> 255) rather than clipped.
+    EXIF orientation is applied; every mode becomes RGB (grayscale repeated, palettes
+    expanded, alpha dropped, CMYK converted, 16-bit scaled with ``round(v / 257)``).
 
     Args:
         path: an image file (JPEG, PNG, WebP, BMP, or anything PIL decodes).
@@ -85,53 +82,12 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
         ``uint8`` array of shape ``(H, W, 3)``, values in [0, 255].
 
     Raises:
-        InputError: the file is missing, is not an image, is truncated, or uses a
-            mode that cannot be turned into RGB; the message names the file.
+        InputError: the file is missing, is not an image or is truncated; the message
+            names the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"image file {path} does not exist (or is not a file)")
-    try:
-        with Image.open(path) as im:
-            im.load()  # decode now so that truncated files fail here
-            im = ImageOps.exif_transpose(im)
-            return _to_rgb_array(im, path)
-    except InputError:
-        raise
-    except DECODE_ERRORS as e:
-        raise InputError(
-            f"cannot read {path} as an image ({type(e).__name__}: {e}); expected a readable "
-            f"{'/'.join(x.lstrip('.').upper() for x in IMAGE_EXTENSIONS)} file; re-save it or remove it"
-        ) from e
+    from glcic.io import load_image
 
-
-def _to_rgb_array(im: Image.Image, path: Path) -> np.ndarray:
-    """Convert any PIL mode to an RGB ``uint8`` (H, W, 3) array."""
-    mode = im.mode
-    if mode.startswith("I;16") or mode == "I":
-        a = np.asarray(im).astype(np.int64)  # (H, W)
-        if a.size and (a.min() < 0 or a.max() > 65535):
-            raise InputError(
-                f"{path} holds {mode} integer pixels in [{a.min()}, {a.max()}]; expected 8-bit or "
-                "16-bit data (0..65535); save it as an 8- or 16-bit image"
-            )
-        # Scale the 16-bit range onto 8 bits: 65535 / 257 = 255 exactly.
-        a8 = np.round(a / 257.0).astype(np.uint8)
-        return np.repeat(a8[:, :, None], 3, axis=2)  # (H, W, 3)
-    if mode == "F":
-        raise InputError(
-            f"{path} holds floating-point pixels (PIL mode F), whose range is unknown; "
-            "save it as an 8- or 16-bit image"
-        )
-    if mode == "P" and "transparency" in im.info:
-        # Going through RGBA avoids PIL's warning about palette transparency.
-        im = im.convert("RGBA")
-    if im.mode != "RGB":
-        im = im.convert("RGB")
-    a = np.asarray(im, dtype=np.uint8)
-    if a.ndim != 3 or a.shape[2] != 3:
-        raise InputError(f"{path} decoded to shape {a.shape}; expected (H, W, 3) RGB")
-    return np.ascontiguousarray(a)
+    return load_image(Path(path), max_pixels=None).rgb
 
 
 def warn_unreadable(paths: list[Path], what: str = "image") -> None:

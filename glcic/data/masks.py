@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from glcic.config import MaskConfig
-from glcic.data.images import DECODE_ERRORS, list_images
+from glcic.data.images import list_images
 from glcic.errors import ConfigError, InputError
 
 Window = tuple[int, int]
@@ -280,7 +280,7 @@ class FreeFormMaskGenerator:
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """Read a mask image; any mode. Non-zero (in any channel) = hole.
+    """Read a mask image; any mode; non-zero = hole (``glcic.io.load_mask``'s rules).
 
     Masks must be lossless (PNG, BMP): JPEG noise turns black pixels non-zero.
 
@@ -290,19 +290,9 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     Raises:
         InputError: the file cannot be read as an image.
     """
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("1", "L", "F") or im.mode.startswith("I"):
-                return np.asarray(im) != 0  # (H, W)
-            # Palettes, RGB(A), CMYK...: a hole in any channel counts; alpha is ignored.
-            return np.asarray(im.convert("RGB")).any(axis=-1)  # (H, W)
-    except DECODE_ERRORS as e:
-        raise InputError(
-            f"cannot read mask {path} ({type(e).__name__}: {e}); expected a PNG/BMP image, "
-            "white (non-zero) = hole"
-        ) from e
+    from glcic.io import load_mask
+
+    return load_mask(Path(path), max_pixels=None)
 
 
 def resize_mask(mask: np.ndarray, image_size: int | Sequence[int]) -> np.ndarray:
