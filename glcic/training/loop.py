@@ -26,6 +26,7 @@ from glcic.data.masks import crop_windows
 from glcic.errors import InputError
 from glcic.losses import attribute_loss, discriminator_loss, generator_adversarial, masked_mse
 from glcic.models import CompletionNetwork, ContextDiscriminator, composite, fill_holes
+from glcic.precision import cpu_bf16_supported
 from glcic.training import distributed as dist
 from glcic.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 
@@ -82,15 +83,7 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     # auto
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_has_fast_bf16() else None
-
-
-def cpu_has_fast_bf16() -> bool:
-    """True when oneDNN reports native bf16 (AVX-512 BF16 or AMX): then bf16 autocast is ~2x fp32 here."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    return torch.bfloat16 if cpu_bf16_supported() else None
 
 
 def make_optimizer(params, kind: str, lr: float, weight_decay: float, betas) -> torch.optim.Optimizer:
