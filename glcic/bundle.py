@@ -74,6 +74,7 @@ def save_bundle(directory: str | Path, model: CompletionNetwork, info: BundleInf
     with tempfile.NamedTemporaryFile(dir=directory, suffix=".tmp", delete=False) as f:
         tmp = f.name
     save_file(state, tmp, metadata={"format": BUNDLE_FORMAT})
+    os.chmod(tmp, 0o644)  # NamedTemporaryFile creates 0600; a release file is world-readable
     os.replace(tmp, directory / "model.safetensors")
     _write_text_atomic(directory / "config.json", json.dumps(info.to_json(), indent=2) + "\n")
     return directory
