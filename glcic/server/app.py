@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -603,6 +603,7 @@ def create_app(
             "Send an image and a mask (white / non-zero = hole); get the completed image as PNG."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own Swagger UI files: no CDN
     )
     app.state.pipeline = pipeline
     app.state.settings = settings
@@ -733,6 +734,24 @@ def create_app(
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    # -- OpenAPI docs, offline --------------------------------------------------
+
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    app.mount("/_swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="glcic API",
+            swagger_js_url="/_swagger/swagger-ui-bundle.js",
+            swagger_css_url="/_swagger/swagger-ui.css",
+            swagger_favicon_url="/_swagger/favicon-32x32.png",
+        )
+
     return app
 
 

@@ -513,3 +513,13 @@ def test_load_smoke(pipe):
     assert report.failures == []
     assert report.valid_ok == report.valid > 0
     assert report.invalid_ok == report.invalid > 0
+
+
+def test_openapi_docs_work_offline(client):
+    r = client.get("/docs")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert "/_swagger/swagger-ui-bundle.js" in r.text
+    assert "cdn" not in r.text.lower() and "https://" not in r.text.replace("https://fastapi.tiangolo.com", "")
+    js = client.get("/_swagger/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    assert client.get("/openapi.json").json()["info"]["title"] == "glcic"
