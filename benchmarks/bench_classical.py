@@ -18,15 +18,9 @@ from pathlib import Path
 import numpy as np
 from common import (
     REPO,
-    base_parser,
-    emit,
-    header_md,
+    bench_main,
     md_table,
     median_time,
-    peak_md,
-    peak_probe,
-    setup,
-    system_info,
 )
 
 CASES = ((160, 64), (512, 128))  # (image side, hole side)
@@ -77,21 +71,7 @@ def run(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = base_parser(__doc__)
-    args = p.parse_args(argv)
-    setup(args)
-    info = system_info()
-    peak = peak_probe(args.quick)
-    md = "\n".join(
-        [
-            header_md("Classical methods benchmark", info, args.quick, args.note),
-            peak_md(peak),
-            run(args),
-        ]
-    )
-    emit(md, args.output)
-    return 0
-
+    return bench_main(__doc__, "Classical methods benchmark", lambda args, peak: run(args), None, argv)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -23,21 +23,14 @@ import argparse
 import copy
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from common import (
-    base_parser,
+    bench_main,
     conv_peak,
     count_flops,
-    emit,
-    header_md,
     md_table,
     median_time,
-    peak_md,
-    peak_probe,
-    setup,
-    system_info,
 )
 
 DEFAULT_CASES = ("face64", "report,train.batch_size=8")
@@ -215,22 +208,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = base_parser(__doc__)
-    add_args(p)
-    args = p.parse_args(argv)
-    setup(args)
-    info: dict[str, Any] = system_info()
-    peak = peak_probe(args.quick)
-    md = "\n".join(
-        [
-            header_md("Training benchmark", info, args.quick, args.note),
-            peak_md(peak),
-            run(args, peak),
-        ]
-    )
-    emit(md, args.output)
-    return 0
-
+    return bench_main(__doc__, "Training benchmark", run, add_args, argv)
 
 if __name__ == "__main__":
     raise SystemExit(main())

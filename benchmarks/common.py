@@ -25,6 +25,8 @@ from typing import Any
 
 import torch
 
+from glcic.precision import cpu_bf16_supported
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO))
@@ -110,14 +112,6 @@ def git_commit() -> str:
         return "unknown"
 
 
-def fast_bf16() -> bool:
-    """oneDNN reports native bf16 (AVX-512 BF16 or AMX)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def system_info() -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return {
@@ -128,7 +122,7 @@ def system_info() -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "git": git_commit(),
-        "bf16_native": fast_bf16(),
+        "bf16_native": cpu_bf16_supported(),
         "load": load,
     }
 
@@ -264,3 +258,23 @@ def emit(markdown: str, output: Path | None) -> None:
     if output is not None:
         write_output(output, markdown)
         print(f"(written to {output})", file=sys.stderr)
+
+
+def bench_main(
+    doc: str,
+    title: str,
+    run: Callable[[argparse.Namespace, dict[str, dict[str, float]]], str],
+    add_args: Callable[[argparse.ArgumentParser], None] | None = None,
+    argv: list[str] | None = None,
+) -> int:
+    """The command line of one benchmark script: parse, probe the peak, run, print/write."""
+    p = base_parser(doc)
+    if add_args is not None:
+        add_args(p)
+    args = p.parse_args(argv)
+    setup(args)
+    info = system_info()
+    peak = peak_probe(args.quick)
+    md = "\n".join([header_md(title, info, args.quick, args.note), peak_md(peak), run(args, peak)])
+    emit(md, args.output)
+    return 0
