@@ -464,20 +464,11 @@ def _parse_methods(methods: str | Sequence[str]) -> list[str]:
     return items
 
 
-def _check_weights(flag: str, path: str | os.PathLike | None, what: str) -> None:
-    """LPIPS / FID: local weights only, never downloaded. Not implemented in this version."""
-    if path is None:
-        return
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(
-            f"{flag} {p}: no such file; give a local {what} weight file (glcic never downloads weights)"
-        )
-    raise InputError(
-        f"{flag}: {what} is not supported in this version: computing it needs the network "
-        f"definition, which glcic does not ship yet (got weights {p}); drop {flag} and use "
-        "PSNR / SSIM / hole L1"
-    )
+def _to_t(img: np.ndarray) -> Any:
+    """uint8 (H, W, 3) -> float tensor (1, 3, H, W) in [0, 1] for the feature networks."""
+    import torch
+
+    return torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255.0
 
 
 # --------------------------------------------------------------------------------------
@@ -518,8 +509,10 @@ def evaluate(
         split: CelebA partition (default ``val``); only for CelebA roots.
         grid: write a comparison picture (PNG) of the first rows here.
         save_masks_to: write the masks as PNGs into this folder.
-        lpips_weights, fid_weights: local weight files (not supported in this version:
-            raises InputError).
+        lpips_weights, fid_weights: local weight files (never downloaded): the ``lpips``
+            package's AlexNet LPIPS state dict and pytorch-fid's Inception-v3
+            (see :mod:`glcic.feature_metrics`). Add ``lpips`` (mean per image, lower is
+            better) and ``fid`` (completed set against the ground-truth set) per method.
         device, precision: for the network (``precision`` as in InpaintPipeline:
             ``fp32`` by default so that the numbers do not depend on the CPU's bf16 support).
         pipeline: an InpaintPipeline to use instead of loading ``model``.
@@ -544,10 +537,13 @@ def evaluate(
     from glcic.classical import inpaint_classical
     from glcic.data import preprocess, read_rgb
     from glcic.errors import BundleError
+
+    # LPIPS and FID: local weights only, loaded (and checked) before any work.
+    from glcic.feature_metrics import LPIPS, FIDInception, frechet_distance
     from glcic.metrics import all_metrics
 
-    _check_weights("--lpips-weights", lpips_weights, "LPIPS")
-    _check_weights("--fid-weights", fid_weights, "FID")
+    lpips_net = LPIPS.from_file(lpips_weights) if lpips_weights is not None else None
+    fid_net = FIDInception.from_file(fid_weights) if fid_weights is not None else None
     names = _parse_methods(methods)
     spec = parse_mask_spec(masks) if isinstance(masks, str) else masks
     if size is not None and (int(size) != size or size < 16):
@@ -599,6 +595,8 @@ def evaluate(
     seconds: dict[str, list[float]] = {k: [] for k in names}
     grid_rows: list[tuple[np.ndarray, np.ndarray, list[np.ndarray]]] = []
     warmed: set[str] = set()
+    fid_feats: dict[str, list[np.ndarray]] = {k: [] for k in names}
+    fid_real: list[np.ndarray] = []
     for i in _progress(range(n), n, progress):
         target = preprocess(read_rgb(paths[i]), size)  # (S, S, 3) uint8
         m = em.masks[i]  # (S, S) bool, True = hole
@@ -613,6 +611,8 @@ def evaluate(
         # method could read the answer (the classical ones only look outside anyway).
         masked = np.where(m[:, :, None], np.uint8(255), target)
         outs = []
+        if fid_net is not None:
+            fid_real.append(fid_net(_to_t(target))[0].numpy())
         for name in names:
             if name == "glcic" and name not in warmed:
                 runners[name](masked, m)  # untimed warm-up: one-time allocations, kernel choice
@@ -627,6 +627,10 @@ def evaluate(
             # Scored as composited: known pixels are the input's, whatever the method did.
             out = np.where(m[:, :, None], out, masked)
             vals = all_metrics(out, target, m)
+            if lpips_net is not None:
+                vals["lpips"] = float(lpips_net(_to_t(out), _to_t(target))[0])
+            if fid_net is not None:
+                fid_feats[name].append(fid_net(_to_t(out))[0].numpy())
             raw[name].append(vals)
             seconds[name].append(dt)
             row[name] = {k: _json_float(v) for k, v in vals.items()} | {"seconds": dt}
@@ -638,6 +642,11 @@ def evaluate(
     summary = {}
     for name in names:
         summary[name] = aggregate(raw[name]) | {"seconds_per_image": math.fsum(seconds[name]) / n}
+        if lpips_net is not None:
+            summary[name]["lpips"] = math.fsum(r["lpips"] for r in raw[name]) / n
+        if fid_net is not None:
+            # Completed images against the ground truths of the same set (pool3 features).
+            summary[name]["fid"] = frechet_distance(np.stack(fid_feats[name]), np.stack(fid_real))
     bins: dict[str, dict[str, Any]] = {}
     for label in sorted({r["bin"] for r in per_image}, key=lambda s: int(s.split("-")[0])):
         idx = [r["index"] for r in per_image if r["bin"] == label]
@@ -716,10 +725,15 @@ def format_markdown(report: dict[str, Any]) -> str:
         "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 | s / image |",
         "|---|---|---|---|---|---|",
     ]
+    extra = [k for k in ("lpips", "fid") if any(k in s for s in report["methods"].values())]
+    if extra:  # LPIPS / FID columns when their weights were given
+        lines[-2] += "".join(f" {k.upper()} |" for k in extra)
+        lines[-1] += "---|" * len(extra)
     for name, s in report["methods"].items():
         lines.append(
             f"| {name} | {_fmt(s['psnr'], 2)} | {_fmt(s['ssim'], 4)} | {_fmt(s['hole_psnr'], 2)} "
             f"| {_fmt(s['hole_l1'], 4)} | {s['seconds_per_image']:.4f} |"
+            + "".join(f" {_fmt(s.get(k), 4)} |" for k in extra)
         )
     if report["bins"]:
         lines += [

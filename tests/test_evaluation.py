@@ -384,8 +384,59 @@ def test_lpips_and_fid_need_local_weights(bundle, image_dir, tmp_path):
         run_eval(bundle, image_dir, lpips_weights=tmp_path / "alex.pth")
     w = tmp_path / "inception.pth"
     w.write_bytes(b"x")
-    with pytest.raises(InputError, match="--fid-weights: FID is not supported in this version"):
+    with pytest.raises(InputError, match="--fid-weights .*inception.pth is not a readable state dict"):
         run_eval(bundle, image_dir, fid_weights=w)
+    torch.save({"conv.weight": torch.zeros(1)}, w)
+    with pytest.raises(InputError, match=r"--fid-weights: the file is not FID Inception weights: \d+ key\(s\) missing"):
+        run_eval(bundle, image_dir, fid_weights=w)
+
+
+@pytest.mark.slow
+def test_lpips_and_fid_from_local_weights(bundle, image_dir, tmp_path):
+    from glcic.feature_metrics import LPIPS, FIDInception
+
+    torch.manual_seed(0)
+    lp = LPIPS()
+    for k in range(5):  # the real lin layers are non-negative
+        getattr(lp, f"lin{k}").model[1].weight.data.uniform_(0.0, 0.1)
+    # As the lpips package saves it: the scaling layer's buffers under scaling_layer.*
+    state = {("scaling_layer." + k if k in ("shift", "scale") else k): v for k, v in lp.state_dict().items()}
+    torch.save(state, tmp_path / "alex.pth")
+    from safetensors.torch import save_file
+
+    save_file(FIDInception().state_dict(), str(tmp_path / "inception.safetensors"))
+
+    r = run_eval(bundle, image_dir, limit=3, lpips_weights=tmp_path / "alex.pth",
+                 fid_weights=tmp_path / "inception.safetensors")
+    for name, m in r["methods"].items():
+        assert m["lpips"] > 0 and m["fid"] >= 0, name
+    assert all("lpips" in row[name] for row in r["per_image"] for name in r["methods"])
+    assert "| LPIPS | FID |" in format_markdown(r)
+
+
+def test_lpips_is_zero_for_identical_images_and_symmetric():
+    from glcic.feature_metrics import LPIPS
+
+    torch.manual_seed(0)
+    lp = LPIPS()
+    for k in range(5):
+        getattr(lp, f"lin{k}").model[1].weight.data.uniform_(0.0, 0.1)
+    a, b = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    assert torch.equal(lp(a, a), torch.zeros(2))
+    torch.testing.assert_close(lp(a, b), lp(b, a))
+    assert (lp(a, b) > lp(a, a * 0.98 + b * 0.02)).all()  # farther images, larger distance
+
+
+def test_frechet_distance_matches_the_closed_form():
+    from glcic.feature_metrics import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(0.0, 1.0, (4000, 3))
+    b = rng.normal(0.5, 2.0, (4000, 3))
+    # Gaussians with diagonal covariance: |mu|^2 + sum (s_a - s_b)^2 per dimension.
+    expected = 3 * 0.5**2 + 3 * (1.0 - 2.0) ** 2
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=0.05)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
 
 
 # ---- the grid ------------------------------------------------------------------------
@@ -403,3 +454,11 @@ def test_grid_is_written_with_the_right_size(bundle, image_dir, tmp_path):
 def test_grid_folder_must_exist(bundle, image_dir, tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         run_eval(bundle, image_dir, limit=1, grid=tmp_path / "nope" / "grid.png")
+
+
+def test_fid_network_has_the_reference_parameter_count():
+    from glcic.feature_metrics import FIDInception
+
+    # pytorch-fid's pt_inception-2015-12-05: torchvision's Inception-v3 without the aux head
+    # (23,834,568 parameters) with a 1008-way fc instead of 1000-way (+8 x 2049).
+    assert sum(p.numel() for p in FIDInception().parameters()) == 23_850_960
