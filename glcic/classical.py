@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from glcic.errors import InputError
+from glcic.io import check_uint8
 
 __all__ = [
     "CLASSICAL_METHODS",
@@ -55,13 +56,7 @@ def check_image(image: object, name: str = "image") -> np.ndarray:
             f"{name} must be a numpy uint8 array of shape (H, W, 3); got {type(image).__name__}. "
             "Convert a PIL image with np.asarray(img.convert('RGB'))"
         )
-    if image.dtype != np.uint8:
-        hint = (
-            "if it holds [0, 1] floats, use (x * 255).round().astype(np.uint8)"
-            if np.issubdtype(image.dtype, np.floating)
-            else "convert it to uint8 in [0, 255]"
-        )
-        raise InputError(f"{name} must have dtype uint8; got {image.dtype}; {hint}")
+    check_uint8(image, name)
     if image.ndim != 3 or image.shape[2] != 3:
         hint = (
             "a grayscale image can be repeated: np.repeat(x[:, :, None], 3, axis=2)"

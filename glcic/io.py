@@ -154,14 +154,19 @@ def load_image(
         return _decode_pil(im, name, exif_transpose, raw=raw)
 
 
-def _image_from_array(a: np.ndarray, max_pixels: int | None) -> LoadedImage:
+def check_uint8(a: np.ndarray, name: str = "image array") -> None:
+    """Raise InputError, with the conversion to use, unless ``a`` has dtype uint8."""
     if a.dtype != np.uint8:
         hint = (
             "if it holds [0, 1] floats, use (x * 255).round().astype(np.uint8)"
             if np.issubdtype(a.dtype, np.floating)
             else "convert it to uint8 in [0, 255]"
         )
-        raise InputError(f"image array must have dtype uint8; got {a.dtype}; {hint}")
+        raise InputError(f"{name} must have dtype uint8; got {a.dtype}; {hint}")
+
+
+def _image_from_array(a: np.ndarray, max_pixels: int | None) -> LoadedImage:
+    check_uint8(a)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim == 2:

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from glcic.config import Config, dump_config
+from glcic.data.datasets import to_uint8
 from glcic.data.masks import crop_windows
 from glcic.errors import InputError
 from glcic.losses import attribute_loss, discriminator_loss, generator_adversarial, masked_mse
@@ -452,8 +453,7 @@ def _samples(netC, x, m, mean, value_range, run_dir: Path, step: int, writer, am
     holed = to01(x) * (1 - m) + m  # holes shown white
     rows = [torch.cat(list(r), dim=2) for r in (holed, to01(completed), to01(x))]  # each (3, H, n*W)
     grid = torch.cat(rows, dim=1)  # (3, 3H, n*W)
-    arr = (grid.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype("uint8")
-    Image.fromarray(arr).save(run_dir / "samples" / f"step_{step:08d}.png")
+    Image.fromarray(to_uint8(grid)).save(run_dir / "samples" / f"step_{step:08d}.png")
     if writer:
         writer.add_image("samples", grid.cpu(), step)
         writer.add_scalar("val/C_mse", mse.item(), step)
