@@ -1,4 +1,4 @@
-"""Which precision is fast on this machine (shared by training and inference)."""
+"""Device and precision: which is fast on this machine, resolved once for training and inference."""
 
 from __future__ import annotations
 
@@ -41,3 +41,73 @@ def cpu_bf16_supported() -> bool:
     except RuntimeError:
         return False
     return y.dtype == torch.bfloat16 and bool(torch.allclose(y.float(), ref, atol=0.05, rtol=0.05))
+
+
+# --------------------------------------------------------------------------- resolution
+# One resolver for training and inference: a device string and a precision name go
+# in once, at the boundary, and a torch.device plus an autocast dtype come out.
+
+
+def resolve_device(device: str | torch.device = "auto", local_rank: int = 0) -> torch.device:
+    """``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` -> a usable ``torch.device``.
+
+    ``"auto"`` picks CUDA (device ``local_rank``, as torchrun numbers them) when it is
+    available, else the CPU; a bare ``"cuda"`` also takes ``local_rank``.
+
+    Raises:
+        InputError: an unknown device, or CUDA asked for where there is none.
+    """
+    from glcic.errors import InputError
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise InputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}") from e
+    if dev.type not in ("cpu", "cuda"):
+        raise InputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(
+                f"device {str(device)!r} was asked for but torch.cuda.is_available() is False; use --device cpu"
+            )
+        if dev.index is None:
+            dev = torch.device("cuda", local_rank)
+    return dev
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """A precision name -> the autocast dtype (``None`` = plain fp32).
+
+    ``"auto"`` is bf16 where this machine runs it fast (:func:`cpu_bf16_supported` on
+    CPU; bf16-capable GPUs), fp16 on older GPUs, else fp32.
+
+    Raises:
+        InputError: an unknown name, or fp16 on the CPU.
+    """
+    from glcic.errors import InputError
+    from glcic.options import PRECISIONS, check_choice
+
+    check_choice("precision", precision, PRECISIONS)
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise InputError("fp16 is for CUDA only; on CPU use precision bf16, fp32 or auto")
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if cpu_bf16_supported() else None
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """The inverse of :func:`resolve_precision` for reports: ``None`` -> ``"fp32"``."""
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """The autocast context for ``dtype`` (a no-op context for fp32)."""
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)

@@ -4,6 +4,7 @@ Mask convention: **1 / white / non-zero = hole**, 0 = known pixel (see
 :mod:`glcic.data.masks`).
 """
 
+from glcic.convert import to_tensor, to_uint8
 from glcic.data.celeba import CelebAIndex, is_celeba_root
 from glcic.data.datasets import (
     ImageDataset,
@@ -11,8 +12,6 @@ from glcic.data.datasets import (
     center_crop_square,
     compute_mean_pixel,
     preprocess,
-    to_tensor,
-    to_uint8,
 )
 from glcic.data.images import IMAGE_EXTENSIONS, list_images, read_rgb
 from glcic.data.masks import (

@@ -33,6 +33,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from glcic.config import DataConfig
+from glcic.convert import check_hwc, check_value_range
 from glcic.data.celeba import CelebAIndex, is_celeba_root
 from glcic.data.images import (
     DECODE_ERRORS,
@@ -44,8 +45,6 @@ from glcic.data.images import (
 from glcic.errors import ConfigError, InputError
 
 T = TypeVar("T")
-ValueRange = tuple[float, float]
-VALUE_RANGES: tuple[ValueRange, ...] = ((0.0, 1.0), (-1.0, 1.0))
 
 FOLDER_SPLIT_SEED = 0
 """Seed of the validation hold-out for plain folders: fixed, so that the split does not
@@ -55,32 +54,6 @@ change with the training seed."""
 # --------------------------------------------------------------------------------------
 # Preprocessing
 # --------------------------------------------------------------------------------------
-
-
-def _check_value_range(value_range: Sequence[float]) -> ValueRange:
-    vr = (float(value_range[0]), float(value_range[1])) if len(value_range) == 2 else None
-    if vr not in VALUE_RANGES:
-        raise InputError(
-            f"value_range must be (0, 1) or (-1, 1) (see ModelConfig.value_range); got {tuple(value_range)}"
-        )
-    return vr
-
-
-def _check_hwc(img: np.ndarray, name: str = "image") -> None:
-    if (
-        not isinstance(img, np.ndarray)
-        or img.dtype != np.uint8
-        or img.ndim != 3
-        or img.shape[2] != 3
-    ):
-        got = (
-            f"{img.dtype} array of shape {img.shape}"
-            if isinstance(img, np.ndarray)
-            else type(img).__name__
-        )
-        raise InputError(f"{name} must be a uint8 RGB array of shape (H, W, 3); got {got}")
-    if img.shape[0] < 1 or img.shape[1] < 1:
-        raise InputError(f"{name} is empty: shape {img.shape}")
 
 
 def center_crop_square(img: np.ndarray) -> np.ndarray:
@@ -126,32 +99,10 @@ def preprocess(img: np.ndarray, size: int) -> np.ndarray:
     Returns:
         ``uint8`` array (size, size, 3).
     """
-    _check_hwc(img)
+    check_hwc(img)
     if int(size) != size or size < 1:
         raise InputError(f"size must be a positive integer; got {size!r}")
     return resize_square(center_crop_square(img), int(size))
-
-
-def to_tensor(img: np.ndarray, value_range: Sequence[float] = (0.0, 1.0)) -> torch.Tensor:
-    """``uint8`` RGB (H, W, 3) in [0, 255] -> ``float32`` (3, H, W) in ``value_range``."""
-    _check_hwc(img)
-    lo, hi = _check_value_range(value_range)
-    x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 255.0  # (3, H, W)
-    return x * (hi - lo) + lo
-
-
-def to_uint8(x: torch.Tensor, value_range: Sequence[float] = (0.0, 1.0)) -> np.ndarray:
-    """Float (3, H, W) or (B, 3, H, W) in ``value_range`` -> ``uint8`` (H, W, 3) or (B, H, W, 3).
-
-    Values outside the range are clamped (network outputs can overshoot slightly).
-    """
-    if not isinstance(x, torch.Tensor) or x.ndim not in (3, 4) or x.shape[-3] != 3:
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise InputError(f"to_uint8 expects a tensor (3, H, W) or (B, 3, H, W); got {got}")
-    lo, hi = _check_value_range(value_range)
-    y = ((x.detach().float().cpu() - lo) / (hi - lo)).clamp(0, 1) * 255.0
-    y = y.round().to(torch.uint8)
-    return y.movedim(-3, -1).contiguous().numpy()  # (..., H, W, 3)
 
 
 # --------------------------------------------------------------------------------------
@@ -235,7 +186,7 @@ class ImageDataset(Dataset):
             raise InputError("ImageDataset got no image paths; give at least one image file")
 
         self.size = int(size)
-        self.value_range = _check_value_range(value_range)
+        self.value_range = check_value_range(value_range)
         self.hflip = bool(hflip)
         self.crop_jitter = float(crop_jitter)
         self.base_size = (
@@ -503,7 +454,7 @@ def build_datasets(
         ``(train_ds, val_ds)``; the training set has ``hflip`` / ``crop_jitter`` from the
         config, the validation set no augmentation.
     """
-    value_range = _check_value_range(value_range)
+    value_range = check_value_range(value_range)
     if data_cfg.format not in ("auto", "celeba", "folder"):
         raise ConfigError(
             f"data.format must be one of auto, celeba, folder; got {data_cfg.format!r}"

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from glcic.config import Config, dump_config
-from glcic.data.datasets import to_uint8
+from glcic.convert import to_uint8
 from glcic.data.masks import crop_windows
 from glcic.errors import InputError
 from glcic.losses import attribute_loss, discriminator_loss, generator_adversarial, masked_mse

@@ -10,14 +10,13 @@ import torch
 from PIL import Image
 
 from glcic.config import DataConfig
+from glcic.convert import to_tensor
 from glcic.data.datasets import (
     ImageDataset,
     build_datasets,
     center_crop_square,
     compute_mean_pixel,
     preprocess,
-    to_tensor,
-    to_uint8,
 )
 from glcic.errors import ConfigError, InputError
 
@@ -51,22 +50,6 @@ def test_center_crop_and_preprocess_shapes() -> None:
     assert (flat == 77).all()
     with pytest.raises(InputError, match=r"uint8 RGB array of shape \(H, W, 3\); got float64"):
         preprocess(np.zeros((8, 8, 3)), 4)
-
-
-@pytest.mark.parametrize("value_range", [(0.0, 1.0), (-1.0, 1.0)])
-def test_to_tensor_to_uint8_round_trip(value_range: tuple[float, float]) -> None:
-    img = _asymmetric(5, 7)
-    x = to_tensor(img, value_range)
-    assert x.shape == (3, 5, 7) and x.dtype == torch.float32
-    assert x.min() >= value_range[0] and x.max() <= value_range[1]
-    np.testing.assert_array_equal(to_uint8(x, value_range), img)
-    batch = to_uint8(torch.stack([x, x]) + 5.0, value_range)  # overshoot is clamped
-    assert batch.shape == (2, 5, 7, 3) and (batch == 255).all()
-
-
-def test_bad_value_range_is_refused() -> None:
-    with pytest.raises(InputError, match=r"value_range must be \(0, 1\) or \(-1, 1\)"):
-        to_tensor(_asymmetric(2, 2), (0, 255))
 
 
 # -- ImageDataset ----------------------------------------------------------------------

@@ -1,0 +1,68 @@
+"""Every user-facing choice and default, in one place.
+
+The CLI (``choices=``), the Python API, the HTTP server and the evaluation all read
+their option lists and defaults from here, so they can never drift apart. This
+module imports nothing heavy (no torch), so the CLI can build its ``--help`` and
+run the classical methods cheaply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glcic.errors import InputError
+
+# --------------------------------------------------------------------------- inference
+
+CLASSICAL_METHODS = ("telea", "ns", "biharmonic", "mean")
+"""Methods that need no network (see :mod:`glcic.classical`)."""
+METHODS = ("glcic", *CLASSICAL_METHODS)
+"""``glcic`` is the completion network; the rest are classical baselines."""
+STRATEGIES = ("auto", "original", "resize", "crop")
+"""Where and at what scale the network looks (see :mod:`glcic.strategies`)."""
+POSTPROCESS = ("none", "blend")
+"""``blend``: the paper's fast marching + Poisson blending (Sec. 3.4)."""
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+"""Numeric precision of the network (see :mod:`glcic.precision`); fp16 is CUDA only."""
+BACKENDS = ("torch", "onnxruntime")
+DEVICES_HELP = "'auto', 'cpu', 'cuda' or 'cuda:N'"
+
+DEFAULT_MODEL = "default"
+"""The shipped model's name (``InpaintPipeline.from_pretrained("default")``)."""
+DEFAULT_METHOD = "glcic"
+DEFAULT_STRATEGY = "auto"
+DEFAULT_POSTPROCESS = "none"
+DEFAULT_PRECISION = "auto"
+DEFAULT_BACKEND = "torch"
+
+DEFAULT_MAX_PIXELS = 40_000_000
+"""Largest image (width x height) read by default; PIL's bomb guard is lifted to this."""
+
+# --------------------------------------------------------------------------- data and evaluation
+
+DEFAULT_DATA_ROOT = "../shared/data/celeba"
+"""Where training and evaluation look for CelebA unless told otherwise."""
+METRICS = ("psnr", "ssim", "hole_psnr", "hole_l1")
+"""Per-image scores (see :mod:`glcic.metrics`), in report order."""
+
+# --------------------------------------------------------------------------- config fields
+
+OUTPUTS = ("sigmoid", "tanh")
+NORMS = ("batch", "none")
+DATA_FORMATS = ("auto", "celeba", "folder")
+TRAIN_MASK_KINDS = ("rect", "freeform", "folder")
+OPTIMIZERS = ("adadelta", "adam")
+
+
+def check_choice(
+    name: str, value: Any, allowed: tuple[str, ...], error: type[InputError] = InputError, hint: str = ""
+) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise ``error``.
+
+    The message names the option, the allowed values and what arrived, e.g.
+    ``strategy must be one of auto, original, resize, crop; got 'zoom'``; ``hint``
+    (for instance ``" (CLI: --strategy)"``) is appended.
+    """
+    if value not in allowed:
+        raise error(f"{name} must be one of {', '.join(allowed)}; got {value!r}{hint}")
+    return value
