@@ -17,3 +17,7 @@ class ConfigError(InputError):
 
 class BundleError(InputError):
     """A path that is not a usable glcic model bundle or checkpoint."""
+
+
+class ImageTooLargeError(InputError):
+    """An image (or mask) over the pixel limit; the server answers 413, not 400."""
