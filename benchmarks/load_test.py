@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
-    from glcic.server.app import free_port
+    from glcic.server.testing import free_port
 
     proc, tmp = None, None
     url = args.url

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-# The same values as glcic.server.ServerSettings (a test keeps them equal); repeated here
-# so that `glcic --help` does not import FastAPI.
-DEFAULTS = {
-    "max_upload_mb": 20.0,
-    "max_pixels": 4096 * 1024,
-    "max_concurrent": 1,
-    "queue": 8,
-    "timeout": 120.0,
-}
+from glcic.options import DEFAULT_MODEL
+
+# glcic.server.settings imports no FastAPI, so `glcic --help` stays cheap.
+from glcic.server.settings import ServerSettings
+
+DEFAULTS = ServerSettings()
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -31,38 +28,38 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.Argu
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument(
         "--model",
-        default="default",
+        default=DEFAULT_MODEL,
         help="'default' (the shipped model) or a bundle folder from `glcic export`",
     )
     p.add_argument("--device", default="cpu", help="torch device for the model (default cpu)")
     p.add_argument(
         "--max-upload-mb",
         type=float,
-        default=DEFAULTS["max_upload_mb"],
+        default=DEFAULTS.max_upload_mb,
         help="largest request body in MiB (default %(default)s)",
     )
     p.add_argument(
         "--max-pixels",
         type=int,
-        default=DEFAULTS["max_pixels"],
+        default=DEFAULTS.max_pixels,
         help="largest image in pixels, width x height (default %(default)s)",
     )
     p.add_argument(
         "--max-concurrent",
         type=int,
-        default=DEFAULTS["max_concurrent"],
+        default=DEFAULTS.max_concurrent,
         help="inferences that run at once (default %(default)s)",
     )
     p.add_argument(
         "--queue",
         type=int,
-        default=DEFAULTS["queue"],
+        default=DEFAULTS.queue,
         help="requests that may wait for a worker before 503 (default %(default)s)",
     )
     p.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULTS["timeout"],
+        default=DEFAULTS.timeout,
         help="seconds per request before 504 (default %(default)s)",
     )
     p.add_argument(
@@ -78,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from glcic.pipeline import InpaintPipeline
-    from glcic.server import ServerSettings, create_app
+    from glcic.server import create_app
 
     settings = ServerSettings(
         max_upload_mb=args.max_upload_mb,

@@ -1,9 +1,29 @@
 """HTTP serving: a FastAPI app (``create_app``) with a JSON/multipart API and a static page.
 
 Imported only by ``glcic serve`` and by code that embeds the app; the library never
-imports the server.
+imports the server. The names below are loaded on first use, so that
+``glcic.server.settings`` (the limits, no FastAPI) stays cheap for ``glcic --help``.
 """
 
-from glcic.server.app import ServerSettings, create_app, serve_in_thread
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["ServerSettings", "create_app", "serve_in_thread"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from glcic.server.app import create_app
+    from glcic.server.settings import ServerSettings
+    from glcic.server.testing import serve_in_thread
+
+_HOMES = {
+    "ServerSettings": "glcic.server.settings",
+    "create_app": "glcic.server.app",
+    "serve_in_thread": "glcic.server.testing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        import importlib
+
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'glcic.server' has no attribute {name!r}")

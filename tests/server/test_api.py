@@ -20,7 +20,7 @@ from PIL import Image
 from glcic.bundle import BundleInfo, save_bundle
 from glcic.config import ModelConfig
 from glcic.models.completion import CompletionNetwork
-from glcic.server.app import ServerSettings, create_app, serve_in_thread
+from glcic.server import ServerSettings, create_app, serve_in_thread
 
 pipeline_mod = pytest.importorskip("glcic.pipeline", reason="glcic.pipeline is not there yet")
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from PIL import Image
 from glcic.bundle import BundleInfo, save_bundle
 from glcic.config import ModelConfig
 from glcic.models.completion import CompletionNetwork
-from glcic.server.app import ServerSettings, create_app, serve_in_thread
+from glcic.server import ServerSettings, create_app, serve_in_thread
 
 pytestmark = pytest.mark.browser
 

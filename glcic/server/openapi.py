@@ -1,0 +1,73 @@
+"""The API's documentation: the inpaint request's two forms in OpenAPI, and offline Swagger UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from glcic.server.requests import FILE_FIELDS, OPTION_CHOICES, OPTION_DEFAULTS, InpaintJSON
+
+
+def _multipart_schema() -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "image": {"type": "string", "format": "binary", "description": "The image file."},
+        "mask": {
+            "type": "string",
+            "format": "binary",
+            "description": "The mask file, same size as the image: white / non-zero = hole.",
+        },
+    }
+    for name, choices in OPTION_CHOICES.items():
+        props[name] = {"type": "string", "enum": list(choices), "default": OPTION_DEFAULTS[name]}
+    return {"type": "object", "required": list(FILE_FIELDS), "properties": props}
+
+
+INPAINT_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": _multipart_schema()},
+            "application/json": {"schema": InpaintJSON.model_json_schema()},
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "The completed image, same size as the input.",
+            "content": {"image/png": {}},
+        },
+        "400": {"description": "Malformed body: bad JSON, bad base64, broken multipart."},
+        "413": {
+            "description": "Body larger than the upload limit, or image larger than the pixel limit."
+        },
+        "415": {"description": "Content-Type is neither multipart/form-data nor application/json."},
+        "422": {
+            "description": "Missing or unknown field, bad option, unreadable image, size mismatch, unusable mask."
+        },
+        "503": {
+            "description": "Every worker is busy and the queue is full; retry after Retry-After seconds."
+        },
+        "504": {"description": "The request ran past the server's time limit."},
+    },
+}
+"""``openapi_extra`` of ``POST /api/v1/inpaint``: its body is read by hand, not by FastAPI."""
+
+
+def mount_docs(app: FastAPI) -> None:
+    """Serve Swagger UI at ``/docs`` from the ``swagger-ui-bundle`` package's files: no CDN."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    app.mount("/_swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="glcic API",
+            swagger_js_url="/_swagger/swagger-ui-bundle.js",
+            swagger_css_url="/_swagger/swagger-ui.css",
+            swagger_favicon_url="/_swagger/favicon-32x32.png",
+        )

@@ -1,0 +1,275 @@
+"""Reading an inpaint request: multipart or JSON (base64) in, one :class:`InpaintRequest` out.
+
+The body is counted while it arrives and never buffered past the upload limit (413).
+Every field is checked here, before any work is queued: unknown, missing, duplicate
+or wrong-kind fields and bad options are 422s that say what to send instead;
+unparseable bodies are 400s. The option lists and defaults are :mod:`glcic.options`'.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from glcic.options import (
+    DEFAULT_METHOD,
+    DEFAULT_POSTPROCESS,
+    DEFAULT_STRATEGY,
+    METHODS,
+    POSTPROCESS,
+    STRATEGIES,
+)
+from glcic.server.errors import ApiError, format_errors
+
+FILE_FIELDS = ("image", "mask")
+OPTION_CHOICES = {"postprocess": POSTPROCESS, "strategy": STRATEGIES, "method": METHODS}
+OPTION_DEFAULTS = {
+    "postprocess": DEFAULT_POSTPROCESS,
+    "strategy": DEFAULT_STRATEGY,
+    "method": DEFAULT_METHOD,
+}
+
+
+@dataclass
+class InpaintRequest:
+    """One request, whichever form it came in: the two files' bytes and the options."""
+
+    image: bytes
+    mask: bytes
+    postprocess: str = DEFAULT_POSTPROCESS
+    strategy: str = DEFAULT_STRATEGY
+    method: str = DEFAULT_METHOD
+
+
+class InpaintJSON(BaseModel):
+    """JSON form of an inpaint request: both images base64-encoded (a data: URL prefix is allowed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str = Field(description="The image (PNG, JPEG, WebP, BMP, ...), base64-encoded.")
+    mask: str = Field(
+        description="The mask, base64-encoded, same size as the image: white / non-zero = hole."
+    )
+    postprocess: Literal[POSTPROCESS] = Field(
+        DEFAULT_POSTPROCESS,
+        description="'blend' smooths the seam around the hole (Poisson blending).",
+    )
+    strategy: Literal[STRATEGIES] = Field(
+        DEFAULT_STRATEGY,
+        description="How an image far from the model's training resolution is processed.",
+    )
+    method: Literal[METHODS] = Field(
+        DEFAULT_METHOD, description="'glcic' (the network) or a classical baseline."
+    )
+
+
+async def parse_request(request: Request, limit: int) -> InpaintRequest:
+    """Read and check the body of ``request`` (at most ``limit`` bytes) by its Content-Type."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        return await parse_multipart(request, limit)
+    if ctype == "application/json":
+        return parse_json(await read_limited(request, limit))
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"Content-Type {ctype or '(none)'!r} is not accepted; send multipart/form-data "
+        "(fields image, mask) or application/json (base64 image, mask)",
+    )
+
+
+# --------------------------------------------------------------------------- the body, counted
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The whole body, or a 413 as soon as it passes ``limit`` bytes."""
+    _check_declared_length(request, limit)
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_declared_length(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit, int(declared))
+
+
+def _too_large(limit: int, got: int | None = None) -> ApiError:
+    size = f" ({got / 2**20:.1f} MiB)" if got is not None else ""
+    return ApiError(
+        413,
+        "payload_too_large",
+        f"the request body{size} is larger than this server's limit of {limit / 2**20:.1f} MiB; "
+        "send a smaller image (or start the server with a larger --max-upload-mb)",
+    )
+
+
+def _counted(request: Request, limit: int) -> Request:
+    """``request`` whose body raises a 413 once more than ``limit`` bytes have arrived."""
+    _check_declared_length(request, limit)
+    total = 0
+    receive = request.receive
+
+    async def counted_receive() -> dict[str, Any]:
+        nonlocal total
+        message = await receive()
+        if message["type"] == "http.request":
+            total += len(message.get("body", b""))
+            if total > limit:
+                raise _too_large(limit)
+        return message
+
+    return Request(request.scope, counted_receive)
+
+
+# --------------------------------------------------------------------------- the two forms
+
+
+async def parse_multipart(request: Request, limit: int) -> InpaintRequest:
+    """``multipart/form-data``: file parts ``image`` and ``mask``, text fields for options."""
+    try:
+        form = await _counted(request, limit).form(max_files=4, max_fields=8)
+    except StarletteHTTPException as e:  # python-multipart's parse errors
+        raise ApiError(
+            400, "malformed_multipart", f"the multipart body could not be parsed: {e.detail}"
+        ) from e
+    try:
+        fields = _single_fields(form)
+        _reject_unknown(fields)
+        files = {}
+        for name in FILE_FIELDS:
+            if name not in fields:
+                raise _missing(name, multipart=True)
+            value = fields.pop(name)
+            if not isinstance(value, UploadFile):
+                raise ApiError(
+                    422,
+                    "not_a_file",
+                    f"field {name!r} must be a file part (curl: -F {name}=@FILE); it arrived as a text field",
+                )
+            files[name] = await value.read()
+        options = {}
+        for name, value in fields.items():
+            if isinstance(value, UploadFile):
+                raise ApiError(
+                    422, "invalid_option", f"field {name!r} must be a text field, not a file"
+                )
+            options[name] = _check_option(name, value)
+        return InpaintRequest(image=files["image"], mask=files["mask"], **options)
+    finally:
+        await form.close()
+
+
+def _single_fields(form: FormData) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key in fields:
+            raise ApiError(
+                422, "duplicate_field", f"field {key!r} was sent more than once; send it once"
+            )
+        fields[key] = value
+    return fields
+
+
+def parse_json(body: bytes) -> InpaintRequest:
+    """``application/json``: an object with base64 ``image`` and ``mask``, and options."""
+    try:
+        raw = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {e}") from e
+    if not isinstance(raw, dict):
+        raise ApiError(
+            400, "invalid_json", f"the JSON body must be an object; got {type(raw).__name__}"
+        )
+    _reject_unknown(raw)
+    for name in FILE_FIELDS:
+        if name not in raw:
+            raise _missing(name, multipart=False)
+    for name in OPTION_CHOICES:
+        if name in raw:
+            raw[name] = _check_option(name, raw[name])
+    try:
+        req = InpaintJSON.model_validate(raw)
+    except ValidationError as e:
+        raise ApiError(422, "invalid_field", format_errors(e.errors())) from e
+    return InpaintRequest(
+        image=b64decode(req.image, "image"),
+        mask=b64decode(req.mask, "mask"),
+        postprocess=req.postprocess,
+        strategy=req.strategy,
+        method=req.method,
+    )
+
+
+def b64decode(text: str, name: str) -> bytes:
+    """The bytes of base64 ``text`` (a ``data:...;base64,`` prefix and line breaks allowed)."""
+    if text.startswith("data:"):
+        head, sep, text = text.partition(",")
+        if not sep or not head.endswith(";base64"):
+            raise ApiError(
+                400,
+                "invalid_base64",
+                f"{name!r} is a data: URL but not a base64 one ('data:...;base64,...')",
+            )
+    # Line breaks and spaces are legal in MIME base64 (`base64` wraps at 76 columns).
+    text = "".join(text.split())
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ApiError(
+            400,
+            "invalid_base64",
+            f"{name!r} is not valid base64 ({e}); encode the file's bytes, e.g. `base64 -w0 FILE`",
+        ) from e
+    if not data:
+        raise ApiError(422, "empty_file", f"{name!r} is empty; send the bytes of an image file")
+    return data
+
+
+# --------------------------------------------------------------------------- field checks
+
+
+def _reject_unknown(fields: dict[str, Any]) -> None:
+    known = set(FILE_FIELDS) | set(OPTION_CHOICES)
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_field",
+            f"unknown field(s) {', '.join(map(repr, unknown))}; expected {', '.join(sorted(known))}",
+        )
+
+
+def _missing(name: str, multipart: bool) -> ApiError:
+    how = (
+        f"a file part named {name!r} (curl: -F {name}=@FILE)"
+        if multipart
+        else f'"{name}": "<base64>"'
+    )
+    return ApiError(422, "missing_field", f"field {name!r} is required; send {how}")
+
+
+def _check_option(name: str, value: Any) -> str:
+    # Checked here too (the pipeline checks again), so that a bad value is a 422 that
+    # lists the choices before any work is queued.
+    choices = OPTION_CHOICES[name]
+    if value not in choices:
+        raise ApiError(
+            422,
+            "invalid_option",
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}",
+        )
+    return value
