@@ -1,0 +1,91 @@
+"""Fixtures and helpers of the server tests: a tiny random-weight pipeline, a client, test images."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from glcic import InpaintPipeline
+from glcic.bundle import BundleInfo, save_bundle
+from glcic.config import ModelConfig
+from glcic.models.completion import CompletionNetwork
+from glcic.server import ServerSettings, create_app
+
+INPAINT = "/api/v1/inpaint"
+H, W = 48, 64
+
+
+@pytest.fixture(scope="session")
+def pipe(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = ModelConfig(width=0.125)
+    info = BundleInfo(
+        model=cfg,
+        resolution=64,
+        mean_pixel=[0.5, 0.4, 0.3],
+        name="tiny-test",
+        training_data="none (random weights)",
+        license="MIT",
+    )
+    folder = save_bundle(tmp_path_factory.mktemp("bundle"), CompletionNetwork(cfg).eval(), info)
+    return InpaintPipeline.from_pretrained(str(folder), device="cpu")
+
+
+SETTINGS = dict(max_upload_mb=0.25, max_pixels=128 * 128, max_concurrent=1, queue=4, timeout=30.0)
+
+
+@pytest.fixture(scope="module")
+def client(pipe):
+    with TestClient(create_app(pipeline=pipe, settings=ServerSettings(**SETTINGS))) as c:
+        yield c
+
+
+def random_image(h: int = H, w: int = W, seed: int = 0, channels: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, channels), dtype=np.uint8)
+
+
+def rect_mask(h: int = H, w: int = W, box=(12, 16, 32, 40)) -> np.ndarray:
+    """(H, W) uint8, 255 = hole; box = (top, left, bottom, right)."""
+    m = np.zeros((h, w), np.uint8)
+    t, left, b, r = box
+    m[t:b, left:r] = 255
+    return m
+
+
+def encode(array: np.ndarray, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def decode(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def files(image: bytes, mask: bytes) -> dict:
+    return {"image": ("image.png", image, "image/png"), "mask": ("mask.png", mask, "image/png")}
+
+
+def assert_error(r, status: int, error: str, match: str = "") -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"error", "detail"}, body
+    assert body["error"] == error, body
+    assert match.lower() in body["detail"].lower(), body
+    return body
+
+
+def assert_completed(r, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png"
+    out = decode(r.content)
+    assert out.shape == image.shape
+    hole = mask > 0
+    np.testing.assert_array_equal(out[~hole], image[~hole])  # outside the hole: untouched
+    return out

@@ -1,0 +1,52 @@
+"""Server limits (glcic.server.settings) and the `glcic serve` command that sets them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glcic.server import ServerSettings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_serve_with_a_missing_model_fails_clearly(tmp_path):
+    cmd = [sys.executable, "-m", "glcic.cli", "serve", "--model", str(tmp_path / "nope")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr and "glcic export" in proc.stderr
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="queue must be >= 0"):
+        ServerSettings(queue=-1).check()
+    with pytest.raises(ValueError, match="max_concurrent must be >= 1"):
+        ServerSettings(max_concurrent=0).check()
+
+
+def test_serve_flags_default_to_server_settings():
+    import argparse
+
+    from glcic.commands import serve
+
+    parser = serve.register(argparse.ArgumentParser().add_subparsers(), "serve")
+    args = parser.parse_args([])
+    s = ServerSettings()
+    assert args.host == "127.0.0.1"
+    assert (args.max_upload_mb, args.max_pixels, args.max_concurrent, args.queue, args.timeout) == (
+        s.max_upload_mb,
+        s.max_pixels,
+        s.max_concurrent,
+        s.queue,
+        s.timeout,
+    )
+
+
+def test_serve_flags_do_not_import_the_web_stack():
+    """`glcic --help` builds the serve flags from ServerSettings without importing FastAPI."""
+    code = "import sys, glcic.commands.serve; print('fastapi' in sys.modules, 'torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.stdout.split() == ["False", "False"], proc.stderr
