@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         sys.stdout.write(dump_config(cfg))
         return 0
-    from glcic.training.loop import TrainingError, train
+    from glcic.training.loop import train
+    from glcic.training.step import TrainingError
 
     try:
         result = train(cfg, args.run_dir, resume=args.resume, device=args.device, max_steps=args.max_steps)

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from glcic.errors import BundleError
+
+if TYPE_CHECKING:
+    from glcic.config import Config
+    from glcic.training.batches import RandomStreams
+    from glcic.training.step import Nets
 
 CKPT_RE = re.compile(r"^ckpt_(\d{8})\.pt$")
 
@@ -70,3 +76,52 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or "completion" not in state or "config" not in state:
         raise BundleError(f"{p} is not a glcic checkpoint (no completion weights or config inside)")
     return state
+
+
+# --------------------------------------------------------------------------- training state
+
+
+def training_state(
+    step: int, phase: str, cfg: Config, nets: Nets, mean_pixel: torch.Tensor, streams: RandomStreams
+) -> dict[str, Any]:
+    """Everything a run needs to continue exactly: weights, optimisers, mean pixel, random streams.
+
+    Args:
+        step: iterations done.
+        phase: the phase of the last iteration done.
+        mean_pixel: (3,) the dataset mean pixel in [0, 1].
+    """
+    return {
+        "step": step,
+        "phase": phase,
+        "config": cfg.to_dict(),
+        "completion": nets.netC.state_dict(),
+        "discriminator": nets.netD.state_dict(),
+        "opt_c": nets.opt_c.state_dict(),
+        "opt_d": nets.opt_d.state_dict(),
+        "mean_pixel": mean_pixel.cpu(),
+        "rng": streams.state(),
+    }
+
+
+def find_resume_state(run_dir: Path, resume: bool, verbose: bool) -> dict[str, Any] | None:
+    """The latest checkpoint's state when ``resume`` and there is one; else None (a fresh start)."""
+    path = latest_checkpoint(run_dir) if resume else None
+    if resume and path is None and verbose:
+        print(f"glcic train: no checkpoint in {checkpoint_dir(run_dir)}; starting from step 0", file=sys.stderr)
+    if path is None:
+        return None
+    state = load_checkpoint(path)
+    if verbose:
+        print(f"glcic train: resumed from {path} at step {int(state['step'])}", file=sys.stderr)
+    return state
+
+
+def restore_training_state(state: dict[str, Any], nets: Nets, streams: RandomStreams) -> int:
+    """Load :func:`training_state`'s dict into ``nets`` and ``streams``; return its step."""
+    nets.netC.load_state_dict(state["completion"])
+    nets.netD.load_state_dict(state["discriminator"])
+    nets.opt_c.load_state_dict(state["opt_c"])
+    nets.opt_d.load_state_dict(state["opt_d"])
+    streams.load_state(state["rng"])
+    return int(state["step"])

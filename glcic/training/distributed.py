@@ -15,6 +15,9 @@ from collections.abc import Iterable
 import torch
 import torch.distributed as dist
 
+from glcic.errors import InputError
+from glcic.precision import resolve_device
+
 
 def rank() -> int:
     return dist.get_rank() if dist.is_initialized() else int(os.environ.get("RANK", 0))
@@ -24,25 +27,30 @@ def world_size() -> int:
     return dist.get_world_size() if dist.is_initialized() else int(os.environ.get("WORLD_SIZE", 1))
 
 
-def is_main() -> bool:
-    return rank() == 0
+def init(device: str = "auto") -> torch.device:
+    """Start the process group when launched by torchrun; return this process's device.
+
+    ``device`` is resolved by :func:`glcic.precision.resolve_device` (``"auto"`` and
+    ``"cuda"`` take the GPU numbered LOCAL_RANK).
+    """
+    dev = resolve_device(device, int(os.environ.get("LOCAL_RANK", 0)))
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    if world_size() > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+    return dev
 
 
-def init(device_kind: str = "auto") -> torch.device:
-    """Start the process group when launched by torchrun; return this process's device."""
-    ws = int(os.environ.get("WORLD_SIZE", 1))
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    use_cuda = torch.cuda.is_available() if device_kind == "auto" else device_kind == "cuda"
-    if device_kind == "cuda" and not torch.cuda.is_available():
-        from glcic.errors import InputError
+def local_batch_size(batch_size: int) -> int:
+    """This process's share of the global batch.
 
-        raise InputError("--device cuda was asked for but no CUDA device is available; use --device cpu")
-    device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
-    if use_cuda:
-        torch.cuda.set_device(device)
-    if ws > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return device
+    Raises:
+        InputError: ``batch_size`` does not split evenly across the processes.
+    """
+    world = world_size()
+    if batch_size % world:
+        raise InputError(f"train.batch_size ({batch_size}) must be divisible by the number of processes ({world})")
+    return batch_size // world
 
 
 def shutdown() -> None:

@@ -1,22 +1,15 @@
+"""`train()`: the three phases end to end, checkpoints, resume, worker loading."""
+
 import json
 
 import pytest
 import torch
 
-from glcic.config import ModelConfig, TrainConfig
-from glcic.data.masks import RectMaskGenerator, random_window, sample_batch
-from glcic.models import CompletionNetwork, ContextDiscriminator, composite, fill_holes
-from glcic.training import loop
+from glcic.training import step as step_module
 from glcic.training.checkpoint import list_checkpoints, load_checkpoint
-from glcic.training.loop import PHASES, TrainingError, phase_at, train, training_step
+from glcic.training.loop import train
+from glcic.training.step import TrainingError
 from tests.training.conftest import tiny_config
-
-
-def test_phase_schedule_follows_algorithm_1():
-    names = [phase_at(t, 3, 2).name for t in range(7)]
-    assert names == ["completion"] * 3 + ["discriminator"] * 2 + ["joint"] * 2
-    assert phase_at(0, 0, 0).name == "joint"
-    assert PHASES["completion"].train_d is False and PHASES["discriminator"].train_c is False
 
 
 def _ckpt(run, step):
@@ -99,7 +92,7 @@ def test_keeps_the_last_k_checkpoints(image_folder, tmp_path):
 def test_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(image_folder, tmp_path, monkeypatch):
     cfg = tiny_config(image_folder, **{"train.t_c": "8", "train.t_d": "0", "train.t_train": "8",
                                        "train.ckpt_every": "3"})
-    real_mse = loop.masked_mse
+    real_mse = step_module.masked_mse
     calls = {"n": 0}
 
     def poisoned(out, x, m, holes=None):
@@ -107,66 +100,12 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(image_folder, tmp_
         loss, stats = real_mse(out, x, m, holes)
         return (loss * float("nan"), stats) if calls["n"] == 5 else (loss, stats)
 
-    monkeypatch.setattr(loop, "masked_mse", poisoned)
+    monkeypatch.setattr(step_module, "masked_mse", poisoned)
     with pytest.raises(TrainingError, match=r"non-finite loss .* at step 4 in the completion phase"):
         train(cfg, tmp_path / "run", progress=False)
     last = list_checkpoints(tmp_path / "run")[-1]
     assert last.name == "ckpt_00000003.pt"
     assert load_checkpoint(last)["step"] == 3
-
-
-def _tiny_nets(seed=0):
-    torch.manual_seed(seed)
-    cfg = ModelConfig(width=0.0625, disc_width=0.0625, dilations=[1, 2, 2, 4])
-    return CompletionNetwork(cfg), ContextDiscriminator(32, 16, cfg)
-
-
-def test_generator_loss_gradient_does_not_leak_into_the_discriminator():
-    """A popular port let the completion network's adversarial loss write gradients into D."""
-    netC, netD = _tiny_nets()
-    refC, refD = _tiny_nets()
-    tc = TrainConfig(alpha=1.0, optimizer="adam", lr_d=0.0, lr_joint=0.0)  # lr 0: weights stay
-    opt_c = torch.optim.Adam(netC.parameters(), lr=0.0)
-    opt_d = torch.optim.Adam(netD.parameters(), lr=0.0)
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(4, 3, 32, 32, generator=g)
-    masks, win_c = sample_batch(RectMaskGenerator(32, 8, 16, 16), 4, g)
-    win_d = torch.tensor([random_window(32, 16, g) for _ in range(4)])
-    mean = torch.full((3,), 0.5)
-    scaler = torch.amp.GradScaler("cpu", enabled=False)
-    batch = (x, torch.zeros(4, 0), masks, win_c, win_d)
-    stats = training_step(netC, netD, opt_c, opt_d, scaler, PHASES["joint"], tc, mean, batch, 16)
-    assert "loss/C_adv" in stats
-
-    # Reference: the discriminator loss alone on the same completed images.
-    from glcic.data.masks import crop_windows
-    from glcic.losses import discriminator_loss
-
-    with torch.no_grad():
-        fake = composite(refC(fill_holes(x, masks, mean), masks), x, masks)
-    logits, _ = refD(torch.cat([x, fake]), torch.cat([crop_windows(x, win_d, 16), crop_windows(fake, win_c, 16)]))
-    loss, _ = discriminator_loss(logits[:4], logits[4:])
-    loss.backward()
-    for (name, p), (_, q) in zip(netD.named_parameters(), refD.named_parameters(), strict=True):
-        assert p.grad is not None, name
-        torch.testing.assert_close(p.grad, q.grad, msg=f"generator gradient leaked into D's {name}")
-        assert p.requires_grad  # unfrozen again for its next update
-    assert all(p.grad is not None for p in netC.parameters())
-
-
-def test_discriminator_phase_leaves_the_completion_network_without_gradients():
-    netC, netD = _tiny_nets()
-    before = {k: v.clone() for k, v in netC.state_dict().items() if v.is_floating_point()}
-    opt_c = torch.optim.Adam(netC.parameters(), lr=0.1)
-    opt_d = torch.optim.Adam(netD.parameters(), lr=0.1)
-    g = torch.Generator().manual_seed(0)
-    masks, win_c = sample_batch(RectMaskGenerator(32, 8, 16, 16), 4, g)
-    batch = (torch.rand(4, 3, 32, 32), torch.zeros(4, 0), masks, win_c, win_c.clone())
-    scaler = torch.amp.GradScaler("cpu", enabled=False)
-    training_step(netC, netD, opt_c, opt_d, scaler, PHASES["discriminator"], TrainConfig(), torch.zeros(3), batch, 16)
-    assert all(p.grad is None for p in netC.parameters())
-    after = netC.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before if "running" not in k and "num_batches" not in k)
 
 
 def test_worker_process_loading_trains(image_folder, tmp_path):

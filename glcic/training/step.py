@@ -1,0 +1,193 @@
+"""One iteration of Algorithm 1: the phase table, the batch, the networks and the update.
+
+    phase          trains                      loss of the completion network
+    completion     C alone                     masked MSE (eq. 1)
+    discriminator  D alone                     (D: eq. 2)
+    joint          C and D                     MSE + alpha * GAN (eq. 3)
+
+:func:`training_step` is the whole update for one phase; the training loop
+(:mod:`glcic.training.loop`) and ``benchmarks/bench_train.py`` both call it, on
+networks built by :func:`build_nets`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from glcic.config import Config, TrainConfig
+from glcic.data.masks import crop_windows
+from glcic.losses import attribute_loss, discriminator_loss, generator_adversarial, masked_mse
+from glcic.models import CompletionNetwork, ContextDiscriminator, composite, fill_holes
+from glcic.precision import autocast, resolve_precision
+from glcic.training import distributed as dist
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Which networks one phase of Algorithm 1 trains."""
+
+    name: str
+    train_c: bool
+    train_d: bool
+
+
+PHASES = {
+    "completion": Phase("completion", train_c=True, train_d=False),
+    "discriminator": Phase("discriminator", train_c=False, train_d=True),
+    "joint": Phase("joint", train_c=True, train_d=True),
+}
+
+
+def phase_at(step: int, t_c: int, t_d: int) -> Phase:
+    """Algorithm 1's schedule: which phase iteration ``step`` (0-based) belongs to."""
+    if step < t_c:
+        return PHASES["completion"]
+    if step < t_c + t_d:
+        return PHASES["discriminator"]
+    return PHASES["joint"]
+
+
+@dataclass
+class Batch:
+    """One process's share of a training batch (b images), on the training device."""
+
+    x: torch.Tensor  # (b, 3, H, W) images in the model's value range
+    attrs: torch.Tensor  # (b, K) attribute labels in {0, 1}; K = 0 without the auxiliary head
+    mask: torch.Tensor  # (b, 1, H, W) the holes M_c, 1 = hole
+    win_c: torch.Tensor  # (b, 2) top-left (y, x) of the local window around each hole
+    win_d: torch.Tensor  # (b, 2) top-left (y, x) of a random window M_d in each real image
+
+
+@dataclass
+class Nets:
+    """The completion network, the context discriminator, their optimisers and the loss scaler."""
+
+    netC: CompletionNetwork
+    netD: ContextDiscriminator
+    opt_c: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    amp: torch.dtype | None
+    """The autocast dtype (``None`` = fp32)."""
+
+
+class TrainingError(RuntimeError):
+    """The run cannot go on (a non-finite loss); the last good checkpoint is intact."""
+
+
+def memory_format(tc: TrainConfig) -> torch.memory_format:
+    """The layout of the networks' weights and of every training batch."""
+    return torch.channels_last if tc.channels_last else torch.contiguous_format
+
+
+def make_optimizer(params, kind: str, lr: float, weight_decay: float, betas) -> torch.optim.Optimizer:
+    """``adadelta`` (the paper) or ``adam`` over ``params``."""
+    if kind == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
+
+
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    for g in opt.param_groups:
+        g["lr"] = lr
+
+
+def build_nets(cfg: Config, device: torch.device) -> Nets:
+    """Fresh networks (initialised from torch's global RNG), optimisers and scaler for ``cfg``.
+
+    Raises:
+        InputError: ``train.precision`` cannot run on ``device`` (fp16 on the CPU).
+    """
+    tc, fmt = cfg.train, memory_format(cfg.train)
+    netC = CompletionNetwork(cfg.model).to(device)
+    netD = ContextDiscriminator(cfg.data.size, cfg.mask.local_size, cfg.model).to(device)
+    netC.to(memory_format=fmt)
+    netD.to(memory_format=fmt)
+    opt_c = make_optimizer(netC.parameters(), tc.optimizer, tc.lr_c, tc.weight_decay, tc.adam_betas)
+    opt_d = make_optimizer(netD.parameters(), tc.optimizer, tc.lr_d, tc.weight_decay, tc.adam_betas)
+    amp = resolve_precision(tc.precision, device)
+    # Only fp16 needs loss scaling; bf16 has fp32's exponent range.
+    scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)
+    return Nets(netC, netD, opt_c, opt_d, scaler, amp)
+
+
+def training_step(
+    nets: Nets, batch: Batch, phase: Phase, cfg: Config, mean: torch.Tensor, step: int = 0
+) -> dict[str, float]:
+    """One iteration of Algorithm 1 for ``phase``; returns its stats.
+
+    Args:
+        nets: the networks, optimisers and scaler (updated in place).
+        batch: this process's images, attributes, holes and windows.
+        phase: which networks train (see :data:`PHASES`).
+        cfg: the run's config (``train`` for the losses, ``mask.local_size`` for the windows).
+        mean: (3,) the dataset mean pixel in the model's range, filled into the holes.
+        step: the iteration, for error messages.
+    """
+    tc, local = cfg.train, cfg.mask.local_size
+    x, m, win_c = batch.x, batch.mask, batch.win_c
+    netC, netD, scaler = nets.netC, nets.netD, nets.scaler
+    b = x.shape[0]
+    # A network outside its phase is frozen entirely: no gradients, and (in eval mode)
+    # no batch-norm statistics updates either.
+    netC.requires_grad_(phase.train_c).train(phase.train_c)
+    netD.requires_grad_(phase.train_d).train(phase.train_d)
+    stats: dict[str, float] = {}
+
+    # Complete the holes (the discriminator only ever sees the composite).
+    with autocast(x.device, nets.amp), torch.set_grad_enabled(phase.train_c):
+        out = netC(fill_holes(x, m, mean), m)  # (b, 3, H, W)
+        completed = composite(out, x, m)  # (b, 3, H, W)
+
+    # Update discriminator: real (x, M_d) against completed (C(x, M_c), M_c).
+    if phase.train_d:
+        fake = completed.detach()
+        with autocast(x.device, nets.amp):
+            imgs = torch.cat([x, fake])  # (2b, 3, H, W)
+            patches = torch.cat([crop_windows(x, batch.win_d, local), crop_windows(fake, win_c, local)])
+            logits, attr_logits = netD(imgs, patches)  # (2b,), (2b, K) or None
+        loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label)
+        stats.update(s)
+        if attr_logits is not None and batch.attrs.numel():
+            # The report's semi-supervised term: attributes of real images only.
+            loss_aux, s = attribute_loss(attr_logits[:b], batch.attrs)
+            loss_d = loss_d + tc.attr_weight * loss_aux
+            stats.update(s)
+        _check_finite(loss_d, step, phase.name, "discriminator")
+        nets.opt_d.zero_grad(set_to_none=True)
+        scaler.scale(loss_d).backward()
+        dist.average_gradients(netD.parameters())
+        scaler.step(nets.opt_d)
+
+    # Update completion network: eq. (1) alone, or eq. (3) in the joint phase.
+    if phase.train_c:
+        loss_c, s = masked_mse(out, x, m, dist.mean_over_ranks(m.sum()))
+        stats.update(s)
+        if phase.train_d and tc.alpha > 0:
+            # Freeze netD so that no generator-loss gradient reaches its parameters
+            # (and so its next update sees only the discriminator loss).
+            netD.requires_grad_(False)
+            with autocast(x.device, nets.amp):
+                logit, _ = netD(completed, crop_windows(completed, win_c, local))  # (b,)
+            adv, s = generator_adversarial(logit, tc.nonsaturating)
+            stats.update(s)
+            loss_c = loss_c + tc.alpha * adv
+        _check_finite(loss_c, step, phase.name, "completion network")
+        nets.opt_c.zero_grad(set_to_none=True)
+        scaler.scale(loss_c).backward()
+        dist.average_gradients(netC.parameters())
+        scaler.step(nets.opt_c)
+        netD.requires_grad_(phase.train_d)
+    scaler.update()
+    return stats
+
+
+def _check_finite(loss: torch.Tensor, step: int, phase: str, net: str) -> None:
+    if not torch.isfinite(loss.detach()).all():
+        raise TrainingError(
+            f"non-finite loss ({loss.item()}) for the {net} at step {step} in the {phase} phase; "
+            "the last checkpoint is intact. Lower the learning rate or use train.precision=fp32, "
+            "then --resume."
+        )
