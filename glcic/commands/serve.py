@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 
 from glcic.options import DEFAULT_MODEL
-
-# glcic.server.settings imports no FastAPI, so `glcic --help` stays cheap.
-from glcic.server.settings import ServerSettings
+from glcic.server.settings import ServerSettings  # no FastAPI: `glcic --help` stays cheap
 
 DEFAULTS = ServerSettings()
+LIMIT_FLAGS = {  # ServerSettings field -> its flag's help; the flag is --max-upload-mb for max_upload_mb
+    "max_upload_mb": "largest request body in MiB",
+    "max_pixels": "largest image in pixels, width x height",
+    "max_concurrent": "inferences that run at once",
+    "queue": "requests that may wait for a worker before 503",
+    "timeout": "seconds per request before 504",
+}
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -32,36 +37,14 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.Argu
         help="'default' (the shipped model) or a bundle folder from `glcic export`",
     )
     p.add_argument("--device", default="cpu", help="torch device for the model (default cpu)")
-    p.add_argument(
-        "--max-upload-mb",
-        type=float,
-        default=DEFAULTS.max_upload_mb,
-        help="largest request body in MiB (default %(default)s)",
-    )
-    p.add_argument(
-        "--max-pixels",
-        type=int,
-        default=DEFAULTS.max_pixels,
-        help="largest image in pixels, width x height (default %(default)s)",
-    )
-    p.add_argument(
-        "--max-concurrent",
-        type=int,
-        default=DEFAULTS.max_concurrent,
-        help="inferences that run at once (default %(default)s)",
-    )
-    p.add_argument(
-        "--queue",
-        type=int,
-        default=DEFAULTS.queue,
-        help="requests that may wait for a worker before 503 (default %(default)s)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULTS.timeout,
-        help="seconds per request before 504 (default %(default)s)",
-    )
+    for field, text in LIMIT_FLAGS.items():
+        default = getattr(DEFAULTS, field)
+        p.add_argument(
+            "--" + field.replace("_", "-"),
+            type=type(default),
+            default=default,
+            help=f"{text} (default %(default)s)",
+        )
     p.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -77,13 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from glcic.pipeline import InpaintPipeline
     from glcic.server import create_app
 
-    settings = ServerSettings(
-        max_upload_mb=args.max_upload_mb,
-        max_pixels=args.max_pixels,
-        max_concurrent=args.max_concurrent,
-        queue=args.queue,
-        timeout=args.timeout,
-    )
+    settings = ServerSettings(**{field: getattr(args, field) for field in LIMIT_FLAGS})
     settings.check()
     # Workers share the cores rather than each asking for all of them.
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.max_concurrent))
