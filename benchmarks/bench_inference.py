@@ -22,7 +22,6 @@ padding and compositing cost well under a millisecond here). Variants:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +35,8 @@ from common import (
     md_table,
     median_time,
 )
+
+from glcic.precision import autocast
 
 # (name, bf16, channels_last, compile)
 VARIANTS = (
@@ -79,10 +80,10 @@ def torch_runner(net, x, m, bf16: bool, channels_last: bool, compile_: bool):
     if compile_:
         net = torch.compile(net)
     x, m = x.contiguous(memory_format=fmt), m.contiguous(memory_format=fmt)
-    amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+    dtype = torch.bfloat16 if bf16 else None
 
     def call() -> torch.Tensor:
-        with torch.inference_mode(), amp():
+        with torch.inference_mode(), autocast(torch.device("cpu"), dtype):
             return net(x, m)
 
     return call

@@ -3,7 +3,7 @@
 For each case (a preset with optional overrides) and each precision variant, one
 training step of each phase (completion only, discriminator only, joint) is timed on a
 synthetic batch: random images and the preset's own training masks. The step is the
-training loop's own :func:`glcic.training.loop.training_step`, so optimiser updates,
+training loop's own :func:`glcic.training.step.training_step`, so optimiser updates,
 autocast and the phase's ``requires_grad_`` switches are all included; data loading is
 not (the loop slices an in-memory cache, which costs well under a millisecond here).
 
@@ -20,9 +20,8 @@ and backward convs and matmuls); GFLOP/s divides them by the median step time, a
 from __future__ import annotations
 
 import argparse
-import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from common import (
@@ -73,67 +72,43 @@ def describe(cfg) -> str:
 
 
 class Bench:
-    """Networks, optimisers and a fixed synthetic batch for one case and variant."""
+    """Networks, optimisers and a fixed synthetic batch for one case and variant.
+
+    The networks come from the training loop's own :func:`glcic.training.step.build_nets`,
+    with ``train.precision`` and ``train.channels_last`` set by the variant.
+    """
 
     def __init__(self, cfg, variant: Variant) -> None:
-        from glcic.data.masks import build_mask_generator, random_window, sample_batch
-        from glcic.models import CompletionNetwork, ContextDiscriminator
-        from glcic.training.loop import make_optimizer
+        from glcic.data.masks import build_mask_generator
+        from glcic.training.batches import sample_holes
+        from glcic.training.step import Batch, build_nets, memory_format
 
+        train = replace(cfg.train, precision="bf16" if variant.bf16 else "fp32", channels_last=variant.channels_last)
+        self.cfg = cfg = replace(cfg, train=train)
         torch.manual_seed(0)
-        tc, size, local = cfg.train, cfg.data.size, cfg.mask.local_size
-        self.cfg, self.local = cfg, local
-        fmt = torch.channels_last if variant.channels_last else torch.contiguous_format
-        self.netC = CompletionNetwork(cfg.model).to(memory_format=fmt)
-        self.netD = ContextDiscriminator(size, local, cfg.model).to(memory_format=fmt)
-        self.opt_c = make_optimizer(
-            self.netC.parameters(), tc.optimizer, tc.lr_c, tc.weight_decay, tc.adam_betas
-        )
-        self.opt_d = make_optimizer(
-            self.netD.parameters(), tc.optimizer, tc.lr_d, tc.weight_decay, tc.adam_betas
-        )
-        self.scaler = torch.amp.GradScaler("cuda", enabled=False)
-        self.amp = torch.bfloat16 if variant.bf16 else None
+        self.nets = build_nets(cfg, torch.device("cpu"))
         if variant.compile:
-            self.netC = torch.compile(self.netC)
-            self.netD = torch.compile(self.netD)
+            self.nets.netC = torch.compile(self.nets.netC)
+            self.nets.netD = torch.compile(self.nets.netD)
         g = torch.Generator().manual_seed(0)
-        b = tc.batch_size
+        b, size, fmt = train.batch_size, cfg.data.size, memory_format(train)
         lo, hi = cfg.model.value_range
         x = torch.rand(b, 3, size, size, generator=g) * (hi - lo) + lo  # (B, 3, H, W)
-        m, win_c = sample_batch(build_mask_generator(cfg.mask, size), b, g)  # (B, 1, H, W), (B, 2)
-        win_d = torch.tensor([random_window(size, local, g) for _ in range(b)])  # (B, 2)
+        mask_gen = build_mask_generator(cfg.mask, size)
+        m, win_c, win_d = sample_holes(mask_gen, b, size, cfg.mask.local_size, g)  # (B, 1, H, W), (B, 2), (B, 2)
         attrs = (torch.rand(b, cfg.model.attributes, generator=g) > 0.5).float()  # (B, K)
-        self.batch = (
-            x.contiguous(memory_format=fmt),
-            attrs,
-            m.contiguous(memory_format=fmt),
-            win_c,
-            win_d,
-        )
+        self.batch = Batch(x.contiguous(memory_format=fmt), attrs, m.contiguous(memory_format=fmt), win_c, win_d)
         self.mean = torch.full((3,), (lo + hi) / 2)
 
     def step(self, phase) -> dict[str, float]:
-        from glcic.training.loop import training_step
+        from glcic.training.step import training_step
 
-        return training_step(
-            self.netC,
-            self.netD,
-            self.opt_c,
-            self.opt_d,
-            self.scaler,
-            phase,
-            self.cfg.train,
-            self.mean,
-            self.batch,
-            self.local,
-            self.amp,
-        )
+        return training_step(self.nets, self.batch, phase, self.cfg, self.mean)
 
 
 def run(args: argparse.Namespace, peak: dict[str, dict[str, float]]) -> str:
     """Time every case x variant x phase; return the Markdown section."""
-    from glcic.training.loop import PHASES
+    from glcic.training.step import PHASES
 
     cases = args.case or (QUICK_CASES if args.quick else DEFAULT_CASES)
     variants = VARIANTS + (COMPILE_VARIANTS if args.compile else ())
@@ -144,11 +119,11 @@ def run(args: argparse.Namespace, peak: dict[str, dict[str, float]]) -> str:
         flops: dict[str, int] = {}
         for phase_name, phase in PHASES.items():
             # FLOPs do not depend on the precision: count them once, in fp32.
-            b = Bench(copy.deepcopy(cfg), VARIANTS[0])
+            b = Bench(cfg, VARIANTS[0])
             flops[phase_name] = count_flops(lambda b=b, phase=phase: b.step(phase))
         for v in variants:
             for phase_name, phase in PHASES.items():
-                b = Bench(copy.deepcopy(cfg), v)
+                b = Bench(cfg, v)
                 compile_s = None
                 if v.compile:  # the first call compiles; report it apart from the step time
                     t0 = time.perf_counter()
