@@ -9,7 +9,6 @@ into every run folder, checkpoint and released weight file as a plain dict.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -17,6 +16,16 @@ from typing import Any, get_args, get_origin, get_type_hints
 import yaml
 
 from glcic.errors import ConfigError
+from glcic.options import (
+    DATA_FORMATS,
+    DEFAULT_DATA_ROOT,
+    NORMS,
+    OPTIMIZERS,
+    OUTPUTS,
+    PRECISIONS,
+    TRAIN_MASK_KINDS,
+    check_choice,
+)
 
 # The presets ship inside the package; the repository's configs/ is a link to this folder.
 PRESET_DIRS = (Path(__file__).resolve().parent / "configs",)
@@ -50,7 +59,7 @@ class ModelConfig:
 class DataConfig:
     """Where the images come from and how they are prepared."""
 
-    root: str = "../shared/data/celeba"
+    root: str = DEFAULT_DATA_ROOT
     """A CelebA root (official layout) or any folder of images."""
     format: str = "auto"
     """'celeba', 'folder' or 'auto' (celeba when list_eval_partition.txt is there)."""
@@ -145,12 +154,15 @@ class Config:
     def validate(self) -> Config:
         """Check values that would otherwise fail late; raise ConfigError with a fix."""
         m, d, k, t = self.model, self.data, self.mask, self.train
-        _choice("model.output", m.output, ("sigmoid", "tanh"))
-        _choice("model.norm", m.norm, ("batch", "none"))
-        _choice("data.format", d.format, ("auto", "celeba", "folder"))
-        _choice("mask.kind", k.kind, ("rect", "freeform", "folder"))
-        _choice("train.optimizer", t.optimizer, ("adadelta", "adam"))
-        _choice("train.precision", t.precision, ("auto", "fp32", "bf16", "fp16"))
+        for name, value, allowed in (
+            ("model.output", m.output, OUTPUTS),
+            ("model.norm", m.norm, NORMS),
+            ("data.format", d.format, DATA_FORMATS),
+            ("mask.kind", k.kind, TRAIN_MASK_KINDS),
+            ("train.optimizer", t.optimizer, OPTIMIZERS),
+            ("train.precision", t.precision, PRECISIONS),
+        ):
+            check_choice(name, value, allowed, error=ConfigError)
         if len(m.dilations) != 4 or any(x < 1 for x in m.dilations):
             raise ConfigError(f"model.dilations must be four integers >= 1; got {m.dilations}")
         if m.width <= 0 or m.disc_width <= 0:
@@ -182,11 +194,6 @@ class Config:
         if not 0.0 < t.real_label <= 1.0:
             raise ConfigError(f"train.real_label must be in (0, 1]; got {t.real_label}")
         return self
-
-
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
 def _from_dict(cls: type, d: dict[str, Any], prefix: str) -> Any:
@@ -310,7 +317,3 @@ def _find_preset(name: str) -> Path:
 
 def dump_config(cfg: Config) -> str:
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
-
-
-def config_to_json(cfg: Config) -> str:
-    return json.dumps(cfg.to_dict(), indent=2)
