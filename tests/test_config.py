@@ -47,3 +47,17 @@ def test_yaml_file(tmp_path):
     p.write_text("train: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(str(p))
+
+
+def test_config_choices_are_the_options_module_s():
+    from glcic import options
+
+    assert Config().data.root == options.DEFAULT_DATA_ROOT
+    for override, allowed in (("train.precision", options.PRECISIONS), ("train.optimizer", options.OPTIMIZERS),
+                              ("mask.kind", options.TRAIN_MASK_KINDS), ("data.format", options.DATA_FORMATS),
+                              ("model.norm", options.NORMS)):
+        for value in allowed:
+            if (override, value) != ("mask.kind", "folder"):  # that one also needs mask.folder
+                load_config("report", [f"{override}={value}"])
+        with pytest.raises(ConfigError, match=f"{override} must be one of {', '.join(allowed)}; got 'x'"):
+            load_config("report", [f"{override}=x"])
