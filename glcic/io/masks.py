@@ -1,0 +1,158 @@
+"""Reading hole masks: any file, PIL image, array or tensor in, ``bool`` ``(H, W)`` out.
+
+Mask convention: **True / white / non-zero = hole**. The rules for colour masks and
+masks with transparency are in :func:`load_mask`; a mask of another size than its
+image is refused, or resized with nearest neighbour when asked (it stays binary).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from glcic.errors import InputError
+from glcic.io.files import open_source
+from glcic.io.images import ImageSource, check_pixels, open_pil
+from glcic.io.modes import has_alpha
+from glcic.options import DEFAULT_MAX_PIXELS
+
+
+def load_mask(
+    source: ImageSource | Any,
+    size: tuple[int, int] | None = None,
+    resize: bool = False,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    *,
+    exif_transpose: bool = True,
+) -> np.ndarray:
+    """Read a hole mask: **non-zero / white = hole**.
+
+    Rules by kind of source:
+
+    - ``1``, ``L``, ``I;16``, ``F`` and colour images: a pixel is a hole when any of
+      its channels is non-zero (soft, anti-aliased edges count as hole).
+    - With transparency (``RGBA``, ``LA``, palette with transparency): when the colour
+      is the same everywhere but the alpha varies (strokes painted on a transparent
+      layer), the hole is where alpha is non-zero; otherwise the colour decides as
+      above and alpha is ignored. If your editor keeps colour under transparent
+      pixels, save the mask as grayscale to be unambiguous.
+    - Arrays and tensors: ``bool``, or numbers where non-zero = hole; shape
+      ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)`` (the RGBA rule);
+      tensors also ``(1, H, W)`` and ``(1, 1, H, W)``.
+
+    Args:
+        source: anything :func:`~glcic.io.load_image` reads, a numpy array or a torch tensor.
+        size: ``(width, height)`` of the image the mask belongs to (PIL's ``size``).
+        resize: when ``size`` differs, resize with nearest neighbour instead of failing
+            (a mask of another aspect ratio is stretched: masks are not pictures of the scene).
+        max_pixels: the same limit as for images; ``None`` disables it.
+        exif_transpose: apply the EXIF orientation of a mask file or PIL image
+            (as :func:`~glcic.io.load_image` does for images).
+
+    Returns:
+        ``bool`` ``(H, W)``, True = hole.
+
+    Raises:
+        ImageTooLargeError: a mask over ``max_pixels``.
+        InputError: unreadable mask (as in :func:`~glcic.io.load_image`), an unsupported
+            array, or a size that differs from ``size`` while ``resize`` is False.
+    """
+    if hasattr(source, "detach") and hasattr(source, "cpu"):  # a torch tensor; no torch import needed
+        source = source.detach().cpu().numpy()
+        while source.ndim > 2 and source.shape[0] == 1:
+            source = source[0]
+    if isinstance(source, np.ndarray):
+        hole = mask_from_array(source)
+        check_pixels((hole.shape[1], hole.shape[0]), max_pixels, "mask array")
+    else:
+        if isinstance(source, Image.Image):
+            im = source
+            name = getattr(source, "filename", "") or "mask"
+            check_pixels(im.size, max_pixels, name)
+        else:
+            with open_source(source) as (fp, name):
+                im, _ = open_pil(fp, name, max_pixels)
+        if exif_transpose:
+            im = ImageOps.exif_transpose(im)
+        hole = _mask_from_pil(im, name)
+    if size is not None:
+        w, h = int(size[0]), int(size[1])
+        if hole.shape != (h, w):
+            if not resize:
+                raise InputError(
+                    f"mask is {hole.shape[1]}x{hole.shape[0]} but image is {w}x{h}; pass --resize-mask "
+                    "(Python: load_mask(..., resize=True)) to resize it with nearest neighbour"
+                )
+            small = Image.fromarray(hole.astype(np.uint8) * 255)
+            hole = np.asarray(small.resize((w, h), Image.Resampling.NEAREST)) > 0
+    return np.ascontiguousarray(hole)
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a mask file with :func:`load_mask`'s rules and no pixel limit (mask folders).
+
+    Masks must be lossless (PNG, BMP): JPEG noise turns black pixels non-zero.
+
+    Returns:
+        ``bool`` array (H, W), True = hole.
+
+    Raises:
+        InputError: the file cannot be read as an image.
+    """
+    return load_mask(Path(path), max_pixels=None)
+
+
+def mask_from_array(a: np.ndarray) -> np.ndarray:
+    """A ``bool``/numeric mask array -> ``bool`` ``(H, W)``, non-zero = hole (see :func:`load_mask`)."""
+    if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.number):
+        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+            raise InputError("mask array holds NaN or infinite values; expected 0 = keep, non-zero = hole")
+    else:
+        raise InputError(f"mask array must be bool or numeric (non-zero = hole); got dtype {a.dtype}")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 2:
+        return a != 0
+    if a.ndim == 3 and a.shape[2] == 3:
+        return (a != 0).any(axis=2)
+    if a.ndim == 3 and a.shape[2] == 4:
+        return _rule_with_alpha(a)
+    raise InputError(
+        f"mask array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {a.shape}; "
+        "a (1, H, W) array needs mask[0]"
+    )
+
+
+def _mask_from_pil(im: Image.Image, name: str) -> np.ndarray:
+    mode = im.mode
+    if mode.startswith("I") or mode == "F":
+        a = np.asarray(im)
+        if mode == "F" and not np.isfinite(a).all():
+            raise InputError(f"mask {name} holds NaN or infinite values; expected 0 = keep, non-zero = hole")
+        return a != 0
+    if mode in ("1", "L"):
+        return np.asarray(im.convert("L")) != 0
+    if mode in ("LA", "La"):
+        return _rule_with_alpha(np.asarray(im.convert("LA")))
+    if has_alpha(im):
+        return _rule_with_alpha(np.asarray(im.convert("RGBA")))
+    try:
+        rgb = np.asarray(im.convert("RGB"))
+    except ValueError as e:
+        raise InputError(f"mask {name} uses PIL mode {mode}; save it as a grayscale PNG (white = hole)") from e
+    return rgb.any(axis=2)
+
+
+def _rule_with_alpha(a: np.ndarray) -> np.ndarray:
+    """(H, W, C+1) colour + alpha -> hole, by the rule in :func:`load_mask`."""
+    colour, alpha = a[:, :, :-1], a[:, :, -1]
+    flat = colour.reshape(-1, colour.shape[2])
+    colour_uniform = bool((flat == flat[:1]).all()) if flat.size else True
+    alpha_varies = bool(alpha.size) and alpha.min() != alpha.max()
+    if colour_uniform and alpha_varies:
+        return alpha != 0
+    return colour.any(axis=2)

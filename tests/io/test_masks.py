@@ -1,0 +1,59 @@
+"""glcic.io.masks: the hole rules (non-zero / white = hole), sizes and resizing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from glcic.errors import InputError
+from glcic.io import load_mask
+
+
+def test_mask_rules(tmp_path: Path) -> None:
+    m = np.zeros((10, 12), np.uint8)
+    m[2:5, 3:7] = 255
+    m[8, 11] = 1  # any non-zero value is a hole
+    Image.fromarray(m).save(tmp_path / "m.png")
+    hole = load_mask(tmp_path / "m.png")
+    np.testing.assert_array_equal(hole, m > 0)
+    Image.fromarray(m > 0).save(tmp_path / "m1.png")  # mode "1"
+    np.testing.assert_array_equal(load_mask(tmp_path / "m1.png"), m > 0)
+    rgb = np.zeros((10, 12, 3), np.uint8)
+    rgb[m > 0] = (0, 0, 9)
+    np.testing.assert_array_equal(load_mask(Image.fromarray(rgb)), m > 0)
+    # Strokes painted on a transparent layer: uniform colour, alpha decides.
+    rgba = np.full((10, 12, 4), 255, np.uint8)
+    rgba[:, :, 3] = m
+    np.testing.assert_array_equal(load_mask(Image.fromarray(rgba)), m > 0)
+    np.testing.assert_array_equal(load_mask(rgba), m > 0)
+    # An opaque black/white RGBA mask: colour decides.
+    rgba = np.dstack([np.repeat(m[:, :, None], 3, axis=2), np.full((10, 12), 255, np.uint8)])
+    np.testing.assert_array_equal(load_mask(Image.fromarray(rgba)), m > 0)
+    # Arrays and tensors.
+    np.testing.assert_array_equal(load_mask(m > 0), m > 0)
+    np.testing.assert_array_equal(load_mask(torch.from_numpy(m)[None, None].float()), m > 0)
+    with pytest.raises(InputError, match="mask array must have shape"):
+        load_mask(np.zeros((2, 10, 12)))
+
+
+def test_mask_size_mismatch_and_resize(tmp_path: Path) -> None:
+    m = np.zeros((10, 12), np.uint8)
+    m[:5] = 255
+    Image.fromarray(m).save(tmp_path / "m.png")
+    with pytest.raises(InputError, match=r"mask is 12x10 but image is 24x20; pass --resize-mask .* nearest neighbour"):
+        load_mask(tmp_path / "m.png", size=(24, 20))
+    hole = load_mask(tmp_path / "m.png", size=(24, 20), resize=True)
+    assert hole.shape == (20, 24) and hole[:10].all() and not hole[10:].any()
+    assert load_mask(tmp_path / "m.png", size=(12, 10)).shape == (10, 12)
+
+
+def test_bad_mask_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        load_mask(tmp_path / "missing.png")
+    (tmp_path / "m.png").write_text("no")
+    with pytest.raises(InputError, match="not an image glcic can read"):
+        load_mask(tmp_path / "m.png")
