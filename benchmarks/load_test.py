@@ -254,7 +254,59 @@ def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 120.0
     raise SystemExit(f"no answer from {url}/api/v1/health within {timeout:.0f} s")
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_rounds(
+    url: str, args: argparse.Namespace, proc: subprocess.Popen | None
+) -> list[tuple[str, Report, float]]:
+    """A warm-up, then ``args.rounds`` rounds: (name, report, server RSS MiB after it) each."""
+    rss = (lambda: rss_mib(proc.pid)) if proc else (lambda: float("nan"))
+    deadline = time.monotonic() + args.max_seconds
+    warm = run_load(
+        url,
+        requests=max(16, args.concurrency * 2),
+        concurrency=args.concurrency,
+        seed=10_000 + args.seed,
+    )
+    rows = [("warm-up", warm, rss())]
+    for k in range(args.rounds):
+        if time.monotonic() > deadline:
+            print(f"stopping: --max-seconds {args.max_seconds:g} reached", file=sys.stderr)
+            break
+        rep = run_load(
+            url, requests=args.requests, concurrency=args.concurrency, seed=args.seed + k
+        )
+        rows.append((f"round {k + 1}", rep, rss()))
+    return rows
+
+
+def print_report(rows: list[tuple[str, Report, float]], args: argparse.Namespace) -> int:
+    """Print the table of ``rows``; 1 when any request got a 5xx or a wrong answer, else 0."""
+    model = f"random (width {args.width:g})" if args.model == "random" else args.model
+    print(
+        f"glcic load test: {args.requests} requests x {args.rounds} rounds, {args.concurrency} at a time, "
+        f"model {model}, server --max-concurrent {args.max_concurrent} --queue {args.queue}; "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end"
+    )
+    print()
+    print(
+        "| run | requests | statuses | 5xx | valid ok | invalid ok | p50 ms | p95 ms | max ms | req/s | server RSS MiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    failed = False
+    for name, rep, mem in rows:
+        statuses = " ".join(f"{s}:{n}" for s, n in sorted(rep.statuses.items()))
+        print(
+            f"| {name} | {rep.requests} | {statuses} | {rep.server_errors} | {rep.valid_ok}/{rep.valid} | "
+            f"{rep.invalid_ok}/{rep.invalid} | {rep.percentile(50):.0f} | {rep.percentile(95):.0f} | "
+            f"{max(rep.latencies_ms, default=float('nan')):.0f} | {rep.requests / rep.wall_s:.1f} | {mem:.0f} |"
+        )
+        failed |= bool(rep.server_errors or rep.failures)
+    for name, rep, _ in rows:
+        for f in rep.failures[:10]:
+            print(f"{name}: FAIL {f}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--requests", type=int, default=200, help="requests per round (default 200)")
     p.add_argument(
@@ -283,8 +335,11 @@ def main(argv: list[str] | None = None) -> int:
         "--max-seconds", type=float, default=600, help="give up after this long (default 600)"
     )
     p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     from glcic.server.testing import free_port
 
     proc, tmp = None, None
@@ -299,23 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         proc = start_server(model, port, args.max_concurrent, args.queue)
     try:
         wait_healthy(url, proc)
-        rss = (lambda: rss_mib(proc.pid)) if proc else (lambda: float("nan"))
-        deadline = time.monotonic() + args.max_seconds
-        warm = run_load(
-            url,
-            requests=max(16, args.concurrency * 2),
-            concurrency=args.concurrency,
-            seed=10_000 + args.seed,
-        )
-        rows = [("warm-up", warm, rss())]
-        for k in range(args.rounds):
-            if time.monotonic() > deadline:
-                print(f"stopping: --max-seconds {args.max_seconds:g} reached", file=sys.stderr)
-                break
-            rep = run_load(
-                url, requests=args.requests, concurrency=args.concurrency, seed=args.seed + k
-            )
-            rows.append((f"round {k + 1}", rep, rss()))
+        rows = run_rounds(url, args, proc)
     finally:
         if proc is not None:
             proc.terminate()
@@ -323,30 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         if tmp is not None:
             tmp.cleanup()
 
-    model = f"random (width {args.width:g})" if args.model == "random" else args.model
-    print(
-        f"glcic load test: {args.requests} requests x {args.rounds} rounds, {args.concurrency} at a time, "
-        f"model {model}, server --max-concurrent {args.max_concurrent} --queue {args.queue}; "
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end"
-    )
-    print()
-    print(
-        "| run | requests | statuses | 5xx | valid ok | invalid ok | p50 ms | p95 ms | max ms | req/s | server RSS MiB |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    failed = False
-    for name, rep, mem in rows:
-        statuses = " ".join(f"{s}:{n}" for s, n in sorted(rep.statuses.items()))
-        print(
-            f"| {name} | {rep.requests} | {statuses} | {rep.server_errors} | {rep.valid_ok}/{rep.valid} | "
-            f"{rep.invalid_ok}/{rep.invalid} | {rep.percentile(50):.0f} | {rep.percentile(95):.0f} | "
-            f"{max(rep.latencies_ms, default=float('nan')):.0f} | {rep.requests / rep.wall_s:.1f} | {mem:.0f} |"
-        )
-        failed |= bool(rep.server_errors or rep.failures)
-    for name, rep, _ in rows:
-        for f in rep.failures[:10]:
-            print(f"{name}: FAIL {f}", file=sys.stderr)
-    return 1 if failed else 0
+    return print_report(rows, args)
 
 
 if __name__ == "__main__":
