@@ -1,4 +1,4 @@
-"""Training holes and the local discriminator's window.
+"""Training holes: the mask generators and the batch sampler.
 
 Mask convention (everywhere in glcic): **1 / white / non-zero = hole** (pixels to
 complete), 0 / black = known pixel. Masks are ``float32`` tensors with values in
@@ -6,32 +6,50 @@ complete), 0 / black = known pixel. Masks are ``float32`` tensors with values in
 
 Every generator is called with a ``torch.Generator`` (same seed -> same masks) and
 returns ``(mask, (y, x))``: the mask and the top-left corner of a ``local_size`` x
-``local_size`` window inside the image that contains every hole. The window is the
-patch the local discriminator sees for a completed image (Sec. 3.2 of the paper);
-:func:`random_window` gives the patch for real images, and :func:`crop_windows` cuts
-the patches out of a batch.
+``local_size`` window inside the image that contains every hole, the patch the local
+discriminator sees for a completed image (see :mod:`glcic.data.windows`). Masks from a
+folder of images are in :mod:`glcic.data.mask_folder`.
 """
 
 from __future__ import annotations
 
-import csv
 import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 import torch
-from PIL import Image
 
 from glcic.config import MaskConfig
-from glcic.data.images import list_images
+from glcic.data.mask_folder import FolderMaskSource, resize_mask
+from glcic.data.windows import (
+    Window,
+    check_local_size,
+    crop_windows,
+    image_hw,
+    randint,
+    random_window,
+    window_around,
+)
 from glcic.errors import ConfigError, InputError
+from glcic.io import read_mask
+from glcic.options import TRAIN_MASK_KINDS, check_choice
 
-Window = tuple[int, int]
-"""Top-left corner (y, x) of the local patch."""
+__all__ = [
+    "FolderMaskSource",
+    "FreeFormMaskGenerator",
+    "MaskGenerator",
+    "RectMaskGenerator",
+    "Window",
+    "build_mask_generator",
+    "crop_windows",
+    "random_window",
+    "read_mask",
+    "resize_mask",
+    "sample_batch",
+    "window_around",
+]
 
 
 class MaskGenerator(Protocol):
@@ -41,80 +59,6 @@ class MaskGenerator(Protocol):
     local_size: int
 
     def __call__(self, generator: torch.Generator | None = None) -> tuple[torch.Tensor, Window]: ...
-
-
-def _hw(image_size: int | Sequence[int]) -> tuple[int, int]:
-    """``int`` or ``(H, W)`` -> ``(H, W)``, validated."""
-    if isinstance(image_size, (int, np.integer)):
-        h = w = int(image_size)
-    elif isinstance(image_size, Sequence) and len(image_size) == 2:
-        h, w = int(image_size[0]), int(image_size[1])
-    else:
-        raise ConfigError(f"image_size must be an int or (H, W); got {image_size!r}")
-    if h < 1 or w < 1:
-        raise ConfigError(f"image_size must be positive; got {(h, w)}")
-    return h, w
-
-
-def _check_local(local_size: int, hw: tuple[int, int]) -> int:
-    if local_size < 1 or local_size > min(hw):
-        raise ConfigError(
-            f"local_size {local_size} does not fit inside the {hw[0]}x{hw[1]} image; "
-            f"set mask.local_size between 1 and {min(hw)}"
-        )
-    return int(local_size)
-
-
-def _randint(low: int, high: int, generator: torch.Generator | None) -> int:
-    """Uniform integer in [low, high] (both inclusive)."""
-    return int(torch.randint(low, high + 1, (1,), generator=generator).item())
-
-
-def random_window(
-    image_size: int | Sequence[int], local_size: int, generator: torch.Generator | None = None
-) -> Window:
-    """A uniformly placed ``local_size`` square inside the image (M_d in the paper).
-
-    Returns:
-        ``(y, x)`` with ``0 <= y <= H - local_size`` and ``0 <= x <= W - local_size``.
-    """
-    h, w = _hw(image_size)
-    local_size = _check_local(local_size, (h, w))
-    return _randint(0, h - local_size, generator), _randint(0, w - local_size, generator)
-
-
-def window_around(mask: torch.Tensor | np.ndarray, local_size: int) -> Window:
-    """The ``local_size`` square centred on the holes' bounding box, clamped into the image.
-
-    Used for masks that were not drawn inside a window (folder masks, user masks at
-    inference). Holes wider than ``local_size`` stick out of the window; an empty mask
-    gets the centred window.
-
-    Args:
-        mask: (1, H, W) or (H, W); non-zero = hole.
-        local_size: side of the window.
-
-    Returns:
-        ``(y, x)`` top-left corner.
-    """
-    m = torch.as_tensor(mask)
-    if m.ndim == 3 and m.shape[0] == 1:
-        m = m[0]
-    if m.ndim != 2:
-        raise InputError(
-            f"window_around expects a mask (1, H, W) or (H, W); got shape {tuple(m.shape)}"
-        )
-    h, w = m.shape
-    local_size = _check_local(local_size, (h, w))
-    ys, xs = torch.nonzero(m, as_tuple=True)
-    if ys.numel() == 0:
-        cy, cx = (h - 1) / 2, (w - 1) / 2
-    else:
-        cy = (ys.min().item() + ys.max().item()) / 2
-        cx = (xs.min().item() + xs.max().item()) / 2
-    y = min(max(int(math.floor(cy - (local_size - 1) / 2 + 0.5)), 0), h - local_size)
-    x = min(max(int(math.floor(cx - (local_size - 1) / 2 + 0.5)), 0), w - local_size)
-    return y, x
 
 
 class RectMaskGenerator:
@@ -140,14 +84,8 @@ class RectMaskGenerator:
         local_size: int,
         num_holes: Sequence[int] = (1, 1),
     ) -> None:
-        self.image_size = _hw(image_size)
-        h, w = self.image_size
-        if local_size > min(h, w):
-            raise ConfigError(
-                f"local_size {local_size} is larger than the {h}x{w} image; "
-                f"set mask.local_size <= {min(h, w)}"
-            )
-        self.local_size = _check_local(local_size, self.image_size)
+        self.image_size = image_hw(image_size)
+        self.local_size = check_local_size(local_size, self.image_size)
         if not 1 <= hole_min <= hole_max:
             raise ConfigError(
                 f"hole sizes need 1 <= hole_min <= hole_max; got hole_min={hole_min}, hole_max={hole_max}"
@@ -175,11 +113,11 @@ class RectMaskGenerator:
         size = self.local_size
         y, x = random_window((h, w), size, generator)
         mask = torch.zeros(1, h, w)  # (1, H, W)
-        for _ in range(_randint(*self.num_holes, generator)):
-            hh = _randint(self.hole_min, self.hole_max, generator)
-            ww = _randint(self.hole_min, self.hole_max, generator)
-            hy = y + _randint(0, size - hh, generator)
-            hx = x + _randint(0, size - ww, generator)
+        for _ in range(randint(*self.num_holes, generator)):
+            hh = randint(self.hole_min, self.hole_max, generator)
+            ww = randint(self.hole_min, self.hole_max, generator)
+            hy = y + randint(0, size - hh, generator)
+            hx = x + randint(0, size - ww, generator)
             mask[:, hy : hy + hh, hx : hx + ww] = 1.0
         return mask, (y, x)
 
@@ -221,8 +159,8 @@ class FreeFormMaskGenerator:
         mean_angle: float = 2 * math.pi / 5,
         angle_range: float = 2 * math.pi / 15,
     ) -> None:
-        self.image_size = _hw(image_size)
-        self.local_size = _check_local(local_size, self.image_size)
+        self.image_size = image_hw(image_size)
+        self.local_size = check_local_size(local_size, self.image_size)
         for name, (lo, hi) in (("strokes", strokes), ("vertices", vertices)):
             if not 1 <= lo <= hi:
                 raise ConfigError(f"{name} must be (min, max) with 1 <= min <= max; got {(lo, hi)}")
@@ -279,147 +217,14 @@ class FreeFormMaskGenerator:
         return mask, (y, x)
 
 
-def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """Read a mask image; any mode; non-zero = hole (``glcic.io.load_mask``'s rules).
-
-    Masks must be lossless (PNG, BMP): JPEG noise turns black pixels non-zero.
-
-    Returns:
-        ``bool`` array (H, W), True = hole.
-
-    Raises:
-        InputError: the file cannot be read as an image.
-    """
-    from glcic.io import load_mask
-
-    return load_mask(Path(path), max_pixels=None)
-
-
-def resize_mask(mask: np.ndarray, image_size: int | Sequence[int]) -> np.ndarray:
-    """Nearest-neighbour resize of a boolean (h, w) mask to (H, W); stays binary.
-
-    A mask of another aspect ratio is stretched (masks are not pictures of the scene).
-    """
-    h, w = _hw(image_size)
-    if mask.shape == (h, w):
-        return mask.astype(bool)
-    im = Image.fromarray(mask.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)
-    return np.asarray(im) > 0
-
-
-class FolderMaskSource:
-    """Masks from a folder of images (e.g. NVIDIA's irregular-hole test masks).
-
-    White / non-zero = hole, in any mode. Masks are resized to the image size with
-    nearest-neighbour interpolation (they stay binary) and drawn uniformly with the
-    generator. The window is :func:`window_around` the holes; unlike the generators
-    above, a folder mask's holes may spread wider than ``local_size`` and then stick out
-    of the window.
-
-    With ``area_range=(lo, hi)`` only masks whose hole fraction lies in [lo, hi] are
-    used. The fractions come from ``<folder>_index.csv`` beside the folder or
-    ``index.csv`` inside it (columns ``filename`` and ``hole_fraction...``) when present,
-    else they are measured (slow for thousands of masks).
-
-    Args:
-        folder: folder of mask images.
-        image_size: side, or (H, W), of the images the masks are for.
-        local_size: side of the local window.
-        area_range: optional (lo, hi) hole fractions in [0, 1].
-        cache: keep resized masks in memory (as bool, H*W bytes each) after their first use.
-    """
-
-    def __init__(
-        self,
-        folder: str | os.PathLike,
-        image_size: int | Sequence[int],
-        local_size: int,
-        area_range: Sequence[float] | None = None,
-        cache: bool = False,
-    ) -> None:
-        self.folder = Path(folder)
-        if not self.folder.is_dir():
-            raise InputError(
-                f"mask folder {self.folder} does not exist; give a folder of mask images "
-                "(white = hole), e.g. ../shared/data/masks/nvidia_irregular_test"
-            )
-        self.image_size = _hw(image_size)
-        self.local_size = _check_local(local_size, self.image_size)
-        files = list_images(self.folder)
-        if not files:
-            raise InputError(f"no mask images (PNG/BMP/...) found in {self.folder}")
-        if area_range is not None:
-            lo, hi = float(area_range[0]), float(area_range[1])
-            if not 0.0 <= lo <= hi <= 1.0:
-                raise ConfigError(
-                    f"area_range must be (lo, hi) with 0 <= lo <= hi <= 1; got {tuple(area_range)}"
-                )
-            fractions = self._fractions(files)
-            files = [f for f in files if lo <= fractions[f] <= hi]
-            if not files:
-                raise InputError(
-                    f"no mask in {self.folder} has a hole fraction in [{lo}, {hi}]; widen area_range"
-                )
-        self.files = files
-        self._cache: dict[int, torch.Tensor] | None = {} if cache else None
-
-    def index_file(self) -> Path | None:
-        """The CSV of hole fractions, if there is one."""
-        for cand in (
-            self.folder.parent / f"{self.folder.name}_index.csv",
-            self.folder / "index.csv",
-        ):
-            if cand.is_file():
-                return cand
-        return None
-
-    def _fractions(self, files: list[Path]) -> dict[Path, float]:
-        known: dict[str, float] = {}
-        index = self.index_file()
-        if index is not None:
-            with index.open(newline="") as fh:
-                reader = csv.DictReader(fh)
-                cols = reader.fieldnames or []
-                col = next((c for c in cols if c.startswith("hole_fraction")), None)
-                if "filename" not in cols or col is None:
-                    raise InputError(
-                        f"{index} needs columns 'filename' and 'hole_fraction...'; it has {cols}"
-                    )
-                known = {row["filename"]: float(row[col]) for row in reader}
-        out: dict[Path, float] = {}
-        for f in files:
-            rel = f.relative_to(self.folder).as_posix()
-            out[f] = known[rel] if rel in known else float(read_mask(f).mean())
-        return out
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def load(self, index: int) -> torch.Tensor:
-        """Mask ``index`` resized to the image size: float (1, H, W) in {0, 1}."""
-        if self._cache is not None and index in self._cache:
-            return self._cache[index].float()
-        m = torch.from_numpy(resize_mask(read_mask(self.files[index]), self.image_size))[
-            None
-        ]  # (1, H, W)
-        if self._cache is not None:
-            self._cache[index] = m
-        return m.float()
-
-    def __call__(self, generator: torch.Generator | None = None) -> tuple[torch.Tensor, Window]:
-        """Draw one mask: float (1, H, W) in {0, 1} (1 = hole) and its window (y, x)."""
-        i = _randint(0, len(self.files) - 1, generator)
-        mask = self.load(i)
-        return mask, window_around(mask, self.local_size)
-
-
 def build_mask_generator(mask_cfg: MaskConfig, image_size: int | Sequence[int]) -> MaskGenerator:
     """The training mask generator a :class:`MaskConfig` describes.
 
     ``rect`` -> :class:`RectMaskGenerator`, ``freeform`` -> :class:`FreeFormMaskGenerator`,
     ``folder`` -> :class:`FolderMaskSource` on ``mask_cfg.folder``.
     """
-    kind = mask_cfg.kind
+    # Config.validate checks these too; direct callers may skip it.
+    kind = check_choice("mask.kind", mask_cfg.kind, TRAIN_MASK_KINDS, error=ConfigError)
     if kind == "rect":
         return RectMaskGenerator(
             image_size,
@@ -430,11 +235,9 @@ def build_mask_generator(mask_cfg: MaskConfig, image_size: int | Sequence[int]) 
         )
     if kind == "freeform":
         return FreeFormMaskGenerator(image_size, mask_cfg.local_size)
-    if kind == "folder":
-        if not mask_cfg.folder:
-            raise ConfigError("mask.kind=folder needs mask.folder=PATH (a folder of mask images)")
-        return FolderMaskSource(mask_cfg.folder, image_size, mask_cfg.local_size)
-    raise ConfigError(f"mask.kind must be one of rect, freeform, folder; got {kind!r}")
+    if not mask_cfg.folder:  # Path("") would be the working directory
+        raise ConfigError("mask.kind=folder needs mask.folder=PATH (a folder of mask images)")
+    return FolderMaskSource(mask_cfg.folder, image_size, mask_cfg.local_size)
 
 
 def sample_batch(
@@ -452,40 +255,3 @@ def sample_batch(
     return torch.stack(masks), torch.tensor(windows, dtype=torch.long)  # (B, 1, H, W), (B, 2)
 
 
-def crop_windows(images: torch.Tensor, windows: torch.Tensor, size: int) -> torch.Tensor:
-    """Cut each image's ``size`` x ``size`` patch at its window (differentiable).
-
-    Args:
-        images: (B, C, H, W), any dtype and value range.
-        windows: (B, 2) integer ``(y, x)`` top-left corners.
-        size: patch side.
-
-    Returns:
-        (B, C, size, size); gradients flow back into ``images``.
-    """
-    if images.ndim != 4:
-        raise InputError(
-            f"crop_windows expects images (B, C, H, W); got shape {tuple(images.shape)}"
-        )
-    b, _, h, w = images.shape
-    windows = torch.as_tensor(windows, device=images.device).long()
-    if windows.shape != (b, 2):
-        raise InputError(
-            f"crop_windows expects windows ({b}, 2) of (y, x); got shape {tuple(windows.shape)}"
-        )
-    if size < 1 or size > min(h, w):
-        raise InputError(f"crop size {size} does not fit the {h}x{w} images")
-    if b and (
-        windows.min() < 0 or (windows[:, 0] > h - size).any() or (windows[:, 1] > w - size).any()
-    ):
-        raise InputError(
-            f"crop_windows: every window (y, x) must satisfy 0 <= y <= {h - size}, 0 <= x <= {w - size} "
-            f"for {size} px patches of {h}x{w} images; got {windows.tolist()}"
-        )
-    r = torch.arange(size, device=images.device)
-    rows = windows[:, 0, None] + r  # (B, size)
-    cols = windows[:, 1, None] + r  # (B, size)
-    bi = torch.arange(b, device=images.device)[:, None, None]  # (B, 1, 1)
-    # Advanced indexing around the channel slice puts the indexed dims first.
-    patches = images[bi, :, rows[:, :, None], cols[:, None, :]]  # (B, size, size, C)
-    return patches.permute(0, 3, 1, 2).contiguous()  # (B, C, size, size)

@@ -1,4 +1,4 @@
-"""Fixtures for the data tests: a tiny fake CelebA root."""
+"""Fixtures and helpers for the data tests: a tiny fake CelebA root, images, masks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 FAKE_ATTR_NAMES = [f"Attr_{i}" for i in range(39)] + ["Young"]
@@ -44,3 +45,45 @@ def make_fake_celeba() -> Callable[..., Path]:
     which is not on disk, like the shared copy.
     """
     return _make_fake_celeba
+
+
+def seeded(seed: int) -> torch.Generator:
+    """A torch generator seeded with ``seed``."""
+    return torch.Generator().manual_seed(seed)
+
+
+def random_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A random ``uint8`` RGB array (h, w, 3), different along both axes."""
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), np.uint8)
+
+
+def folder_of_images(root: Path, n: int, size: tuple[int, int] = (20, 16)) -> list[Path]:
+    """``n`` random PNGs ``img00.png``... of ``size`` (H, W) in ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = root / f"img{i:02d}.png"
+        Image.fromarray(random_rgb(size[0], size[1], i)).save(p)
+        paths.append(p)
+    return paths
+
+
+def write_masks(folder: Path) -> dict[str, float]:
+    """Four masks of 29x37 in different modes; returns their true hole fractions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = np.zeros((29, 37), bool)
+    base[5:20, 3:30] = True
+    base[0, 0] = True
+    fractions = {}
+    Image.fromarray(base).convert("1").save(folder / "a_bilevel.png")
+    Image.fromarray(base.astype(np.uint8) * 255).save(folder / "b_gray.png")
+    rgb = np.zeros((29, 37, 3), np.uint8)
+    rgb[base] = (0, 0, 255)
+    Image.fromarray(rgb).save(folder / "c_rgb.png")
+    small = np.zeros((29, 37), np.uint8)
+    small[10:12, 10:12] = 1  # value 1 (not 255) still counts as a hole
+    Image.fromarray(small).save(folder / "d_ones.png")
+    for name in ("a_bilevel.png", "b_gray.png", "c_rgb.png"):
+        fractions[name] = float(base.mean())
+    fractions["d_ones.png"] = 4 / (29 * 37)
+    return fractions
