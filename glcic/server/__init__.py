@@ -3,6 +3,17 @@
 Imported only by ``glcic serve`` and by code that embeds the app; the library never
 imports the server. The names below are loaded on first use, so that
 ``glcic.server.settings`` (the limits, no FastAPI) stays cheap for ``glcic --help``.
+
+Modules, in the order a request meets them:
+
+- :mod:`~glcic.server.app`: ``create_app`` and the routes, wired to the pieces below;
+- :mod:`~glcic.server.security`: response headers (CSP on the page, ``nosniff``);
+- :mod:`~glcic.server.workers`: admission, a bounded pool and queue (503 when full);
+- :mod:`~glcic.server.requests`: reading multipart or JSON into one ``InpaintRequest``;
+- :mod:`~glcic.server.inpaint`: decode, check, complete, encode (on a worker thread);
+- :mod:`~glcic.server.errors`: every non-200 answer as ``{"error", "detail"}`` JSON;
+- :mod:`~glcic.server.settings`, :mod:`~glcic.server.openapi`: limits; the API's docs;
+- :mod:`~glcic.server.testing`: ``serve_in_thread`` for tests, benchmarks, notebooks.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -16,10 +16,7 @@ request runs past its time limit, and a bare 500 (no traceback) for our own bugs
 The server never reads or writes a file named by a client: images arrive in the
 request body and the answer goes back in the response body.
 
-The pieces, in the order a request meets them: :mod:`~glcic.server.security`
-(headers), :mod:`~glcic.server.workers` (admission), :mod:`~glcic.server.requests`
-(reading the body), :mod:`~glcic.server.inpaint` (the work), and
-:mod:`~glcic.server.errors` (every non-200 answer).
+The routes only wire the pieces together; the modules are listed in :mod:`glcic.server`.
 """
 
 from __future__ import annotations
