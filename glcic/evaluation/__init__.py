@@ -1,0 +1,156 @@
+"""Evaluation: the completion network against classical baselines on held-out images.
+
+:func:`evaluate` runs each method on the first N images of a folder (or of a CelebA
+partition), each with a hole mask drawn deterministically from ``(seed, image index)``,
+and measures the composited result against the ground truth with
+:func:`glcic.metrics.all_metrics`:
+
+- ``psnr``, ``ssim``: the whole composited image (known pixels included), in [0, 1] units;
+- ``hole_psnr``, ``hole_l1``: the hole only (MSE / mean absolute error over hole pixels
+  and the three channels), in [0, 1] units.
+
+Images are preprocessed as the model was trained (centre crop to a square, resize to
+the bundle's resolution, :func:`glcic.data.preprocess`). Mask convention: **1 / white /
+non-zero = hole**.
+
+The modules, in the order the data flows:
+
+- :mod:`~glcic.evaluation.masks`: mask specs (``--masks``) and the masks of each image;
+- :mod:`~glcic.evaluation.images`: which images, preprocessed, and what each method sees;
+- :mod:`~glcic.evaluation.methods`: method names, the network's bundle, one call per method;
+- :mod:`~glcic.evaluation.scoring`: PSNR / SSIM / hole metrics, LPIPS and FID;
+- :mod:`~glcic.evaluation.runner`: every method on every image, warmed up and timed;
+- :mod:`~glcic.evaluation.report`: averages, hole-area bins, the JSON report, Markdown;
+- :mod:`~glcic.evaluation.grid`: the comparison picture.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from glcic.errors import InputError
+from glcic.evaluation.grid import grid_size, write_grid
+from glcic.evaluation.images import list_eval_images
+from glcic.evaluation.masks import (
+    EvalMasks,
+    MaskSpec,
+    build_masks,
+    default_nvidia_folder,
+    parse_mask_spec,
+    resolve_rect_params,
+    save_masks,
+)
+from glcic.evaluation.methods import build_methods, parse_methods, read_model_info
+from glcic.evaluation.report import aggregate, area_bin, build_report, format_markdown
+from glcic.evaluation.runner import run_methods
+from glcic.evaluation.scoring import Scorer
+from glcic.options import DEFAULT_DATA_ROOT, DEFAULT_MODEL, METHODS, METRICS
+
+__all__ = [
+    "METHODS",
+    "METRICS",
+    "EvalMasks",
+    "MaskSpec",
+    "aggregate",
+    "area_bin",
+    "build_masks",
+    "default_nvidia_folder",
+    "evaluate",
+    "format_markdown",
+    "grid_size",
+    "list_eval_images",
+    "parse_mask_spec",
+    "resolve_rect_params",
+    "save_masks",
+    "write_grid",
+]
+
+
+def evaluate(
+    model: str | os.PathLike | None = DEFAULT_MODEL,
+    data: str | os.PathLike = DEFAULT_DATA_ROOT,
+    masks: str = "rect",
+    limit: int | None = 100,
+    seed: int = 0,
+    methods: str | Sequence[str] = METHODS,
+    size: int | None = None,
+    split: str | None = None,
+    grid: str | os.PathLike | None = None,
+    save_masks_to: str | os.PathLike | None = None,
+    lpips_weights: str | os.PathLike | None = None,
+    fid_weights: str | os.PathLike | None = None,
+    device: str = "cpu",
+    precision: str = "fp32",
+    pipeline: Any | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Evaluate the network and classical baselines on held-out images.
+
+    Args:
+        model: ``"default"`` or a bundle folder. Needed for ``glcic`` and for the default
+            ``size`` and the ``rect`` hole sizes; without ``glcic`` among the methods an
+            unreadable model is allowed when ``size`` is given.
+        data: a CelebA root or a folder of images.
+        masks: a mask spec (see :func:`parse_mask_spec`).
+        limit: the first N images in sorted order (None or 0 = all).
+        seed: seed of the masks; image i's mask depends on (seed, i) only.
+        methods: names from :data:`METHODS`, a list or a comma-separated string.
+        size: side the images are cropped and resized to (default: the bundle's resolution).
+        split: CelebA partition (default ``val``); only for CelebA roots.
+        grid: write a comparison picture (PNG) of the first rows here.
+        save_masks_to: write the masks as PNGs into this folder.
+        lpips_weights, fid_weights: local weight files (never downloaded): the ``lpips``
+            package's AlexNet LPIPS state dict and pytorch-fid's Inception-v3
+            (see :mod:`glcic.feature_metrics`). Add ``lpips`` (mean per image, lower is
+            better) and ``fid`` (completed set against the ground-truth set) per method.
+        device, precision: for the network (``precision`` as in InpaintPipeline:
+            ``fp32`` by default so that the numbers do not depend on the CPU's bf16 support).
+        pipeline: an InpaintPipeline to use instead of loading ``model``.
+        progress: show a progress bar (default: when stderr is a terminal).
+
+    Returns:
+        A JSON-able dict::
+
+            {"n_images", "masks", "seed", "size", "data", "split", "model": {...} | None,
+             "mask_params": {...}, "methods": {NAME: {"psnr", "ssim", "hole_psnr",
+             "hole_l1", "n_images", "n_inf", "seconds_per_image"}},
+             "bins": {"10-20%": {NAME: {...}}}, "per_image": [{"index", "image", "mask",
+             "hole_fraction", "bin", NAME: {"psnr", "ssim", "hole_psnr", "hole_l1",
+             "seconds"}}]}
+
+        PSNRs in dB, SSIM in [-1, 1], L1 in [0, 1]; a PSNR of identical pixels is None.
+
+    Raises:
+        InputError: bad paths, specs, methods or weights.
+    """
+    # 1. Check every option (LPIPS / FID weights loaded here) before any work.
+    scorer = Scorer(lpips_weights, fid_weights)
+    names = parse_methods(methods)
+    spec = parse_mask_spec(masks) if isinstance(masks, str) else masks
+    if size is not None and (int(size) != size or size < 16):
+        raise InputError(f"--size must be an integer >= 16 (SSIM uses a 7x7 window); got {size!r}")
+
+    # 2. The bundle sets the default size and the training holes of ``rect``.
+    info, model_path = read_model_info(model, pipeline, required="glcic" in names or size is None)
+    size = int(info.resolution if size is None else size)
+
+    # 3. The images and their masks, image i's mask from (seed, i).
+    paths, split = list_eval_images(data, split, limit)
+    em = build_masks(spec, size, len(paths), seed, info)
+    if save_masks_to is not None:
+        save_masks(em.masks, save_masks_to)
+
+    # 4. Every method on every image: warmed up, timed, scored as composited.
+    runners = build_methods(names, model, device, precision, pipeline)
+    results = run_methods(paths, size, em.masks, runners, scorer, progress)
+
+    # 5. The report, and the comparison picture of the first images.
+    report = build_report(
+        masks_text=spec.text, seed=seed, size=size, data=data, split=split, model_info=info,
+        model_path=model_path, paths=paths, masks=em, results=results, scorer=scorer,
+    )
+    if grid is not None:
+        write_grid(grid, results.grid_rows, names)
+    return report

@@ -1,0 +1,64 @@
+"""The comparison picture of an evaluation: one row per image, one column per method."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from glcic.errors import InputError
+
+GRID_PAD = 2
+"""Pixels of white between cells and around the picture."""
+GRID_HEADER = 14
+"""Height of the row of column labels, in pixels."""
+
+
+def grid_size(rows: int, cols: int, cell: int) -> tuple[int, int]:
+    """``(width, height)`` in pixels of a :func:`write_grid` picture."""
+    return cols * cell + (cols + 1) * GRID_PAD, GRID_HEADER + rows * cell + (rows + 1) * GRID_PAD
+
+
+def write_grid(
+    path: str | os.PathLike,
+    rows: Sequence[tuple[np.ndarray, np.ndarray, Sequence[np.ndarray]]],
+    methods: Sequence[str],
+) -> Path:
+    """Draw a comparison picture: one row per image, columns input (hole in white), each
+    method, ground truth, under a header of labels.
+
+    Args:
+        path: PNG file to write.
+        rows: ``(input, target, outputs)`` per image, each ``uint8`` (S, S, 3); ``outputs``
+            in the order of ``methods``.
+        methods: column labels of the outputs.
+
+    Returns:
+        ``path``; the picture has the size :func:`grid_size` gives.
+    """
+    from PIL import Image, ImageDraw
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write the grid {path}: the folder {path.parent} does not exist")
+    if not rows:
+        raise InputError("no images to draw in the grid")
+    cell = rows[0][0].shape[0]
+    labels = ["input", *methods, "ground truth"]
+    w, h = grid_size(len(rows), len(labels), cell)
+    canvas = Image.new("RGB", (w, h), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for c, label in enumerate(labels):
+        x = GRID_PAD + c * (cell + GRID_PAD)
+        text = label
+        while len(text) > 1 and draw.textlength(text) > cell:
+            text = text[:-1]  # cut labels that would spill into the next column
+        draw.text((x + max(0, (cell - draw.textlength(text)) / 2), 1), text, fill=(0, 0, 0))
+    for r, (inp, target, outs) in enumerate(rows):
+        y = GRID_HEADER + GRID_PAD + r * (cell + GRID_PAD)
+        for c, img in enumerate([inp, *outs, target]):
+            canvas.paste(Image.fromarray(img), (GRID_PAD + c * (cell + GRID_PAD), y))
+    canvas.save(path)
+    return path

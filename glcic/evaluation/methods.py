@@ -1,0 +1,124 @@
+"""The methods under test: their names, the network's bundle, and one call per method.
+
+Every method is a :class:`Method`: ``run(image, mask) -> image`` on ``uint8``
+(S, S, 3) pictures and ``bool`` (S, S) masks (True = hole). The network runs through
+the one inference call (:class:`glcic.pipeline.InpaintPipeline`), the classical
+baselines through :func:`glcic.classical.inpaint_classical`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from glcic.errors import InputError
+from glcic.options import METHODS
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method: ``run(masked uint8 (S, S, 3), mask bool (S, S)) -> uint8 (S, S, 3)``.
+
+    ``warm_up``: call it once untimed before the first timed call (one-time
+    allocations and kernel choice of the network would otherwise count as its time).
+    """
+
+    name: str
+    run: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    warm_up: bool = False
+
+
+def parse_methods(methods: str | Sequence[str]) -> list[str]:
+    """Method names from a list or a comma-separated string, each one of :data:`METHODS`.
+
+    Raises:
+        InputError: no method, an unknown one, or one listed twice.
+    """
+    items = (
+        [m.strip() for m in methods.split(",")]
+        if isinstance(methods, str)
+        else [str(m).strip() for m in methods]
+    )
+    items = [m for m in items if m]
+    if not items:
+        raise InputError(f"no method given; choose from {', '.join(METHODS)}")
+    bad = [m for m in items if m not in METHODS]
+    if bad:
+        raise InputError(f"unknown method(s) {', '.join(bad)}; choose from {', '.join(METHODS)}")
+    if len(set(items)) != len(items):
+        raise InputError(f"method listed twice in {','.join(items)}; give each once")
+    return items
+
+
+def read_model_info(
+    model: str | os.PathLike | None, pipeline: Any | None, required: bool
+) -> tuple[Any | None, str | None]:
+    """The bundle's :class:`glcic.bundle.BundleInfo` (resolution, training holes) and
+    the model path to report.
+
+    Taken from ``pipeline`` when it has one (path None), else read from ``model``.
+
+    Args:
+        required: re-raise when the bundle cannot be read; else return ``(None, None)``
+            (classical methods with an explicit size need no model).
+
+    Raises:
+        BundleError: an unreadable bundle while ``required``.
+    """
+    from glcic.bundle import read_bundle_info
+    from glcic.errors import BundleError
+
+    if pipeline is not None and getattr(pipeline, "bundle_info", None) is not None:
+        return pipeline.bundle_info, None
+    try:
+        info = read_bundle_info(model)
+    except BundleError:
+        if required:
+            raise
+        return None, None
+    return info, "default" if model in (None, "default") else str(model)
+
+
+def build_methods(
+    names: Sequence[str],
+    model: str | os.PathLike | None,
+    device: str,
+    precision: str,
+    pipeline: Any | None = None,
+) -> list[Method]:
+    """One :class:`Method` per name, in order; loads the network when ``glcic`` is asked for
+    (or uses ``pipeline``)."""
+    from glcic.classical import inpaint_classical
+
+    out = []
+    for name in names:
+        if name == "glcic":
+            pipe = pipeline if pipeline is not None else _load_pipeline(model, device, precision)
+            out.append(Method(name, _network_runner(pipe), warm_up=True))
+        else:
+            out.append(Method(name, lambda img, m, name=name: inpaint_classical(name, img, m)))
+    return out
+
+
+def _network_runner(pipe: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The network at the image's own scale, without post-processing: the paper's
+    completion network alone."""
+
+    def run_glcic(img: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return pipe(
+            img, m.astype(np.uint8) * 255, postprocess="none", strategy="original", method="glcic"
+        )
+
+    return run_glcic
+
+
+def _load_pipeline(model: Any, device: str, precision: str) -> Any:
+    from glcic.pipeline import InpaintPipeline
+
+    return InpaintPipeline.from_pretrained(
+        model if model is not None else "default", device=device, precision=precision
+    )

@@ -1,0 +1,129 @@
+"""glcic.evaluation.masks: mask specs, deterministic masks, rect parameters, folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glcic.errors import InputError
+from glcic.evaluation import build_masks, parse_mask_spec, resolve_rect_params
+from tests.evaluation.conftest import make_info
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [("rect", "rect"), ("center", "center"), ("freeform", "freeform"), ("RECT", "rect")],
+)
+def test_parse_simple_specs(spec, kind):
+    assert parse_mask_spec(spec).kind == kind
+
+
+def test_parse_nvidia_spec(tmp_path):
+    s = parse_mask_spec("nvidia:10-20")
+    assert (s.kind, s.area, s.folder) == ("nvidia", (0.1, 0.2), None)
+    s = parse_mask_spec(f"nvidia:0-5.5@{tmp_path}")
+    assert s.area == (0.0, 0.055) and s.folder == tmp_path
+    assert parse_mask_spec(str(tmp_path)).kind == "folder"
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("bogus", r"unknown mask spec 'bogus': expected rect, center, freeform, nvidia:LO-HI"),
+        ("nvidia:20-10", r"0 <= LO < HI <= 100 .*got 20-10"),
+        ("nvidia:10-120", r"0 <= LO < HI <= 100"),
+        ("nvidia:x", r"expected nvidia:LO-HI with the hole area in percent"),
+        ("nvidia", r"expected nvidia:LO-HI"),
+        ("nvidia:10-20@", r"nothing after '@'"),
+        ("", r"mask spec must be one of"),
+    ],
+)
+def test_bad_spec_raises(spec, match):
+    with pytest.raises(InputError, match=match):
+        parse_mask_spec(spec)
+
+
+def test_spec_that_is_a_file_raises(tmp_path):
+    f = tmp_path / "mask.png"
+    f.write_bytes(b"")
+    with pytest.raises(InputError, match="is a file; a mask spec is"):
+        parse_mask_spec(str(f))
+
+
+def test_missing_nvidia_folder_raises(tmp_path):
+    with pytest.raises(InputError, match="NVIDIA mask folder .* does not exist"):
+        build_masks(f"nvidia:10-20@{tmp_path / 'nope'}", 32, 2, 0)
+
+
+@pytest.mark.parametrize("spec", ["rect", "freeform", "center"])
+def test_masks_are_deterministic(spec):
+    a = build_masks(spec, 32, 6, seed=1).masks
+    b = build_masks(spec, 32, 6, seed=1).masks
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert all(x.dtype == bool and x.shape == (32, 32) and x.any() and not x.all() for x in a)
+    if spec != "center":
+        c = build_masks(spec, 32, 6, seed=2).masks
+        assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+        # Image i's mask does not depend on how many images are evaluated.
+        assert all(
+            np.array_equal(x, y)
+            for x, y in zip(build_masks(spec, 32, 3, seed=1).masks, a[:3], strict=False)
+        )
+        assert not all(np.array_equal(a[0], x) for x in a[1:])
+
+
+def test_center_mask_is_half_the_side():
+    (m,) = build_masks("center", 40, 1, 0).masks
+    ys, xs = np.nonzero(m)
+    assert (ys.min(), ys.max(), xs.min(), xs.max()) == (10, 29, 10, 29)
+    assert m.sum() == 20 * 20
+
+
+def test_rect_default_is_29_to_50_percent():
+    p = resolve_rect_params(100, None)
+    assert (p["hole_min"], p["hole_max"], p["local_size"]) == (29, 50, 50)
+    for m in build_masks("rect", 100, 20, 0).masks:
+        ys, xs = np.nonzero(m)
+        for side in (ys.max() - ys.min() + 1, xs.max() - xs.min() + 1):
+            assert 29 <= side <= 50
+
+
+def test_rect_reads_the_bundle_training_config_and_scales_it():
+    tc = {
+        "data": {"size": 64},
+        "mask": {"hole_min": 18, "hole_max": 32, "local_size": 32, "num_holes": [1, 1]},
+    }
+    info = make_info(64, train_config=tc)
+    assert resolve_rect_params(64, info)["hole_min"] == 18
+    p = resolve_rect_params(128, info)
+    assert (p["hole_min"], p["hole_max"], p["local_size"]) == (36, 64, 64)
+    assert "train_config" in p["source"]
+
+
+def test_folder_masks_are_used_in_sorted_order_and_cycled(tmp_path):
+    for i, side in enumerate((4, 8)):
+        m = np.zeros((64, 64), np.uint8)
+        m[:side, :side] = 255
+        Image.fromarray(m).save(tmp_path / f"m{i}.png")
+    em = build_masks(str(tmp_path), 32, 3, seed=0)  # resized 64 -> 32 px
+    assert em.sources == ["m0.png", "m1.png", "m0.png"]
+    assert [int(m.sum()) for m in em.masks] == [4, 16, 4]
+
+
+def test_empty_folder_mask_raises(tmp_path):
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "empty.png")
+    with pytest.raises(InputError, match="has no hole pixels"):
+        build_masks(str(tmp_path), 32, 1, 0)
+
+
+def test_nvidia_masks_in_range(nvidia_masks_dir):
+    em = build_masks(f"nvidia:10-20@{nvidia_masks_dir}", 64, 4, seed=0)
+    assert em.params["candidates"] > 100
+    for m, name in zip(em.masks, em.sources, strict=True):
+        assert 2000 <= int(Path(name).stem) <= 3999  # the 10-20 % bucket
+        assert 0.05 < m.mean() < 0.3  # measured at 512 px; nearest resizing moves it a little
+    assert em.sources == build_masks(f"nvidia:10-20@{nvidia_masks_dir}", 64, 4, seed=0).sources
+
