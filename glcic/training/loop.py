@@ -19,6 +19,8 @@ from typing import Any
 import torch
 
 from glcic.config import Config
+from glcic.data.datasets import build_datasets
+from glcic.data.masks import build_mask_generator
 from glcic.training import distributed as dist
 from glcic.training.batches import RandomStreams, TrainBatches, validation_batch
 from glcic.training.checkpoint import (
@@ -52,9 +54,6 @@ def train(
     Returns:
         ``{"step", "stats", "run_dir", "completion", "discriminator"}`` (the two state dicts).
     """
-    from glcic.data.datasets import build_datasets
-    from glcic.data.masks import build_mask_generator
-
     tc, run_dir = cfg.train, Path(run_dir)
 
     # Join the process group (under torchrun) and seed.
@@ -73,21 +72,24 @@ def train(
     mean01 = state["mean_pixel"].float() if state is not None else cached_mean_pixel(run_dir, train_ds, main)
     mean = (mean01 * (hi - lo) + lo).to(dev)  # (3,) in the model's range, filled into the holes
 
-    # Build the networks and optimisers, the random streams and the batches; restore a checkpoint.
+    # Build the networks, optimisers, random streams and batches; restore them when resuming.
     nets = build_nets(cfg, dev)
     streams = RandomStreams.from_seed(tc.seed)
     batches = TrainBatches(train_ds, mask_gen, cfg, dist.rank(), local_bs, streams, dev)
     step = restore_training_state(state, nets, streams) if state is not None else 0
+
+    # Fixed validation batch, and the run's logs (rank 0 writes).
     val = validation_batch(val_ds, mask_gen, tc.val_images, dev)
     out = RunOutputs(run_dir, cfg, step, main, progress)
 
     end = tc.t_train if max_steps is None else min(tc.t_train, step + max_steps)
     last: dict[str, float] = {}
     while step < end:
+        # Which phase of Algorithm 1 this iteration is in (and the completion network's rate).
         phase = phase_at(step, tc.t_c, tc.t_d)
         set_lr(nets.opt_c, tc.lr_c if phase.name == "completion" else tc.lr_joint)
 
-        # Update the networks of this phase on the next batch; keep batch-norm statistics equal on all ranks.
+        # Update the networks of this phase on the next batch; keep batch norm equal on all ranks.
         stats = training_step(nets, next(batches), phase, cfg, mean, step)
         dist.average_buffers(nets.netC)
         dist.average_buffers(nets.netD)
@@ -111,10 +113,5 @@ def train(
 
     out.close()
     dist.shutdown()
-    return {
-        "step": step,
-        "stats": last,
-        "run_dir": str(run_dir),
-        "completion": nets.netC.state_dict(),
-        "discriminator": nets.netD.state_dict(),
-    }
+    weights = {"completion": nets.netC.state_dict(), "discriminator": nets.netD.state_dict()}
+    return {"step": step, "stats": last, "run_dir": str(run_dir), **weights}
