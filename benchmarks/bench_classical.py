@@ -23,8 +23,9 @@ from common import (
     median_time,
 )
 
+from glcic.options import CLASSICAL_METHODS
+
 CASES = ((160, 64), (512, 128))  # (image side, hole side)
-METHODS = ("telea", "ns", "biharmonic", "mean")
 
 
 def sample_image(size: int) -> tuple[np.ndarray, str]:
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> str:
         mask = np.zeros((size, size), bool)
         y0 = (size - hole) // 2
         mask[y0 : y0 + hole, y0 : y0 + hole] = True
-        for method in METHODS:
+        for method in CLASSICAL_METHODS:
             warmup, reps = repeats_for(method, size, args.quick)
             t = median_time(
                 lambda m=method, i=img, k=mask: inpaint_classical(m, i, k), warmup, reps

@@ -29,11 +29,12 @@ import numpy as np
 import torch
 
 from glcic.errors import InputError
+from glcic.options import METRICS
 
 __all__ = ["METRIC_NAMES", "all_metrics", "hole_l1", "hole_psnr", "mean_finite", "psnr", "ssim"]
 
-METRIC_NAMES = ("psnr", "ssim", "hole_psnr", "hole_l1")
-"""Keys of the dict that :func:`all_metrics` returns, in order."""
+METRIC_NAMES = METRICS
+"""Keys of the dict that :func:`all_metrics` returns, in order (:data:`glcic.options.METRICS`)."""
 
 _SSIM_WIN = 7  # skimage's default window for structural_similarity
 

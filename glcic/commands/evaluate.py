@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-EPILOG = """\
+from glcic.options import CLASSICAL_METHODS, DEFAULT_DATA_ROOT, DEFAULT_MODEL, METHODS, PRECISIONS
+
+EPILOG = f"""\
 mask specs (--masks):
   rect              one rectangle of the training distribution (from the bundle's training
                     config, else sides of 29-50 % of the image)
@@ -16,7 +18,7 @@ mask specs (--masks):
   FOLDER            mask images (white = hole), used in sorted order: image i gets mask i
 
 examples:
-  glcic evaluate --data ../shared/data/celeba --masks rect --limit 200 --output report.json
+  glcic evaluate --data {DEFAULT_DATA_ROOT} --masks rect --limit 200 --output report.json
   glcic evaluate --model runs/face64/bundle --masks nvidia:10-20 --limit 100 --grid grid.png
   glcic evaluate --methods telea,ns,mean --size 64 --masks center --data photos/
 """
@@ -33,11 +35,11 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--model", default="default", help="'default' (the shipped model) or a bundle folder"
+        "--model", default=DEFAULT_MODEL, help="'default' (the shipped model) or a bundle folder"
     )
     p.add_argument(
         "--data",
-        default="../shared/data/celeba",
+        default=DEFAULT_DATA_ROOT,
         help="a CelebA root (official layout) or any folder of images (default: %(default)s)",
     )
     p.add_argument(
@@ -55,8 +57,8 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     )
     p.add_argument(
         "--methods",
-        default="glcic,telea,ns,biharmonic,mean",
-        help="comma-separated: glcic (the network), telea, ns, biharmonic, mean (default: all)",
+        default=",".join(METHODS),
+        help=f"comma-separated: glcic (the network), {', '.join(CLASSICAL_METHODS)} (default: all)",
     )
     p.add_argument(
         "--size", type=int, default=None, help="image side in px (default: the model's resolution)"
@@ -93,7 +95,7 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     p.add_argument(
         "--precision",
         default="fp32",
-        choices=("fp32", "bf16", "auto"),
+        choices=PRECISIONS,
         help="network precision; fp32 (default) gives numbers that do not depend on the CPU",
     )
     return p
