@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from glcic.config import ConfigError, ModelConfig, _from_dict
-from glcic.errors import BundleError
+from glcic.config import ModelConfig, dataclass_from_dict
+from glcic.errors import BundleError, ConfigError
 from glcic.models.completion import CompletionNetwork
 
 BUNDLE_FORMAT = "glcic-bundle"
@@ -128,7 +128,7 @@ def read_bundle_info(path: str | Path | None) -> BundleInfo:
             f"{p} is bundle version {raw.get('version')}; this glcic reads up to {BUNDLE_VERSION}: upgrade glcic"
         )
     try:
-        model = _from_dict(ModelConfig, raw["model"], "model.")
+        model = dataclass_from_dict(ModelConfig, raw["model"], "model.")
         info = BundleInfo(
             model=model,
             resolution=int(raw["resolution"]),

@@ -149,7 +149,7 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:
-        return _from_dict(cls, d, "")
+        return dataclass_from_dict(cls, d, "")
 
     def validate(self) -> Config:
         """Check values that would otherwise fail late; raise ConfigError with a fix."""
@@ -196,7 +196,14 @@ class Config:
         return self
 
 
-def _from_dict(cls: type, d: dict[str, Any], prefix: str) -> Any:
+def dataclass_from_dict(cls: type, d: dict[str, Any], prefix: str = "") -> Any:
+    """Build the config dataclass ``cls`` from a plain dict, checking keys and types.
+
+    ``prefix`` (e.g. ``"model."``) names the section in error messages.
+
+    Raises:
+        ConfigError: an unknown key, or a value of the wrong type.
+    """
     if not isinstance(d, dict):
         raise ConfigError(f"{prefix or 'config'} must be a mapping; got {type(d).__name__}")
     hints = get_type_hints(cls)
@@ -211,7 +218,7 @@ def _from_dict(cls: type, d: dict[str, Any], prefix: str) -> Any:
     for name, value in d.items():
         tp = hints[name]
         if dataclasses.is_dataclass(tp):
-            kwargs[name] = _from_dict(tp, value, f"{prefix}{name}.")
+            kwargs[name] = dataclass_from_dict(tp, value, f"{prefix}{name}.")
         else:
             kwargs[name] = _coerce(value, tp, f"{prefix}{name}")
     return cls(**kwargs)
