@@ -21,19 +21,21 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
 
 
 def read_stats(path: Path) -> list[dict]:
+    """The rows of a run's stats.jsonl (see :mod:`glcic.training.outputs`)."""
     from glcic.errors import InputError
 
     if not path.is_file():
         raise InputError(f"{path} not found; give a run folder written by `glcic train`")
     rows = []
-    for i, line in enumerate(path.read_text().splitlines(), 1):
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
             # A run killed mid-write leaves at most one partial last line.
-            if i != len(path.read_text().splitlines()):
+            if i != len(lines):
                 raise InputError(f"{path}:{i} is not JSON; the stats file is damaged") from None
     return rows
 
