@@ -54,3 +54,15 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
     assert "--config is required" in capsys.readouterr().err
     assert main(["train", "--config", "cpu", "--run-dir", str(tmp_path), "--set", "mask.hole_max=40"]) == 2
     assert "do not fit inside the 32 px local patch" in capsys.readouterr().err
+
+
+def test_plot_reads_a_stats_file_cut_mid_line_but_not_a_damaged_one(tmp_path):
+    from glcic.commands.plot import read_stats
+    from glcic.errors import InputError
+
+    path = tmp_path / "stats.jsonl"
+    path.write_text('{"step": 1, "loss/C_mse": 0.5}\n{"step": 2, "lo')  # killed mid-write
+    assert read_stats(path) == [{"step": 1, "loss/C_mse": 0.5}]
+    path.write_text('{"step": 1, "lo\n{"step": 2}\n')
+    with pytest.raises(InputError, match=r"stats.jsonl:1 is not JSON; the stats file is damaged"):
+        read_stats(path)
