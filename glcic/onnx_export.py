@@ -8,12 +8,18 @@ be multiples of 4 (``InpaintPipeline`` pads for you).
 
 We use PyTorch's TorchScript-based exporter (``dynamo=False``): it needs no extra
 package, while the torch.export-based default needs ``onnxscript``.
+
+:func:`onnx_for_bundle` finds the graph that ``InpaintPipeline(backend="onnxruntime")``
+runs: the bundle's own ``model.onnx`` when it is up to date, else an export cached
+in the temp folder under a hash of the bundle's files.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
+import tempfile
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -25,7 +31,7 @@ import torch
 from glcic.errors import InputError
 from glcic.models.completion import CompletionNetwork
 
-__all__ = ["DEFAULT_OPSET", "check_onnx", "export_onnx", "onnx_session"]
+__all__ = ["DEFAULT_OPSET", "check_onnx", "export_onnx", "onnx_for_bundle", "onnx_session"]
 
 DEFAULT_OPSET = 17
 INPUT_NAMES = ("image", "mask")
@@ -133,3 +139,42 @@ def check_onnx(
             raise InputError(f"{path} returned shape {out.shape} for input {tuple(x.shape)}; expected {ref.shape}")
         worst = max(worst, float(np.abs(out - ref).max()))
     return worst
+
+
+def onnx_for_bundle(bundle: Path, net: CompletionNetwork) -> Path:
+    """``bundle/model.onnx`` when present and newer than the weights, else a cached export.
+
+    Args:
+        bundle: a bundle folder (``config.json`` + ``model.safetensors``).
+        net: the bundle's network, exported when no usable graph exists yet.
+
+    Returns:
+        The ``.onnx`` file to open with :func:`onnx_session`. The cache lives in
+        ``<temp folder>/glcic-onnx``, named by a hash of the bundle's two files, so a
+        retrained bundle never reuses a stale graph.
+
+    Warns:
+        UserWarning: ``model.onnx`` is older than the weights (it is not used).
+    """
+    shipped = bundle / "model.onnx"
+    weights = bundle / "model.safetensors"
+    if shipped.is_file() and shipped.stat().st_mtime >= weights.stat().st_mtime:
+        return shipped
+    if shipped.is_file():
+        warnings.warn(
+            f"{shipped} is older than {weights.name}; exporting a fresh ONNX graph instead "
+            "(re-run `glcic export-onnx` to update it)",
+            UserWarning,
+            stacklevel=3,
+        )
+    h = hashlib.sha256()
+    for name in ("config.json", "model.safetensors"):
+        with open(bundle / name, "rb") as f:
+            for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                h.update(chunk)
+    cache = Path(tempfile.gettempdir()) / "glcic-onnx"
+    cache.mkdir(exist_ok=True)
+    path = cache / f"{h.hexdigest()[:24]}.onnx"
+    if not path.is_file():
+        export_onnx(net, path)
+    return path

@@ -14,7 +14,7 @@ from glcic.bundle import DEFAULT_BUNDLE, BundleInfo, save_bundle
 from glcic.config import ModelConfig
 from glcic.errors import BundleError, InputError
 from glcic.models.completion import CompletionNetwork
-from glcic.pipeline import InpaintPipeline, choose_strategy, crop_regions
+from glcic.pipeline import InpaintPipeline
 
 RES = 32  # the tiny bundle's "training resolution"
 
@@ -101,46 +101,6 @@ def test_strategies_really_rescale(pipe: InpaintPipeline) -> None:
     outs = {s: pipe(img, hole, strategy=s) for s in ("original", "resize", "crop")}
     assert not np.array_equal(outs["original"], outs["resize"])
     assert not np.array_equal(outs["resize"], outs["crop"])
-
-
-def test_auto_strategy_rule() -> None:
-    small = np.zeros((40, 40), bool)
-    small[10:15, 10:15] = True
-    assert choose_strategy(small, RES) == "original"  # short side <= 1.5 x 32
-    big_img_small_holes = np.zeros((200, 300), bool)  # holes < 200 / 16 = 12.5 px
-    big_img_small_holes[50:60, 100:110] = True
-    big_img_small_holes[150:158, 250:262] = True
-    assert choose_strategy(big_img_small_holes, RES) == "crop"
-    big_img_small_holes[150:158, 250:263] = True  # 13 px: resize keeps it > 2 px
-    assert choose_strategy(big_img_small_holes, RES) == "resize"
-    big_img_big_hole = np.zeros((200, 300), bool)
-    big_img_big_hole[20:140, 50:200] = True
-    assert choose_strategy(big_img_big_hole, RES) == "resize"
-
-
-def test_crop_regions_merge_close_holes_and_cover_them() -> None:
-    hole = np.zeros((200, 300), bool)
-    hole[50:60, 100:110] = True
-    hole[62:70, 112:118] = True  # close to the first: one cluster
-    hole[150:158, 250:260] = True  # far away (windows do not overlap): its own
-    regions = crop_regions(hole, RES)
-    assert len(regions) == 2
-    covered = np.zeros_like(hole)
-    for r in regions:
-        assert r.height == r.width >= RES and 0 <= r.top <= 200 - r.height and 0 <= r.left <= 300 - r.width
-        window = covered[r.top : r.top + r.height, r.left : r.left + r.width]
-        assert not (window & r.paste).any()  # each hole pixel belongs to one cluster
-        window |= r.paste
-    np.testing.assert_array_equal(covered, hole)
-    assert [r.hole_side for r in regions] == [20, 10]
-
-
-@pytest.mark.parametrize("p", [0.998, 0.995])  # ~1000 and ~2400 one-pixel holes
-def test_crop_regions_many_specks_few_windows(p: float) -> None:
-    hole = np.random.default_rng(0).random((600, 800)) > p
-    regions = crop_regions(hole, RES)
-    assert len(regions) <= 4  # windows of specks overlap: merged, not one pass per speck
-    assert sum(int(r.paste.sum()) for r in regions) == int(hole.sum())
 
 
 def test_resize_does_not_leak_hole_content(pipe: InpaintPipeline) -> None:
@@ -231,6 +191,12 @@ def test_path_input_gives_pil(pipe: InpaintPipeline, tmp_path: Path) -> None:
     out = pipe(tmp_path / "i.png", tmp_path / "m.png")
     assert isinstance(out, Image.Image)
     np.testing.assert_array_equal(np.asarray(out), pipe(img, hole))
+    # An image glcic.io.load_image already decoded (what the CLI and the server hold) is used as is.
+    from glcic.io import load_image, load_mask
+
+    loaded = load_image(tmp_path / "i.png")
+    out2 = pipe(loaded, load_mask(tmp_path / "m.png", size=loaded.size))
+    assert isinstance(out2, Image.Image) and np.array_equal(np.asarray(out2), np.asarray(out))
 
 
 # ----------------------------------------------------------------------------- masks and errors

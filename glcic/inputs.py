@@ -1,0 +1,290 @@
+"""The user's image types in and out: paths, decoded images, PIL, numpy, torch.
+
+Like diffusers' image processor, this is the one place that knows the caller's
+types. :func:`prepare_image` turns any supported image into a
+:class:`PreparedImage`: a float batch for the network, the exact 8-bit pixels for
+the classical methods and blending, and the way back to the caller's type.
+:func:`prepare_mask` does the same for masks. The rules, written once here and
+relied on by the Python API, the CLI and the server:
+
+- **Types in = types out**: PIL -> PIL, array -> array of the same shape, tensor ->
+  tensor of the same shape, dtype and device; a path or a
+  :class:`~glcic.io.LoadedImage` -> PIL.
+- **Gray stays gray**: a single-channel image is repeated over R, G and B for the
+  network and comes back as the luma of the result (ITU-R 601-2, the weights of
+  PIL's ``convert("L")``); 16-bit and float gray keep their depth.
+- **Alpha is untouched**, inside the hole too.
+- **Known pixels are exact**: only the pixels a method changed (the hole, plus the
+  blending seam) differ from the input.
+
+A completed image (:data:`Pixels`) is float ``(1, 3, H, W)`` in [0, 1] when the
+network made it and ``uint8`` ``(H, W, 3)`` when a classical method or blending
+did; it is converted only where the caller's type needs the other one
+(:func:`as_float`, :func:`as_uint8`, both by :mod:`glcic.convert`'s rule).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from glcic.convert import to_tensor, to_uint8
+from glcic.errors import InputError
+from glcic.io import GRAY_MODES, LoadedImage, gray_to_unit, load_image, load_mask, pil_to_rgb
+
+__all__ = [
+    "LUMA",
+    "Pixels",
+    "PreparedImage",
+    "as_float",
+    "as_uint8",
+    "prepare_image",
+    "prepare_mask",
+    "to_pil",
+]
+
+LUMA = (0.299, 0.587, 0.114)
+"""ITU-R 601-2 luma, the weights of PIL's ``convert("L")``: gray results for gray inputs."""
+
+Pixels = torch.Tensor | np.ndarray
+"""A completed image: float ``(1, 3, H, W)`` in [0, 1] or ``uint8`` ``(H, W, 3)``."""
+
+Restore = Callable[[Sequence[Pixels], np.ndarray], Any]
+"""``(results, changed)`` -> the caller's type: one :data:`Pixels` per batch image and
+``bool`` ``(B, H, W)``, True where the result replaces the input."""
+
+
+@dataclass
+class PreparedImage:
+    """An input image as a float batch, plus the way back to the caller's type.
+
+    Attributes:
+        x: ``(B, 3, H, W)`` float32 in [0, 1]; gray is repeated over the channels.
+        restore: builds the output (see :data:`Restore`).
+        unchanged: a copy of the input, in the caller's type.
+        uint8: ``(H, W, 3)`` ``uint8``, the input's exact pixels when it had 8 bits
+            (gray repeated), else None.
+    """
+
+    x: torch.Tensor
+    restore: Restore
+    unchanged: Callable[[], Any]
+    uint8: np.ndarray | None = None
+
+    def pixels(self, b: int) -> np.ndarray:
+        """Image ``b`` as ``uint8`` ``(H, W, 3)``, for classical methods and blending."""
+        return self.uint8 if self.uint8 is not None else to_uint8(self.x[b])
+
+
+def as_float(p: Pixels) -> torch.Tensor:
+    """A completed image as float ``(1, 3, H, W)`` in [0, 1]."""
+    return to_tensor(p)[None] if isinstance(p, np.ndarray) else p
+
+
+def as_uint8(p: Pixels) -> np.ndarray:
+    """A completed image as ``uint8`` ``(H, W, 3)``."""
+    return p if isinstance(p, np.ndarray) else to_uint8(p[0])
+
+
+def _luma(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) -> (B, H, W) with PIL's convert("L") weights."""
+    w = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(dim=1)
+
+
+def _gray_uint8(p: Pixels) -> np.ndarray:
+    """A completed image -> its luma as ``uint8`` ``(H, W)``, rounded by glcic.convert's rule."""
+    y = _luma(as_float(p))[:, None].expand(-1, 3, -1, -1)  # (1, 3, H, W): the luma in every channel
+    return to_uint8(y)[0, :, :, 0]
+
+
+# --------------------------------------------------------------------------- adapters
+# Each returns arrays; the PIL and LoadedImage wrappers turn them into PIL images.
+
+
+def _from_rgb(a: np.ndarray) -> PreparedImage:
+    """``uint8`` ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA -> restore gives the same shape."""
+    rgb = a[:, :, :3]
+
+    def restore(results: Sequence[Pixels], changed: np.ndarray) -> np.ndarray:
+        out = a.copy()  # alpha (if any) stays untouched
+        out[:, :, :3] = np.where(changed[0][:, :, None], as_uint8(results[0]), rgb)
+        return out
+
+    # torch warns about read-only arrays (np.asarray of a PIL image is one): copy those.
+    x = to_tensor(rgb if rgb.flags.writeable else rgb.copy())[None].contiguous()  # (1, 3, H, W)
+    return PreparedImage(x, restore, a.copy, rgb)
+
+
+def _from_gray(g: np.ndarray, alpha: np.ndarray | None = None) -> PreparedImage:
+    """``uint8`` gray ``(H, W)`` (+ alpha) -> restore gives ``(H, W)`` (or ``(H, W, 2)``)."""
+    rgb = np.broadcast_to(g[:, :, None], (*g.shape, 3))  # (H, W, 3) view, no copy
+
+    def restore(results: Sequence[Pixels], changed: np.ndarray) -> np.ndarray:
+        out = np.where(changed[0], _gray_uint8(results[0]), g)
+        return out if alpha is None else np.stack([out, alpha], axis=2)  # alpha untouched
+
+    def unchanged() -> np.ndarray:
+        return g.copy() if alpha is None else np.stack([g, alpha], axis=2)
+
+    return PreparedImage(to_tensor(rgb)[None].contiguous(), restore, unchanged, rgb)  # x: (1, 3, H, W)
+
+
+def _from_high_depth(im: Image.Image) -> PreparedImage:
+    """PIL ``I;16*``, ``I`` or ``F`` gray: every bit of the known pixels is kept."""
+    unit, scale = gray_to_unit(im, "image")  # (H, W) float64 in [0, 1]
+    native = np.asarray(im)  # (H, W), the caller's dtype
+    x = torch.from_numpy(unit.astype(np.float32))[None, None].expand(1, 3, -1, -1).contiguous()
+
+    def restore(results: Sequence[Pixels], changed: np.ndarray) -> Image.Image:
+        v = _luma(as_float(results[0]))[0].numpy().astype(np.float64) * scale
+        if im.mode != "F":
+            v = np.clip(np.round(v), 0, 65535)
+        return Image.fromarray(np.where(changed[0], v.astype(native.dtype), native))
+
+    return PreparedImage(x, restore, im.copy)
+
+
+def _with_pil_output(prep: PreparedImage, unchanged: Callable[[], Image.Image]) -> PreparedImage:
+    """The same preparation, answering with PIL images instead of arrays."""
+    restore = prep.restore
+    return PreparedImage(prep.x, lambda r, c: Image.fromarray(restore(r, c)), unchanged, prep.uint8)
+
+
+def _from_pil(im: Image.Image) -> PreparedImage:
+    mode = im.mode
+    if mode.startswith("I") or mode == "F":  # high-depth gray: keep all of it
+        return _from_high_depth(im)
+    if mode in GRAY_MODES:  # 1, L, LA, La
+        la = np.asarray(im.convert("LA" if "A" in mode or "a" in mode else "L"))
+        prep = _from_gray(la[:, :, 0], la[:, :, 1]) if la.ndim == 3 else _from_gray(la)
+    else:
+        rgb, alpha = pil_to_rgb(im, "image")  # P, CMYK, YCbCr, ... become RGB(A)
+        prep = _from_rgb(rgb if alpha is None else np.concatenate([rgb, alpha[:, :, None]], axis=2))
+    return _with_pil_output(prep, im.copy)
+
+
+def to_pil(loaded: LoadedImage) -> Image.Image:
+    """A decoded image as PIL in its mode family: ``L``, ``LA``, ``RGB`` or ``RGBA``."""
+    if loaded.is_gray:
+        g = loaded.rgb[:, :, 0]  # (H, W)
+        return Image.fromarray(g if loaded.alpha is None else np.stack([g, loaded.alpha], axis=2))
+    return Image.fromarray(loaded.to_array())
+
+
+def _from_loaded(loaded: LoadedImage) -> PreparedImage:
+    """An image :func:`glcic.io.load_image` already decoded: used as is, not read again."""
+    if loaded.is_gray:
+        prep = _from_gray(np.ascontiguousarray(loaded.rgb[:, :, 0]), loaded.alpha)
+    else:
+        prep = _from_rgb(loaded.to_array())
+    return _with_pil_output(prep, lambda: to_pil(loaded))
+
+
+def _from_array(a: np.ndarray) -> PreparedImage:
+    if a.dtype != np.uint8:
+        raise InputError(
+            f"image arrays must be uint8 in [0, 255]; got dtype {a.dtype}; for floats in [0, 1] pass "
+            "a torch tensor (3, H, W) or convert with (x * 255).round().astype(np.uint8)"
+        )
+    if a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 1):
+        prep = _from_gray(a.reshape(a.shape[0], a.shape[1]))
+        restore = prep.restore
+        return PreparedImage(prep.x, lambda r, c: restore(r, c).reshape(a.shape), a.copy, prep.uint8)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise InputError(
+            f"image arrays must be (H, W, 3) RGB, (H, W, 4) RGBA or (H, W) gray; got shape {a.shape}"
+            + ("; channels-first arrays need x.transpose(1, 2, 0)" if a.ndim == 3 and a.shape[0] in (3, 4) else "")
+        )
+    return _from_rgb(a)
+
+
+def _from_tensor(t: torch.Tensor) -> PreparedImage:
+    if not t.is_floating_point():
+        raise InputError(
+            f"image tensors must be float in [0, 1]; got {t.dtype}; divide a uint8 tensor by 255"
+        )
+    if t.ndim == 3 and t.shape[0] == 3:
+        batch = t[None]
+    elif t.ndim == 4 and t.shape[1] == 3:
+        batch = t
+    else:
+        raise InputError(f"image tensors must be (3, H, W) or (B, 3, H, W) RGB in [0, 1]; got {tuple(t.shape)}")
+    batch = batch.detach()
+    if batch.numel() == 0:
+        raise InputError(f"the image tensor is empty: {tuple(t.shape)}")
+    lo, hi = float(batch.min()), float(batch.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 1:
+        raise InputError(
+            f"image tensors must hold values in [0, 1]; got [{lo:g}, {hi:g}]"
+            + ("; divide by 255" if hi > 1 and hi <= 255 and lo >= 0 else "")
+        )
+
+    def restore(results: Sequence[Pixels], changed: np.ndarray) -> torch.Tensor:
+        res = torch.cat([as_float(r).to(batch.device) for r in results])  # (B, 3, H, W)
+        c = torch.from_numpy(changed).to(batch.device)[:, None]  # (B, 1, H, W)
+        out = torch.where(c, res.to(dtype=batch.dtype), batch)
+        return out.reshape(t.shape)
+
+    return PreparedImage(batch.float(), restore, lambda: t.detach().clone())
+
+
+def prepare_image(image: Any) -> PreparedImage:
+    """Any supported image -> :class:`PreparedImage`.
+
+    Args:
+        image: a file path (read with :func:`glcic.io.load_image`, EXIF applied), a
+            :class:`~glcic.io.LoadedImage` (already read: used as is), a PIL image
+            (any mode, taken as stored: no EXIF rotation), a ``uint8`` array
+            ``(H, W, 3)``, ``(H, W, 4)``, ``(H, W)`` or ``(H, W, 1)``, or a float
+            tensor ``(3, H, W)`` or ``(B, 3, H, W)`` in [0, 1].
+
+    Raises:
+        InputError: an unreadable file, a wrong dtype, shape or value range, or
+            another type.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return _from_loaded(load_image(image))
+    if isinstance(image, LoadedImage):
+        return _from_loaded(image)
+    if isinstance(image, Image.Image):
+        return _from_pil(image)
+    if isinstance(image, np.ndarray):
+        return _from_array(image)
+    if isinstance(image, torch.Tensor):
+        return _from_tensor(image)
+    raise InputError(
+        f"image must be a PIL image, a uint8 numpy array (H, W, 3), a float tensor (3, H, W) in "
+        f"[0, 1] or a file path; got {type(image).__name__}"
+    )
+
+
+def prepare_mask(mask: Any, batch: int, height: int, width: int) -> np.ndarray:
+    """Any mask -> ``bool`` ``(B, H, W)``, True = hole.
+
+    A ``bool`` ``(H, W)`` array of the image's size (what :func:`glcic.io.load_mask`
+    returns) is taken as already parsed; anything else is read by ``load_mask``
+    (PIL masks as stored, no EXIF rotation, like PIL images). A tensor
+    ``(B, 1, H, W)`` gives one mask per batch image.
+
+    Raises:
+        InputError: an unreadable mask, or one whose size differs from the image's.
+    """
+    if isinstance(mask, torch.Tensor) and mask.ndim == 4 and mask.shape[0] > 1:
+        if mask.shape[0] != batch or mask.shape[1] != 1:
+            raise InputError(f"a batch of masks must be (B, 1, H, W) with B = {batch}; got {tuple(mask.shape)}")
+        return np.stack([prepare_mask(m[0], 1, height, width)[0] for m in mask])
+    if isinstance(mask, torch.Tensor) and mask.ndim > 4:
+        raise InputError(f"mask tensors must be (H, W), (1, H, W) or (B, 1, H, W); got {tuple(mask.shape)}")
+    if isinstance(mask, np.ndarray) and mask.dtype == np.bool_ and mask.shape == (height, width):
+        hole = mask  # parsed at the boundary already (e.g. by the CLI): not read again
+    else:
+        exif = not isinstance(mask, Image.Image)
+        hole = load_mask(mask, size=(width, height), max_pixels=None, exif_transpose=exif)
+    return np.repeat(hole[None], batch, axis=0)  # (B, H, W)

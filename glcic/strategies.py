@@ -1,0 +1,233 @@
+"""Where and at what scale the network looks at an image.
+
+The completion network was trained on crops of one size (the bundle's
+``resolution``, 64 px for the shipped model). An image much larger than that, run
+at native size, shows the network textures at a scale it never saw; a strategy
+picks what the network sees instead (measured in ``docs/inference.md``):
+
+- ``original``: the whole image at native size.
+- ``resize``: the whole image, scaled so that its short side is the training
+  resolution; the completion is scaled back up and pasted into the hole.
+- ``crop``: a window around each cluster of nearby holes (:func:`crop_regions`),
+  each scaled like ``resize``; for small holes in big images.
+- ``auto``: :func:`choose_strategy` picks one of the three from the mask.
+
+Every strategy keeps the known pixels exact: only hole pixels are replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "AUTO_CROP_FRACTION",
+    "AUTO_ORIGINAL_FACTOR",
+    "CROP_CONTEXT",
+    "MAX_CLUSTER_COMPONENTS",
+    "CropRegion",
+    "Forward",
+    "choose_strategy",
+    "complete_with_strategy",
+    "crop_regions",
+    "scaled_forward",
+]
+
+AUTO_ORIGINAL_FACTOR = 1.5
+"""``auto`` runs at native size while the short side is <= this x the training resolution."""
+AUTO_CROP_FRACTION = 1 / 16
+"""``auto`` crops when every hole cluster is smaller than this fraction of the short side
+(below it, ``resize`` would leave the hole only a few pixels; measured in docs/inference.md)."""
+CROP_CONTEXT = 2.0
+"""A crop's side is this x the hole cluster's longest bounding-box side (at least the
+training resolution), so the hole fills at most half the crop, as in training."""
+MAX_CLUSTER_COMPONENTS = 2048
+"""Masks with more separate holes than this are treated as one cluster by ``crop``."""
+
+Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""The network pass: image ``(1, 3, h, w)`` float in [0, 1] and hole ``(1, 1, h, w)``
+``bool`` (True = hole) -> the completed image ``(1, 3, h, w)`` in [0, 1], known
+pixels exact (:meth:`glcic.pipeline.InpaintPipeline._forward`)."""
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+@dataclass
+class CropRegion:
+    """One window of the ``crop`` strategy (see :func:`crop_regions`)."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+    box: tuple[int, int, int, int]
+    """The hole cluster's bounding box ``(top, left, bottom, right)``, ends exclusive."""
+    paste: np.ndarray
+    """``bool`` ``(height, width)``: this cluster's hole pixels inside the window."""
+
+    @property
+    def hole_side(self) -> int:
+        """The longest side of the cluster's bounding box, in pixels."""
+        return max(self.box[2] - self.box[0], self.box[3] - self.box[1])
+
+
+def _merge_boxes(boxes: np.ndarray, resolution: int) -> np.ndarray:
+    """Cluster ids for ``(N, 4)`` boxes ``(x0, y0, x1, y1)``: boxes whose crop windows
+    overlap, directly or through others, share one (so no pixel is completed twice
+    and many small holes do not cost one network pass each)."""
+    group = np.arange(len(boxes))
+    while True:
+        ids, inv = np.unique(group, return_inverse=True)
+        k = len(ids)
+        lo = np.full((k, 2), np.iinfo(np.int64).max)
+        hi = np.full((k, 2), np.iinfo(np.int64).min)
+        np.minimum.at(lo, inv, boxes[:, :2])
+        np.maximum.at(hi, inv, boxes[:, 2:])
+        side = np.maximum(CROP_CONTEXT * (hi - lo).max(axis=1, keepdims=True), resolution)  # (k, 1)
+        centre = (lo + hi) / 2  # (k, 2)
+        glo, ghi = centre - side / 2, centre + side / 2  # the windows, before clipping
+        overlap = ((glo[:, None, :] < ghi[None, :, :]) & (glo[None, :, :] < ghi[:, None, :])).all(axis=2)
+        np.fill_diagonal(overlap, False)
+        if not overlap.any():
+            return inv
+        # Connected components of the overlap graph: propagate the smallest id.
+        label = np.arange(k)
+        while True:
+            new = np.where(overlap, label[None, :], k).min(axis=1)
+            new = np.minimum(new, label)
+            if np.array_equal(new, label):
+                break
+            label = new
+        group = label[inv]
+
+
+def crop_regions(hole: np.ndarray, resolution: int) -> list[CropRegion]:
+    """Where the ``crop`` strategy looks: one window per cluster of nearby holes.
+
+    Each hole (8-connected component) wants a square window of side
+    ``max(CROP_CONTEXT * longest box side, resolution)`` centred on it; holes whose
+    windows overlap are merged into one cluster (repeatedly), whose window is then
+    computed the same way from the cluster's box, clipped to the image (never
+    smaller than the box) and shifted inside it.
+
+    Args:
+        hole: ``bool`` ``(H, W)``, True = hole.
+        resolution: the model's training resolution in pixels.
+
+    Returns:
+        One :class:`CropRegion` per cluster.
+    """
+    import cv2
+
+    H, W = hole.shape
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return []
+    x0, y0 = stats[1:, 0].astype(np.int64), stats[1:, 1].astype(np.int64)
+    boxes = np.stack([x0, y0, x0 + stats[1:, 2], y0 + stats[1:, 3]], axis=1)  # (N, 4) x0 y0 x1 y1
+    if len(boxes) > MAX_CLUSTER_COMPONENTS:
+        group = np.zeros(len(boxes), np.int64)
+    else:
+        group = _merge_boxes(boxes, resolution)
+    regions = []
+    for g in np.unique(group):
+        members = np.flatnonzero(group == g) + 1  # component labels of this cluster
+        bx0, by0 = boxes[group == g, :2].min(axis=0)
+        bx1, by1 = boxes[group == g, 2:].max(axis=0)
+        bw, bh = int(bx1 - bx0), int(by1 - by0)
+        side = max(int(round(CROP_CONTEXT * max(bw, bh))), resolution)
+        cw, ch = min(W, max(side, bw)), min(H, max(side, bh))
+        left = int(np.clip(round((bx0 + bx1) / 2 - cw / 2), 0, W - cw))
+        top = int(np.clip(round((by0 + by1) / 2 - ch / 2), 0, H - ch))
+        paste = np.isin(labels[top : top + ch, left : left + cw], members)
+        regions.append(CropRegion(top, left, ch, cw, (int(by0), int(bx0), int(by1), int(bx1)), paste))
+    return regions
+
+
+def choose_strategy(hole: np.ndarray, resolution: int) -> str:
+    """What ``strategy="auto"`` picks for a mask.
+
+    - ``original`` while the image's short side is at most :data:`AUTO_ORIGINAL_FACTOR`
+      x ``resolution``: the network sees about the scale it was trained at.
+    - ``crop`` when every hole cluster is smaller than :data:`AUTO_CROP_FRACTION` of
+      the short side: resizing would shrink it to a few pixels, so it is completed
+      in a window around it at (or near) native resolution instead.
+    - ``resize`` otherwise: the whole image, at the training scale, is the context.
+
+    Args:
+        hole: ``bool`` ``(H, W)``, True = hole.
+        resolution: the model's training resolution in pixels.
+    """
+    short = min(hole.shape)
+    if short <= AUTO_ORIGINAL_FACTOR * resolution:
+        return "original"
+    largest = max((r.hole_side for r in crop_regions(hole, resolution)), default=0)
+    return "crop" if largest < AUTO_CROP_FRACTION * short else "resize"
+
+
+# --------------------------------------------------------------------------- running a strategy
+
+
+def complete_with_strategy(
+    forward: Forward, x: torch.Tensor, hole: np.ndarray, strategy: str, resolution: int
+) -> torch.Tensor:
+    """Complete one image with ``strategy``, calling the network through ``forward``.
+
+    Args:
+        forward: the network pass (see :data:`Forward`).
+        x: ``(1, 3, H, W)`` float in [0, 1].
+        hole: ``bool`` ``(H, W)``, True = hole.
+        strategy: ``auto``, ``original``, ``resize`` or ``crop``.
+        resolution: the model's training resolution in pixels.
+
+    Returns:
+        ``(1, 3, H, W)`` in [0, 1]: completed inside the hole, ``x`` exactly elsewhere.
+    """
+    if strategy == "auto":
+        strategy = choose_strategy(hole, resolution)
+    hole_t = torch.from_numpy(hole).to(x.device)[None, None]  # (1, 1, H, W) bool
+    H, W = hole.shape
+    if strategy == "original":
+        return forward(x, hole_t)
+    if strategy == "resize":
+        return scaled_forward(forward, x, hole_t, min(1.0, resolution / min(H, W)))
+    out = x.clone()
+    for r in crop_regions(hole, resolution):
+        win = (slice(None), slice(None), slice(r.top, r.top + r.height), slice(r.left, r.left + r.width))
+        # Every hole inside the window stays a hole (no hole content as context);
+        # only this cluster's pixels are pasted back.
+        scale = min(1.0, resolution / min(r.height, r.width))
+        sub = scaled_forward(forward, x[win], hole_t[win], scale)  # (1, 3, h, w)
+        paste = torch.from_numpy(r.paste).to(x.device)[None, None]  # (1, 1, h, w)
+        out[win] = torch.where(paste, sub, out[win])
+    return out
+
+
+def scaled_forward(forward: Forward, x: torch.Tensor, hole: torch.Tensor, scale: float) -> torch.Tensor:
+    """Complete at ``scale`` x the size, upscale, keep the known pixels exact.
+
+    Args:
+        forward: the network pass (see :data:`Forward`).
+        x: ``(1, 3, H, W)`` float in [0, 1].
+        hole: ``(1, 1, H, W)`` ``bool``, True = hole.
+        scale: at most 1; the network sees ``round(H * scale) x round(W * scale)``
+            (at least 8 px a side).
+
+    Returns:
+        ``(1, 3, H, W)`` in [0, 1].
+    """
+    H, W = x.shape[-2:]
+    h, w = max(8, round(H * scale)), max(8, round(W * scale))
+    if scale >= 1.0 or (h >= H and w >= W):
+        return forward(x, hole)
+    xs = F.interpolate(x, size=(h, w), mode="area")  # (1, 3, h, w)
+    # A small pixel is a hole if any big pixel under it is: no hole content leaks in.
+    hs = F.interpolate(hole.float(), size=(h, w), mode="area") > 0  # (1, 1, h, w)
+    ys = forward(xs, hs)  # composited at low resolution
+    up = F.interpolate(ys, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
+    return torch.where(hole, up, x)  # (1, 3, H, W)
