@@ -76,6 +76,24 @@ def test_rgba_keeps_alpha_and_gray_stays_gray(tmp_path: Path, bundle: Path, caps
     Image.fromarray(rgb).convert("L").save(tmp_path / "g.png")
     code, _, _ = _cli(capsys, tmp_path / "g.png", "--mask", mask, "--output", tmp_path / "og.png", "--model", bundle)
     assert code == 0 and Image.open(tmp_path / "og.png").mode == "L"
+    # The pipeline's gray rule is the only one: the CLI writes what Python returns.
+    ref = InpaintPipeline.from_pretrained(bundle)(tmp_path / "g.png", mask)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "og.png")), np.asarray(ref))
+
+
+def test_image_decoded_and_mask_parsed_once(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import glcic.inputs
+    import glcic.io
+
+    calls: list[str] = []
+    for module in (glcic.io, glcic.inputs):
+        for name in ("load_image", "load_mask"):
+            real = getattr(glcic.io, name)
+            monkeypatch.setattr(module, name, lambda *a, _n=name, _f=real, **k: calls.append(_n) or _f(*a, **k))
+    image, mask = _write(tmp_path, "a")
+    code, _, err = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "o.png", "--model", bundle)
+    assert code == 0, err
+    assert sorted(calls) == ["load_image", "load_mask"]
 
 
 def test_classical_method_needs_no_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,13 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from glcic.errors import InputError
-
-# Kept in sync with glcic.pipeline (not imported here: it pulls in torch, and
-# `glcic --help` should stay fast).
-POSTPROCESS = ("none", "blend")
-STRATEGIES = ("auto", "original", "resize", "crop")
-METHODS = ("glcic", "telea", "ns", "biharmonic", "mean")
-DEFAULT_MAX_PIXELS = 40_000_000  # glcic.io.DEFAULT_MAX_PIXELS
+from glcic.options import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_METHOD,
+    DEFAULT_MODEL,
+    DEFAULT_POSTPROCESS,
+    DEFAULT_PRECISION,
+    DEFAULT_STRATEGY,
+    METHODS,
+    POSTPROCESS,
+    PRECISIONS,
+    STRATEGIES,
+)
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -45,18 +52,18 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     g.add_argument("--input-dir", type=Path, help="folder of images to complete")
     g.add_argument("--mask-dir", type=Path, help="folder of masks, paired by stem or stem + _mask")
     g.add_argument("--output-dir", type=Path, help="folder for the results (created if missing)")
-    p.add_argument("--model", default="default", help="'default' (the shipped model) or a bundle folder")
-    p.add_argument("--method", choices=METHODS, default="glcic", help="glcic (the network) or a classical method")
-    p.add_argument("--postprocess", choices=POSTPROCESS, default="none", help="blend: fast marching + Poisson blending (Sec. 3.4)")
-    p.add_argument("--strategy", choices=STRATEGIES, default="auto", help="how images larger than the training size are handled")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="'default' (the shipped model) or a bundle folder")
+    p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help="glcic (the network) or a classical method")
+    p.add_argument("--postprocess", choices=POSTPROCESS, default=DEFAULT_POSTPROCESS, help="blend: fast marching + Poisson blending (Sec. 3.4)")
+    p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY, help="how images larger than the training size are handled")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument(
         "--precision",
-        choices=("auto", "fp32", "bf16", "fp16"),
-        default="auto",
+        choices=PRECISIONS,
+        default=DEFAULT_PRECISION,
         help="auto: bf16 where the CPU/GPU runs it natively, else fp32 (use fp32 for evaluation)",
     )
-    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch", help="onnxruntime runs in fp32")
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help="onnxruntime runs in fp32")
     p.add_argument("--resize-mask", action="store_true", help="resize a mask of another size (nearest neighbour)")
     p.add_argument(
         "--max-pixels",
@@ -113,13 +120,14 @@ def _complete_file(
 ) -> list[str]:
     """Read, complete and write one image; return warning messages (e.g. an empty mask).
 
+    The image is decoded and the mask parsed once, here; the pipeline takes both as
+    they are and answers with a PIL image in the input's mode family (gray stays
+    gray, alpha is untouched), which is written as it is.
+
     Folder mode: ``alpha_to_png`` writes a .png when the image has transparency that
     its own format (JPEG, BMP) cannot store; ``written`` (output name -> image) stops
     two images (``a.tif``, ``a.png``) from writing the same file.
     """
-    import numpy as np
-    from PIL import Image
-
     from glcic.io import check_save_path, load_image, load_mask, save_image
 
     limit = args.max_pixels or None
@@ -129,20 +137,11 @@ def _complete_file(
     check_save_path(output, has_alpha=loaded.alpha is not None)
     if written is not None and output.name in written:
         raise InputError(f"{written[output.name].name} already wrote {output.name}; rename one of the two images")
-    hole = load_mask(mask, size=loaded.size, resize=args.resize_mask, max_pixels=limit)
+    hole = load_mask(mask, size=loaded.size, resize=args.resize_mask, max_pixels=limit)  # (H, W) bool
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = pipe(
-            loaded.to_array(),  # (H, W, 3) or (H, W, 4) uint8; alpha comes back untouched
-            hole,
-            postprocess=args.postprocess,
-            strategy=args.strategy,
-            method=args.method,
-        )
-    rgb, alpha = out[:, :, :3], (out[:, :, 3] if out.shape[2] == 4 else None)
-    if loaded.is_gray:  # a gray image stays gray; outside the hole this is exact
-        rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).convert("L"))
-    save_image(output, rgb, alpha)
+        out = pipe(loaded, hole, postprocess=args.postprocess, strategy=args.strategy, method=args.method)
+    save_image(output, out)
     if written is not None:
         written[output.name] = image
     return [f"{image}: {w.message}" for w in caught if issubclass(w.category, UserWarning)]
