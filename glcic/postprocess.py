@@ -1,4 +1,4 @@
-"""The paper's post-processing: compositing and seam blending (Sec. 3.4).
+"""The paper's post-processing: seam blending (Sec. 3.4).
 
 Iizuka et al. blend the network's completion into its surroundings with "simple
 post-processing": fast marching (Telea 2004) followed by Poisson image blending
@@ -13,13 +13,15 @@ All arrays are numpy: images RGB ``uint8`` ``(H, W, 3)``, masks ``bool`` or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from glcic.classical import check_image, check_image_and_mask, inpaint_telea
 from glcic.errors import InputError
 
-__all__ = ["DEFAULT_SEAM", "blend", "composite"]
+__all__ = ["DEFAULT_SEAM", "blend"]
 
 DEFAULT_SEAM = 3
 """Default seam width in pixels: how far outside a hole :func:`blend` may change pixels."""
@@ -34,33 +36,29 @@ _OPENCV_EROSION = 3
 _MAX_MIRROR = 128
 
 
-def _check_same_shape(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str) -> None:
-    if a.shape != b.shape:
-        raise InputError(
-            f"{a_name} has shape {a.shape} but {b_name} has shape {b.shape}; both must be the "
-            "same (H, W, 3) size; resize one to the other before calling"
-        )
-
-
-def composite(pred: np.ndarray, original: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Take the prediction inside the hole and the original outside it.
-
-    Args:
-        pred: RGB ``uint8`` ``(H, W, 3)``, e.g. the network's raw output.
-        original: RGB ``uint8`` ``(H, W, 3)``, the input image.
-        mask: ``bool``/``uint8`` ``(H, W)``, non-zero = hole.
-
-    Returns:
-        RGB ``uint8`` ``(H, W, 3)``: ``pred`` where the mask is set, ``original``
-        (exactly) elsewhere.
-
-    Raises:
-        InputError: bad arrays or sizes that differ.
-    """
-    pred = check_image(pred, "pred")
+def _check_blend_args(
+    completed: np.ndarray, original: np.ndarray, mask: np.ndarray, telea_radius: float, seam: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check :func:`blend`'s arguments; return ``(completed, original, hole)``."""
+    completed = check_image(completed, "completed")
     original, hole = check_image_and_mask(original, mask, "original")
-    _check_same_shape(pred, original, "pred", "original")
-    return np.where(hole[:, :, None], pred, original)  # (H, W, 3) uint8
+    if completed.shape != original.shape:
+        raise InputError(
+            f"completed has shape {completed.shape} but original has shape {original.shape}; both "
+            "must be the same (H, W, 3) size; resize one to the other before calling"
+        )
+    if isinstance(seam, bool) or not isinstance(seam, (int, np.integer)) or seam < 1:
+        raise InputError(
+            f"seam must be an integer >= 1 (pixels around each hole that blending may change); "
+            f"got {seam!r}"
+        )
+    if (
+        isinstance(telea_radius, bool)
+        or not isinstance(telea_radius, (int, float, np.integer, np.floating))
+        or not telea_radius > 0
+    ):
+        raise InputError(f"telea_radius must be a positive number of pixels; got {telea_radius!r}")
+    return completed, original, hole
 
 
 def blend(
@@ -91,7 +89,8 @@ def blend(
 
     Args:
         completed: RGB ``uint8`` ``(H, W, 3)``, the composited completion
-            (see :func:`composite`): network output in the hole, ``original`` outside.
+            (see :func:`glcic.models.composite`): network output in the hole,
+            ``original`` outside.
         original: RGB ``uint8`` ``(H, W, 3)``, the input image; its hole content is
             ignored.
         mask: ``bool``/``uint8`` ``(H, W)``, non-zero = hole.
@@ -109,20 +108,7 @@ def blend(
             ``telea_radius``, or a mask that covers the whole image (there are no
             surroundings to blend with; skip post-processing then).
     """
-    completed = check_image(completed, "completed")
-    original, hole = check_image_and_mask(original, mask, "original")
-    _check_same_shape(completed, original, "completed", "original")
-    if isinstance(seam, bool) or not isinstance(seam, (int, np.integer)) or seam < 1:
-        raise InputError(
-            f"seam must be an integer >= 1 (pixels around each hole that blending may change); "
-            f"got {seam!r}"
-        )
-    if (
-        isinstance(telea_radius, bool)
-        or not isinstance(telea_radius, (int, float, np.integer, np.floating))
-        or not telea_radius > 0
-    ):
-        raise InputError(f"telea_radius must be a positive number of pixels; got {telea_radius!r}")
+    completed, original, hole = _check_blend_args(completed, original, mask, telea_radius, seam)
     if not hole.any():
         return original.copy()
     if hole.all():
@@ -154,56 +140,92 @@ def blend(
     grow = min(seam, _OPENCV_EROSION - 1)
     clone_mask = cv2.dilate(hole8, _square(grow)) if grow > 0 else hole8  # (H, W) {0, 1}
 
-    # Mirror each border-touching region into the padding (see docstring), at most
-    # _MAX_MIRROR pixels deep so that big photos stay cheap; 2 more pixels keep the
-    # mask off the frame that seamlessClone zeroes.
-    def depth(extent: int) -> int:
-        return min(extent, _MAX_MIRROR)
-
-    pad = 2
-    for x, y, w, h, _area in stats[1:]:
-        if x == 0 or x + w == W:
-            pad = max(pad, depth(w) + 2)
-        if y == 0 or y + h == H:
-            pad = max(pad, depth(h) + 2)
-    border = (pad, pad, pad, pad, cv2.BORDER_REFLECT)
-    src = cv2.copyMakeBorder(cv2.cvtColor(completed, cv2.COLOR_RGB2BGR), *border)
-    dst = cv2.copyMakeBorder(cv2.cvtColor(background, cv2.COLOR_RGB2BGR), *border)
-    labels_p = cv2.copyMakeBorder(labels.astype(np.int32), *border)  # (H+2p, W+2p)
-    clone_p = cv2.copyMakeBorder(clone_mask, *border)  # (H+2p, W+2p) {0, 1}
-
+    # (2) Poisson blending, region by region, on mirrored copies (see docstring).
+    mirrored = _Mirrored.of(completed, background, labels, clone_mask, stats)
     out = original.copy()
     for k in range(1, n):
         x, y, w, h = (int(v) for v in stats[k, :4])
+        patch = mirrored.clone_region(k, (x, y, w, h), (H, W))  # (h, w, 3) RGB
+        # Copy back only this region's own pixels (not its mirrors, not the rest of
+        # the box): everything farther than the seam stays exactly `original`.
+        sel = labels[y : y + h, x : x + w] == k  # (h, w)
+        out[y : y + h, x : x + w][sel] = patch[sel]
+    return out
+
+
+def _depth(extent: int) -> int:
+    """How deep a region of this extent is mirrored across the border it touches."""
+    return min(extent, _MAX_MIRROR)
+
+
+@dataclass
+class _Mirrored:
+    """:func:`blend`'s arrays, reflect-padded (``BORDER_REFLECT``) by ``pad`` pixels a side.
+
+    Each border-touching region is mirrored into the padding, at most
+    :data:`_MAX_MIRROR` pixels deep so that big photos stay cheap; 2 more pixels keep
+    the mask off the frame that seamlessClone zeroes.
+    """
+
+    src: np.ndarray  # (H+2p, W+2p, 3) BGR: the completion
+    dst: np.ndarray  # (H+2p, W+2p, 3) BGR: the fast-marching background
+    labels: np.ndarray  # (H+2p, W+2p) int32: region ids
+    clone: np.ndarray  # (H+2p, W+2p) {0, 1}: the mask for seamlessClone
+    pad: int
+
+    @classmethod
+    def of(
+        cls, completed: np.ndarray, background: np.ndarray, labels: np.ndarray, clone: np.ndarray, stats: np.ndarray
+    ) -> _Mirrored:
+        H, W = labels.shape
+        pad = 2
+        for x, y, w, h, _area in stats[1:]:
+            if x == 0 or x + w == W:
+                pad = max(pad, _depth(w) + 2)
+            if y == 0 or y + h == H:
+                pad = max(pad, _depth(h) + 2)
+        border = (pad, pad, pad, pad, cv2.BORDER_REFLECT)
+        return cls(
+            src=cv2.copyMakeBorder(cv2.cvtColor(completed, cv2.COLOR_RGB2BGR), *border),
+            dst=cv2.copyMakeBorder(cv2.cvtColor(background, cv2.COLOR_RGB2BGR), *border),
+            labels=cv2.copyMakeBorder(labels.astype(np.int32), *border),
+            clone=cv2.copyMakeBorder(clone, *border),
+            pad=pad,
+        )
+
+    def clone_region(self, k: int, box: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
+        """Poisson-blend region ``k`` (``box`` = x, y, w, h in the image of ``size`` = H, W).
+
+        Returns:
+            The blended ``(h, w, 3)`` RGB pixels of the region's box.
+        """
+        x, y, w, h = box
+        H, W = size
+        pad = self.pad
         # Window around the region and its mirror images, in padded coordinates.
-        x0 = x + pad - (depth(w) if x == 0 else 0) - 2
-        x1 = x + pad + w + (depth(w) if x + w == W else 0) + 2
-        y0 = y + pad - (depth(h) if y == 0 else 0) - 2
-        y1 = y + pad + h + (depth(h) if y + h == H else 0) + 2
-        own = (labels_p[y0:y1, x0:x1] == k) & (clone_p[y0:y1, x0:x1] > 0)
+        x0 = x + pad - (_depth(w) if x == 0 else 0) - 2
+        x1 = x + pad + w + (_depth(w) if x + w == W else 0) + 2
+        y0 = y + pad - (_depth(h) if y == 0 else 0) - 2
+        y1 = y + pad + h + (_depth(h) if y + h == H else 0) + 2
+        own = (self.labels[y0:y1, x0:x1] == k) & (self.clone[y0:y1, x0:x1] > 0)
         win_mask = np.where(own, 255, 0).astype(np.uint8)  # OpenCV wants exactly 0 / 255
         # seamlessClone zeroes the mask's outer pixel itself; doing it here keeps the
         # bounding rectangle (hence the centre below) identical to the one it uses.
         win_mask[[0, -1], :] = 0
         win_mask[:, [0, -1]] = 0
         bx, by, bw, bh = cv2.boundingRect(win_mask)
-        # (2) Poisson blending. OpenCV places the clone at centre - size // 2, so
-        # this centre puts it back exactly where it came from.
+        # OpenCV places the clone at centre - size // 2, so this centre puts it back
+        # exactly where it came from.
         center = (bx + bw // 2, by + bh // 2)
         cloned = cv2.seamlessClone(
-            np.ascontiguousarray(src[y0:y1, x0:x1]),
-            np.ascontiguousarray(dst[y0:y1, x0:x1]),
+            np.ascontiguousarray(self.src[y0:y1, x0:x1]),
+            np.ascontiguousarray(self.dst[y0:y1, x0:x1]),
             win_mask,
             center,
             cv2.NORMAL_CLONE,
         )  # (y1-y0, x1-x0, 3) BGR
-        # Copy back only this region's own pixels (not its mirrors, not the rest of
-        # the box): everything farther than the seam stays exactly `original`.
         oy, ox = y + pad - y0, x + pad - x0
-        patch = cv2.cvtColor(cloned[oy : oy + h, ox : ox + w], cv2.COLOR_BGR2RGB)  # (h, w, 3)
-        sel = labels[y : y + h, x : x + w] == k  # (h, w)
-        out[y : y + h, x : x + w][sel] = patch[sel]
-    return out
+        return cv2.cvtColor(cloned[oy : oy + h, ox : ox + w], cv2.COLOR_BGR2RGB)  # (h, w, 3)
 
 
 def _square(radius: int) -> np.ndarray:

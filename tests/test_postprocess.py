@@ -1,4 +1,4 @@
-"""Tests for glcic/postprocess.py: compositing and fast-marching + Poisson blending."""
+"""Tests for glcic/postprocess.py: fast-marching + Poisson blending."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy.ndimage import distance_transform_cdt
 
 from glcic.errors import InputError
-from glcic.postprocess import DEFAULT_SEAM, blend, composite
+from glcic.postprocess import DEFAULT_SEAM, blend
 
 H, W = 64, 96
 
@@ -49,25 +49,6 @@ HOLES = {
     "band": (24, 40, 0, 96),
     "inside": (20, 44, 30, 60),
 }
-
-
-# --- composite ---------------------------------------------------------------
-
-
-def test_composite_exact() -> None:
-    rng = np.random.default_rng(0)
-    pred = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
-    orig = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
-    mask = rect_mask(10, 30, 20, 50)
-    out = composite(pred, orig, mask)
-    assert out.dtype == np.uint8 and out.shape == (H, W, 3)
-    np.testing.assert_array_equal(out[mask], pred[mask])
-    np.testing.assert_array_equal(out[~mask], orig[~mask])
-
-
-def test_composite_shape_mismatch() -> None:
-    with pytest.raises(InputError, match=r"pred has shape \(64, 95, 3\) but original has shape"):
-        composite(np.zeros((H, W - 1, 3), np.uint8), smooth_image(), rect_mask(0, 4, 0, 4))
 
 
 # --- blend: contract -----------------------------------------------------------
@@ -245,5 +226,8 @@ def test_blend_shape_mismatch() -> None:
     img = smooth_image()
     with pytest.raises(InputError, match=r"completed has shape \(32, 96, 3\) but original"):
         blend(img[:32], img, rect_mask(0, 4, 0, 4))
+    # (was composite's test: the same check, now only in blend)
+    with pytest.raises(InputError, match=r"completed has shape \(64, 95, 3\) but original has shape"):
+        blend(np.zeros((H, W - 1, 3), np.uint8), img, rect_mask(0, 4, 0, 4))
     with pytest.raises(InputError, match=r"mask shape \(64, 95\) does not match the image size"):
         blend(img, img, np.zeros((H, W - 1), bool))
