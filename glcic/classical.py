@@ -20,9 +20,11 @@ import numpy as np
 
 from glcic.errors import InputError
 from glcic.io import check_uint8
+from glcic.options import CLASSICAL_METHODS
 
 __all__ = [
     "CLASSICAL_METHODS",
+    "METHOD_FUNCTIONS",
     "check_image",
     "check_image_and_mask",
     "inpaint_biharmonic",
@@ -252,21 +254,21 @@ def _is_numbers(x: object) -> bool:
     return bool(np.all(np.isfinite(a)))
 
 
-CLASSICAL_METHODS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+METHOD_FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "telea": inpaint_telea,
     "ns": inpaint_ns,
     "biharmonic": inpaint_biharmonic,
     "mean": inpaint_mean,
 }
-"""Classical baselines by name; each is called as ``fn(image, mask)`` with default options."""
+"""The function of each name in :data:`CLASSICAL_METHODS`, called as ``fn(image, mask)``."""
 
 
 def inpaint_classical(name: str, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Run the classical baseline called ``name`` with its default options.
 
     Args:
-        name: one of the keys of :data:`CLASSICAL_METHODS`
-            (``telea``, ``ns``, ``biharmonic``, ``mean``).
+        name: one of :data:`CLASSICAL_METHODS` (``telea``, ``ns``, ``biharmonic``,
+            ``mean``; from :mod:`glcic.options`).
         image: RGB ``uint8`` ``(H, W, 3)``.
         mask: ``bool``/``uint8`` ``(H, W)``, non-zero = hole.
 
@@ -278,7 +280,7 @@ def inpaint_classical(name: str, image: np.ndarray, mask: np.ndarray) -> np.ndar
             error of the chosen method.
     """
     try:
-        fn = CLASSICAL_METHODS[name]
+        fn = METHOD_FUNCTIONS[name]
     except (KeyError, TypeError):
         known = ", ".join(sorted(CLASSICAL_METHODS))
         raise InputError(

@@ -7,6 +7,7 @@ import pytest
 
 from glcic.classical import (
     CLASSICAL_METHODS,
+    METHOD_FUNCTIONS,
     check_image_and_mask,
     inpaint_classical,
     inpaint_mean,
@@ -106,6 +107,7 @@ def test_unknown_method_lists_known_ones() -> None:
 
 def test_registry_names() -> None:
     assert set(CLASSICAL_METHODS) == {"telea", "ns", "biharmonic", "mean"}
+    assert tuple(METHOD_FUNCTIONS) == CLASSICAL_METHODS  # one function per name in glcic.options
 
 
 def test_shape_mismatch() -> None:
