@@ -25,6 +25,7 @@ from glcic.options import (
     DEFAULT_POSTPROCESS,
     DEFAULT_PRECISION,
     DEFAULT_STRATEGY,
+    DEVICES_HELP,
     METHODS,
     POSTPROCESS,
     PRECISIONS,
@@ -56,13 +57,9 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help="glcic (the network) or a classical method")
     p.add_argument("--postprocess", choices=POSTPROCESS, default=DEFAULT_POSTPROCESS, help="blend: fast marching + Poisson blending (Sec. 3.4)")
     p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY, help="how images larger than the training size are handled")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=DEFAULT_PRECISION,
-        help="auto: bf16 where the CPU/GPU runs it natively, else fp32 (use fp32 for evaluation)",
-    )
+    p.add_argument("--device", default="cpu", help=DEVICES_HELP)
+    p.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+                   help="auto: bf16 where the CPU/GPU runs it natively, else fp32 (use fp32 for evaluation)")
     p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help="onnxruntime runs in fp32")
     p.add_argument("--resize-mask", action="store_true", help="resize a mask of another size (nearest neighbour)")
     p.add_argument(
