@@ -46,8 +46,7 @@ from glcic.options import (
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
 from glcic.strategies import complete_with_strategy
 
-# METHODS, POSTPROCESS and STRATEGIES are re-exported for the server, which imports them from here.
-__all__ = ["METHODS", "POSTPROCESS", "STRATEGIES", "InpaintPipeline"]
+__all__ = ["InpaintPipeline"]  # the option tuples live in glcic.options
 
 
 def _check_onnx_precision(precision: str) -> None:
