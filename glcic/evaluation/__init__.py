@@ -111,16 +111,7 @@ def evaluate(
         progress: show a progress bar (default: when stderr is a terminal).
 
     Returns:
-        A JSON-able dict::
-
-            {"n_images", "masks", "seed", "size", "data", "split", "model": {...} | None,
-             "mask_params": {...}, "methods": {NAME: {"psnr", "ssim", "hole_psnr",
-             "hole_l1", "n_images", "n_inf", "seconds_per_image"}},
-             "bins": {"10-20%": {NAME: {...}}}, "per_image": [{"index", "image", "mask",
-             "hole_fraction", "bin", NAME: {"psnr", "ssim", "hole_psnr", "hole_l1",
-             "seconds"}}]}
-
-        PSNRs in dB, SSIM in [-1, 1], L1 in [0, 1]; a PSNR of identical pixels is None.
+        The report, a JSON-able dict (keys in :mod:`glcic.evaluation.report`).
 
     Raises:
         InputError: bad paths, specs, methods or weights.

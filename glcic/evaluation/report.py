@@ -1,8 +1,17 @@
 """The evaluation report: averages per method and per hole-area bin, as JSON and Markdown.
 
-The report is a plain JSON-able dict (see :func:`glcic.evaluation.evaluate` for its
-keys); a PSNR of identical pixels is ``inf`` in the per-image scores and ``None`` in
-the report (JSON has no infinity). :func:`format_markdown` renders it as tables.
+The report is a plain JSON-able dict::
+
+    {"n_images", "masks", "seed", "size", "data", "split", "model": {...} | None,
+     "mask_params": {...}, "methods": {NAME: {"psnr", "ssim", "hole_psnr",
+     "hole_l1", "n_images", "n_inf", "seconds_per_image"[, "lpips", "fid"]}},
+     "bins": {"10-20%": {NAME: {...}}}, "per_image": [{"index", "image", "mask",
+     "hole_fraction", "bin", NAME: {"psnr", "ssim", "hole_psnr", "hole_l1"[, "lpips"],
+     "seconds"}}]}
+
+PSNRs in dB, SSIM in [-1, 1], L1 in [0, 1]; a PSNR of identical pixels is ``inf`` in
+the per-image scores and ``None`` in the report (JSON has no infinity).
+:func:`format_markdown` renders it as tables.
 """
 
 from __future__ import annotations
@@ -81,7 +90,7 @@ def build_report(
     results: RunResults,
     scorer: Scorer,
 ) -> dict[str, Any]:
-    """The report of one evaluation (keys in :func:`glcic.evaluation.evaluate`)."""
+    """The report of one evaluation (keys in the module docstring)."""
     per_image = _per_image(paths, data, masks, results)
     return {
         "n_images": len(paths),
