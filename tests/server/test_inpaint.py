@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -126,6 +128,36 @@ def test_too_many_pixels_is_413(client):
     big = np.zeros((200, 200, 3), np.uint8)  # 40,000 > 16,384 pixels, tiny as a PNG
     r = client.post(INPAINT, files=files(encode(big), encode(np.zeros((200, 200), np.uint8))))
     assert_error(r, 413, "too_many_pixels", "200x200 = 40000 pixels")
+
+
+def test_mask_over_the_pixel_limit_is_413(client):
+    r = client.post(INPAINT, files=files(encode(random_image()), encode(np.zeros((200, 200), np.uint8))))
+    assert_error(r, 413, "too_many_pixels", "mask is 200x200 = 40000 pixels")
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` 1-bit pixels and holds none."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_is_413_from_its_header(client):
+    r = client.post(INPAINT, files=files(png_header_only(40_000, 40_000), encode(rect_mask())))
+    assert_error(r, 413, "too_many_pixels", "image is far larger than this server's limit")
+
+
+def test_gray_alpha_input_stays_gray_alpha(client):
+    image, mask = random_image(seed=9, channels=2), rect_mask()
+    r = client.post(INPAINT, files=files(encode(image), encode(mask)))
+    assert r.status_code == 200, r.text
+    out = Image.open(io.BytesIO(r.content))
+    assert out.mode == "LA"
+    np.testing.assert_array_equal(np.asarray(out)[..., 1], image[..., 1])
+    np.testing.assert_array_equal(np.asarray(out)[mask == 0], image[mask == 0])
 
 
 def test_full_mask_is_rejected(client):
