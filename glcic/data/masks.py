@@ -17,12 +17,12 @@ import math
 from collections.abc import Sequence
 from typing import Protocol
 
-import cv2
 import numpy as np
 import torch
 
 from glcic.config import MaskConfig
 from glcic.data.mask_folder import FolderMaskSource, resize_mask
+from glcic.data.mask_mix import draw_stroke, turning_angles
 from glcic.data.windows import (
     Window,
     check_local_size,
@@ -122,15 +122,6 @@ class RectMaskGenerator:
         return mask, (y, x)
 
 
-def _reflect(v: float, lo: int, hi: int) -> int:
-    """Fold ``v`` back into [lo, hi] like a mirror at both ends."""
-    if hi <= lo:
-        return lo
-    period = 2 * (hi - lo)
-    t = (v - lo) % period
-    return int(round(lo + (t if t <= hi - lo else period - t)))
-
-
 class FreeFormMaskGenerator:
     """Brush-stroke holes in the style of DeepFill v2 (Yu et al. 2019, Alg. 1).
 
@@ -179,24 +170,11 @@ class FreeFormMaskGenerator:
         radius = math.sqrt(2) * size / 8  # DeepFill: sqrt(H^2 + W^2) / 8
         for _ in range(rng.integers(self.strokes[0], self.strokes[1] + 1)):
             n = int(rng.integers(self.vertices[0], self.vertices[1] + 1))
-            a_lo = self.mean_angle - rng.uniform(0, self.angle_range)
-            a_hi = self.mean_angle + rng.uniform(0, self.angle_range)
+            angles = turning_angles(rng, self.mean_angle, self.angle_range)
             brush = max(1, int(round(rng.uniform(*self.width) * size)))
             # Vertices stay half a brush away from the canvas edge (reflected back when a
             # step overshoots), so that strokes are not cut flat along the window's border.
-            lo, hi = min(brush // 2, (size - 1) // 2), max(size - 1 - brush // 2, (size - 1) // 2)
-            pts = [(int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1)))]
-            for i in range(n):
-                a = rng.uniform(a_lo, a_hi)
-                a = 2 * math.pi - a if i % 2 == 0 else a
-                r = float(np.clip(rng.normal(radius, radius / 2), 0, 2 * radius))
-                px = _reflect(pts[-1][0] + r * math.cos(a), lo, hi)
-                py = _reflect(pts[-1][1] + r * math.sin(a), lo, hi)
-                pts.append((px, py))
-            for p, q in zip(pts[:-1], pts[1:], strict=True):
-                cv2.line(canvas, p, q, 1, brush)
-            for p in pts:
-                cv2.circle(canvas, p, brush // 2, 1, -1)
+            draw_stroke(canvas, rng, brush, n, radius, angles, margin=brush // 2)
         if rng.random() < 0.5:
             canvas = canvas[:, ::-1]
         if rng.random() < 0.5:
