@@ -23,6 +23,7 @@ from glcic.options import (
     OPTIMIZERS,
     OUTPUTS,
     PRECISIONS,
+    PREFILLS,
     TRAIN_MASK_KINDS,
     check_choice,
 )
@@ -49,6 +50,10 @@ class ModelConfig:
     """Channel multiplier of both discriminators."""
     attributes: int = 0
     """K > 0 adds the report's auxiliary head: K attribute logits on the joint features."""
+    prefill: str = "mean"
+    """What fills the hole before the network sees it: 'mean' (the dataset mean pixel, the
+    paper) or 'telea' (OpenCV's fast-marching inpainting, so the network starts from the
+    classical answer and learns what to add). Stored in the bundle; inference does the same."""
 
     @property
     def value_range(self) -> tuple[float, float]:
@@ -86,7 +91,8 @@ class MaskConfig:
     """Training holes; see glcic.data.masks."""
 
     kind: str = "rect"
-    """'rect', 'freeform' or 'folder'."""
+    """'rect' (the paper), 'freeform' (strokes inside the window), 'mix' (rectangles, strokes
+    and blobs; see glcic.data.mask_mix) or 'folder'."""
     hole_min: int = 46
     hole_max: int = 80
     local_size: int = 80
@@ -95,6 +101,10 @@ class MaskConfig:
     """[min, max] number of holes per image (all inside one local window)."""
     folder: str = ""
     """For kind='folder': a folder of mask images (white = hole)."""
+    mix_weights: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    """For kind='mix': relative weights of rectangles, strokes and blobs."""
+    area: list[float] = field(default_factory=lambda: [0.02, 0.6])
+    """For kind='mix': [min, max] hole area of strokes and blobs, as fractions of the image."""
 
 
 @dataclass
@@ -156,6 +166,7 @@ class Config:
         m, d, k, t = self.model, self.data, self.mask, self.train
         for name, value, allowed in (
             ("model.output", m.output, OUTPUTS),
+            ("model.prefill", m.prefill, PREFILLS),
             ("model.norm", m.norm, NORMS),
             ("data.format", d.format, DATA_FORMATS),
             ("mask.kind", k.kind, TRAIN_MASK_KINDS),
@@ -187,6 +198,7 @@ class Config:
             )
         if len(k.num_holes) != 2 or not 1 <= k.num_holes[0] <= k.num_holes[1]:
             raise ConfigError(f"mask.num_holes must be [min, max] with 1 <= min <= max; got {k.num_holes}")
+        check_mix(k.mix_weights, k.area)
         if k.kind == "folder" and not k.folder:
             raise ConfigError("mask.kind=folder needs mask.folder=PATH (a folder of mask images)")
         if not (t.batch_size >= 1 and t.t_c >= 0 and t.t_d >= 0 and t.t_train >= 1):
@@ -194,6 +206,18 @@ class Config:
         if not 0.0 < t.real_label <= 1.0:
             raise ConfigError(f"train.real_label must be in (0, 1]; got {t.real_label}")
         return self
+
+
+def check_mix(weights: list[float], area: list[float]) -> None:
+    """The mix generator's settings: three weights >= 0 (not all 0) and an area range in (0, 1)."""
+    if len(weights) != 3 or any(x < 0 for x in weights) or sum(weights) <= 0:
+        raise ConfigError(
+            f"mask.mix_weights must be 3 weights >= 0 for rect, stroke, blob, not all 0; got {list(weights)}"
+        )
+    if len(area) != 2 or not 0 < area[0] <= area[1] < 1:
+        raise ConfigError(
+            f"mask.area must be [min, max] fractions of the image with 0 < min <= max < 1; got {list(area)}"
+        )
 
 
 def dataclass_from_dict(cls: type, d: dict[str, Any], prefix: str = "") -> Any:

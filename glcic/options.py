@@ -50,7 +50,8 @@ METRICS = ("psnr", "ssim", "hole_psnr", "hole_l1")
 OUTPUTS = ("sigmoid", "tanh")
 NORMS = ("batch", "none")
 DATA_FORMATS = ("auto", "celeba", "folder")
-TRAIN_MASK_KINDS = ("rect", "freeform", "folder")
+TRAIN_MASK_KINDS = ("rect", "freeform", "mix", "folder")
+PREFILLS = ("mean", "telea")
 OPTIMIZERS = ("adadelta", "adam")
 
 

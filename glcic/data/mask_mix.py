@@ -33,8 +33,8 @@ import cv2
 import numpy as np
 import torch
 
+from glcic.config import check_mix
 from glcic.data.windows import check_local_size, image_hw, window_around
-from glcic.errors import ConfigError
 
 FAMILIES = ("rect", "stroke", "blob")
 """The hole families of the mix, in the order of ``mask.mix_weights``."""
@@ -200,15 +200,7 @@ class MixMaskGenerator:
     ) -> None:
         self.image_size = image_hw(image_size)
         self.local_size = check_local_size(local_size, self.image_size)
-        if len(weights) != len(FAMILIES) or any(x < 0 for x in weights) or sum(weights) <= 0:
-            raise ConfigError(
-                f"mask.mix_weights must be {len(FAMILIES)} weights >= 0 for {', '.join(FAMILIES)}, "
-                f"not all 0; got {list(weights)}"
-            )
-        if len(area) != 2 or not 0 < area[0] <= area[1] < 1:
-            raise ConfigError(
-                f"mask.area must be [min, max] fractions of the image with 0 < min <= max < 1; got {list(area)}"
-            )
+        check_mix(list(weights), list(area))
         self.rect = rect
         self.weights = np.asarray(weights, np.float64) / float(sum(weights))
         self.area = (float(area[0]), float(area[1]))

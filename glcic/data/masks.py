@@ -22,7 +22,7 @@ import torch
 
 from glcic.config import MaskConfig
 from glcic.data.mask_folder import FolderMaskSource, resize_mask
-from glcic.data.mask_mix import draw_stroke, turning_angles
+from glcic.data.mask_mix import MixMaskGenerator, draw_stroke, turning_angles
 from glcic.data.windows import (
     Window,
     check_local_size,
@@ -199,6 +199,7 @@ def build_mask_generator(mask_cfg: MaskConfig, image_size: int | Sequence[int]) 
     """The training mask generator a :class:`MaskConfig` describes.
 
     ``rect`` -> :class:`RectMaskGenerator`, ``freeform`` -> :class:`FreeFormMaskGenerator`,
+    ``mix`` -> :class:`~glcic.data.mask_mix.MixMaskGenerator` (with the ``rect`` settings for its rectangles),
     ``folder`` -> :class:`FolderMaskSource` on ``mask_cfg.folder``.
     """
     # Config.validate checks these too; direct callers may skip it.
@@ -213,6 +214,11 @@ def build_mask_generator(mask_cfg: MaskConfig, image_size: int | Sequence[int]) 
         )
     if kind == "freeform":
         return FreeFormMaskGenerator(image_size, mask_cfg.local_size)
+    if kind == "mix":
+        rect = RectMaskGenerator(
+            image_size, mask_cfg.hole_min, mask_cfg.hole_max, mask_cfg.local_size, mask_cfg.num_holes
+        )
+        return MixMaskGenerator(image_size, mask_cfg.local_size, rect, mask_cfg.mix_weights, mask_cfg.area)
     if not mask_cfg.folder:  # Path("") would be the working directory
         raise ConfigError("mask.kind=folder needs mask.folder=PATH (a folder of mask images)")
     return FolderMaskSource(mask_cfg.folder, image_size, mask_cfg.local_size)

@@ -96,3 +96,15 @@ def test_bad_settings_are_refused(weights, area, match) -> None:
 
 def test_families_are_named_in_weight_order() -> None:
     assert FAMILIES == ("rect", "stroke", "blob")
+
+
+def test_presets_select_the_mix_with_mask_kind_mix() -> None:
+    from glcic.config import load_config
+    from glcic.data.masks import build_mask_generator
+
+    cfg = load_config("face64", ["mask.kind=mix", "mask.mix_weights=[0,1,2]", "mask.area=[0.05,0.4]"])
+    gen = build_mask_generator(cfg.mask, cfg.data.size)
+    assert isinstance(gen, MixMaskGenerator)
+    assert gen.area == (0.05, 0.4) and np.allclose(gen.weights, [0, 1 / 3, 2 / 3])
+    with pytest.raises(ConfigError, match=r"mask.area must be \[min, max\]"):
+        load_config("face64", ["mask.kind=mix", "mask.area=[0.5,0.1]"])

@@ -97,7 +97,7 @@ def test_build_mask_generator(tmp_path: Path) -> None:
     )
     assert isinstance(folder, FolderMaskSource)
     with pytest.raises(
-        ConfigError, match="mask.kind must be one of rect, freeform, folder; got 'star'"
+        ConfigError, match="mask.kind must be one of rect, freeform, mix, folder; got 'star'"
     ):
         build_mask_generator(MaskConfig(kind="star"), 16)
     with pytest.raises(
