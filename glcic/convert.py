@@ -50,6 +50,8 @@ def to_tensor(img: np.ndarray, value_range: Sequence[float] = (0.0, 1.0)) -> tor
     """``uint8`` RGB (H, W, 3) in [0, 255] -> ``float32`` (3, H, W) in ``value_range``."""
     check_hwc(img)
     lo, hi = check_value_range(value_range)
+    if not img.flags.writeable:  # e.g. np.asarray(PIL image); torch.from_numpy would warn
+        img = img.copy()
     x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 255.0  # (3, H, W)
     return x * (hi - lo) + lo
 

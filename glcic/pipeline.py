@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from glcic.bundle import BundleInfo, load_bundle, resolve_bundle_path
 from glcic.errors import InputError
 from glcic.inputs import Pixels, PreparedImage, as_uint8, prepare_image, prepare_mask
-from glcic.models.completion import CompletionNetwork, composite, fill_holes
+from glcic.models.completion import CompletionNetwork, composite
 from glcic.options import (
     BACKENDS,
     CLASSICAL_METHODS,
@@ -44,6 +44,7 @@ from glcic.options import (
     check_choice,
 )
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
+from glcic.prefill import prefill
 from glcic.strategies import complete_with_strategy
 
 __all__ = ["InpaintPipeline"]  # the option tuples live in glcic.options
@@ -343,7 +344,8 @@ class InpaintPipeline:
         if ph or pw:
             xin = F.pad(xin, pads, mode="reflect")
             m = F.pad(m, pads, mode="reflect")
-        filled = fill_holes(xin, m, mean.to(self.device))  # (1, 3, H', W')
+        # The pre-fill the network was trained with (model.prefill; the paper: the mean pixel).
+        filled = prefill(xin, m, mean.to(self.device), self.bundle_info.model.prefill, (lo, hi))  # (1, 3, H', W')
         y = self._run_net(filled, m)  # (1, 3, H', W') float32
         y = y[:, :, pads[2] : pads[2] + H, pads[0] : pads[0] + W]
         y = ((y - lo) / (hi - lo)).clamp(0, 1).to(x.device)

@@ -15,6 +15,7 @@ import torch
 
 from glcic.config import Config
 from glcic.data.masks import MaskGenerator, random_window, sample_batch
+from glcic.prefill import prefill
 from glcic.training.step import Batch, memory_format
 
 VAL_MASK_SEED = 12345
@@ -81,9 +82,10 @@ class TrainBatches:
 
     def __init__(
         self, dataset: Any, mask_gen: MaskGenerator, cfg: Config, rank: int, local_bs: int,
-        streams: RandomStreams, device: torch.device,
+        streams: RandomStreams, device: torch.device, mean: torch.Tensor | None = None,
     ) -> None:
         self.dataset, self.mask_gen, self.cfg, self.streams, self.device = dataset, mask_gen, cfg, streams, device
+        self.mean = mean  # (3,) in the model's range; None: the training step fills the holes
         self.slice = slice(rank * local_bs, (rank + 1) * local_bs)
         self.fmt = memory_format(cfg.train)
         self.loader = None
@@ -112,12 +114,19 @@ class TrainBatches:
             batch = next(self.loader)
         size, local = self.cfg.data.size, self.cfg.mask.local_size
         masks, win_c, win_d = sample_holes(self.mask_gen, bs, size, local, self.streams.mask)
+        x = batch["image"].to(dev, non_blocking=True).contiguous(memory_format=self.fmt)  # (b, 3, H, W)
+        m = masks[sl].to(dev).contiguous(memory_format=self.fmt)  # (b, 1, H, W)
+        # Pre-fill the holes here, with the masks, where a costly fill (telea) is cheapest.
+        filled = None
+        if self.mean is not None:
+            filled = prefill(x, m, self.mean, self.cfg.model.prefill, self.cfg.model.value_range)
         return Batch(
-            x=batch["image"].to(dev, non_blocking=True).contiguous(memory_format=self.fmt),  # (b, 3, H, W)
+            x=x,
             attrs=batch["attrs"].to(dev),  # (b, K)
-            mask=masks[sl].to(dev).contiguous(memory_format=self.fmt),  # (b, 1, H, W)
+            mask=m,
             win_c=win_c[sl],  # (b, 2)
             win_d=win_d[sl],  # (b, 2)
+            filled=filled,  # (b, 3, H, W) or None
         )
 
 

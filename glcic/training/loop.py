@@ -75,7 +75,7 @@ def train(
     # Build the networks, optimisers, random streams and batches; restore them when resuming.
     nets = build_nets(cfg, dev)
     streams = RandomStreams.from_seed(tc.seed)
-    batches = TrainBatches(train_ds, mask_gen, cfg, dist.rank(), local_bs, streams, dev)
+    batches = TrainBatches(train_ds, mask_gen, cfg, dist.rank(), local_bs, streams, dev, mean)
     step = restore_training_state(state, nets, streams) if state is not None else 0
 
     # Fixed validation batch, and the run's logs (rank 0 writes).

@@ -17,8 +17,9 @@ import torch
 from glcic.config import Config, dump_config
 from glcic.convert import to_uint8
 from glcic.losses import masked_mse
-from glcic.models import CompletionNetwork, composite, fill_holes
+from glcic.models import CompletionNetwork, composite
 from glcic.precision import autocast
+from glcic.prefill import prefill
 
 # Printed in this order on each log line, when the phase has them.
 LOG_LOSSES = ("loss/C_mse", "loss/C_adv", "loss/D_real", "loss/D_fake", "loss/D_aux")
@@ -128,7 +129,7 @@ class RunOutputs:
         was_training = netC.training
         netC.eval()
         with autocast(x.device, amp):
-            out = netC(fill_holes(x, m, mean), m)  # (n, 3, H, W)
+            out = netC(prefill(x, m, mean, self.cfg.model.prefill, self.cfg.model.value_range), m)  # (n, 3, H, W)
         netC.train(was_training)
         completed = composite(out.float(), x, m)  # (n, 3, H, W)
         mse = masked_mse(completed, x, m)[0].item()

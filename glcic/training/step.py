@@ -19,8 +19,9 @@ import torch
 from glcic.config import Config, TrainConfig
 from glcic.data.masks import crop_windows
 from glcic.losses import attribute_loss, discriminator_loss, generator_adversarial, masked_mse
-from glcic.models import CompletionNetwork, ContextDiscriminator, composite, fill_holes
+from glcic.models import CompletionNetwork, ContextDiscriminator, composite
 from glcic.precision import autocast, resolve_precision
+from glcic.prefill import prefill
 from glcic.training import distributed as dist
 
 
@@ -58,6 +59,7 @@ class Batch:
     mask: torch.Tensor  # (b, 1, H, W) the holes M_c, 1 = hole
     win_c: torch.Tensor  # (b, 2) top-left (y, x) of the local window around each hole
     win_d: torch.Tensor  # (b, 2) top-left (y, x) of a random window M_d in each real image
+    filled: torch.Tensor | None = None  # (b, 3, H, W) x with its holes pre-filled (model.prefill); None: fill here
 
 
 @dataclass
@@ -123,7 +125,8 @@ def training_step(
         batch: this process's images, attributes, holes and windows.
         phase: which networks train (see :data:`PHASES`).
         cfg: the run's config (``train`` for the losses, ``mask.local_size`` for the windows).
-        mean: (3,) the dataset mean pixel in the model's range, filled into the holes.
+        mean: (3,) the dataset mean pixel in the model's range, for ``model.prefill=mean``
+            when the batch comes without ``filled``.
         step: the iteration, for error messages.
     """
     tc, local = cfg.train, cfg.mask.local_size
@@ -137,8 +140,11 @@ def training_step(
     stats: dict[str, float] = {}
 
     # Complete the holes (the discriminator only ever sees the composite).
+    filled = batch.filled
+    if filled is None:
+        filled = prefill(x, m, mean, cfg.model.prefill, cfg.model.value_range)  # (b, 3, H, W)
     with autocast(x.device, nets.amp), torch.set_grad_enabled(phase.train_c):
-        out = netC(fill_holes(x, m, mean), m)  # (b, 3, H, W)
+        out = netC(filled, m)  # (b, 3, H, W)
         completed = composite(out, x, m)  # (b, 3, H, W)
 
     # Update discriminator: real (x, M_d) against completed (C(x, M_c), M_c).
