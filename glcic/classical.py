@@ -2,8 +2,9 @@
 
 These are the references the paper compares against and the fallbacks a user can
 run without weights: OpenCV's fast marching (Telea 2004) and Navier-Stokes
-(Bertalmio et al. 2001) methods, scikit-image's biharmonic inpainting, and a
-flat mean fill.
+(Bertalmio et al. 2001) methods, scikit-image's biharmonic inpainting, a flat
+mean fill, and OpenCV contrib's frequency-selective reconstruction (``fsr``,
+the strongest and slowest).
 
 Every public function takes an RGB ``uint8`` image of shape ``(H, W, 3)`` and a
 mask of shape ``(H, W)`` (``bool`` or ``uint8``; **non-zero = hole**) and returns
@@ -29,6 +30,7 @@ __all__ = [
     "check_image_and_mask",
     "inpaint_biharmonic",
     "inpaint_classical",
+    "inpaint_fsr",
     "inpaint_mean",
     "inpaint_ns",
     "inpaint_telea",
@@ -123,18 +125,31 @@ def _check_radius(radius: object) -> float:
     return float(radius)
 
 
-def _opencv_inpaint(image: object, mask: object, radius: object, flag: int) -> np.ndarray:
+def _fill_bgr(
+    image: object, mask: object, fill: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Check, convert to OpenCV's BGR, ``fill(bgr, hole)``, convert back, keep the known pixels.
+
+    ``fill`` takes ``uint8`` (H, W, 3) BGR and ``bool`` (H, W) (True = hole) and returns
+    ``uint8`` (H, W, 3) BGR; only its hole pixels are kept.
+    """
     image, hole = check_image_and_mask(image, mask)
-    radius = _check_radius(radius)
     if not hole.any():
         return image.copy()
     if hole.all():
         raise InputError(_FULL_COVER)
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    filled = cv2.inpaint(bgr, hole.astype(np.uint8) * 255, radius, flag)
+    filled = fill(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), hole)
     filled = cv2.cvtColor(filled, cv2.COLOR_BGR2RGB)  # (H, W, 3) uint8
-    # cv2.inpaint only writes hole pixels; the select makes that a guarantee.
+    # cv2.inpaint only writes hole pixels, xphoto's FSR rewrites known ones a little:
+    # the select makes "outside the hole = the input" a guarantee for every method.
     return np.where(hole[:, :, None], filled, image)
+
+
+def _opencv_inpaint(image: object, mask: object, radius: object, flag: int) -> np.ndarray:
+    radius = _check_radius(radius)
+    return _fill_bgr(
+        image, mask, lambda bgr, hole: cv2.inpaint(bgr, hole.astype(np.uint8) * 255, radius, flag)
+    )
 
 
 def inpaint_telea(image: np.ndarray, mask: np.ndarray, radius: float = 5) -> np.ndarray:
@@ -206,6 +221,42 @@ def inpaint_biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(hole[:, :, None], filled, image)
 
 
+def inpaint_fsr(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Fill the hole by frequency-selective reconstruction (Seiler et al. 2015, Genser et
+    al. 2018; OpenCV contrib's ``cv2.xphoto.inpaint`` with ``INPAINT_FSR_FAST``).
+
+    Models each block around the hole as a sparse sum of DCT basis functions fitted to
+    the known pixels; keeps texture and edges better than diffusion, but is slow
+    (measured here, one CPU core: about 0.2 s for a 64x64 image with a 32x32 hole,
+    0.8 s for 160x160 with 80x80). xphoto's mask marks the *known* pixels (non-zero =
+    valid), the opposite of ours; it is inverted here.
+
+    Args:
+        image: RGB ``uint8`` ``(H, W, 3)``.
+        mask: ``bool``/``uint8`` ``(H, W)``, non-zero = hole.
+
+    Returns:
+        RGB ``uint8`` ``(H, W, 3)``; pixels outside the hole are the input's.
+
+    Raises:
+        InputError: bad image or mask, a mask covering the whole image, or an OpenCV
+            without the contrib module.
+    """
+    if not hasattr(cv2, "xphoto"):
+        raise InputError(
+            f"method fsr needs OpenCV's contrib module (cv2.xphoto), which OpenCV {cv2.__version__} "
+            "here lacks; install opencv-contrib-python-headless instead of opencv-python-headless"
+        )
+
+    def fsr(bgr: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        known = (~hole).astype(np.uint8) * 255  # (H, W); xphoto: non-zero = KNOWN
+        out = np.empty_like(bgr)  # (H, W, 3) BGR, written by xphoto
+        cv2.xphoto.inpaint(bgr, known, out, cv2.xphoto.INPAINT_FSR_FAST)
+        return out
+
+    return _fill_bgr(image, mask, fsr)
+
+
 def inpaint_mean(
     image: np.ndarray, mask: np.ndarray, fill: Sequence[float] | None = None
 ) -> np.ndarray:
@@ -259,6 +310,7 @@ METHOD_FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "ns": inpaint_ns,
     "biharmonic": inpaint_biharmonic,
     "mean": inpaint_mean,
+    "fsr": inpaint_fsr,
 }
 """The function of each name in :data:`CLASSICAL_METHODS`, called as ``fn(image, mask)``."""
 
@@ -268,7 +320,7 @@ def inpaint_classical(name: str, image: np.ndarray, mask: np.ndarray) -> np.ndar
 
     Args:
         name: one of :data:`CLASSICAL_METHODS` (``telea``, ``ns``, ``biharmonic``,
-            ``mean``; from :mod:`glcic.options`).
+            ``mean``, ``fsr``; from :mod:`glcic.options`).
         image: RGB ``uint8`` ``(H, W, 3)``.
         mask: ``bool``/``uint8`` ``(H, W)``, non-zero = hole.
 

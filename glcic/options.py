@@ -14,8 +14,9 @@ from glcic.errors import InputError
 
 # --------------------------------------------------------------------------- inference
 
-CLASSICAL_METHODS = ("telea", "ns", "biharmonic", "mean")
-"""Methods that need no network (see :mod:`glcic.classical`)."""
+CLASSICAL_METHODS = ("telea", "ns", "biharmonic", "mean", "fsr")
+"""Methods that need no network (see :mod:`glcic.classical`); ``fsr`` is OpenCV contrib's
+frequency-selective reconstruction (slow: about 0.2 s for a 64x64 image)."""
 METHODS = ("glcic", *CLASSICAL_METHODS)
 """``glcic`` is the completion network; the rest are classical baselines."""
 STRATEGIES = ("auto", "original", "resize", "crop")
@@ -44,6 +45,13 @@ DEFAULT_DATA_ROOT = "../shared/data/celeba"
 """Where training and evaluation look for CelebA unless told otherwise."""
 METRICS = ("psnr", "ssim", "hole_psnr", "hole_l1")
 """Per-image scores (see :mod:`glcic.metrics`), in report order."""
+NATIVE_SIZE = "native"
+"""``glcic evaluate --size native``: every image at its own size, through the pipeline with the
+inference defaults above (instead of cropped and resized to the model's resolution)."""
+NVIDIA_BINS = "nvidia-bins"
+"""``glcic evaluate --masks nvidia-bins``: every method on NVIDIA masks in each of :data:`NVIDIA_AREA_BINS`."""
+NVIDIA_AREA_BINS = ((1, 10), (10, 20), (20, 30), (30, 40), (40, 50), (50, 60))
+"""Hole-area bins (percent of the image) of the NVIDIA test masks, as in Liu et al. 2018."""
 
 # --------------------------------------------------------------------------- config fields
 

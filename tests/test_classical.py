@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -10,6 +11,7 @@ from glcic.classical import (
     METHOD_FUNCTIONS,
     check_image_and_mask,
     inpaint_classical,
+    inpaint_fsr,
     inpaint_mean,
     inpaint_telea,
 )
@@ -68,7 +70,7 @@ def test_empty_mask_returns_copy(name: str) -> None:
     assert out is not img
 
 
-@pytest.mark.parametrize("name", ["telea", "ns", "biharmonic"])
+@pytest.mark.parametrize("name", ["telea", "ns", "biharmonic", "fsr"])
 def test_full_cover_mask_has_nothing_to_propagate(name: str) -> None:
     with pytest.raises(InputError, match="covers the whole image; there are no known pixels"):
         inpaint_classical(name, smooth_image(), np.ones((H, W), bool))
@@ -100,13 +102,13 @@ def test_unknown_method_lists_known_ones() -> None:
     with pytest.raises(
         InputError,
         match=r"unknown classical inpainting method 'patchmatch'; "
-        r"known methods: biharmonic, mean, ns, telea",
+        r"known methods: biharmonic, fsr, mean, ns, telea",
     ):
         inpaint_classical("patchmatch", smooth_image(), rect_mask(0, 4, 0, 4))
 
 
 def test_registry_names() -> None:
-    assert set(CLASSICAL_METHODS) == {"telea", "ns", "biharmonic", "mean"}
+    assert set(CLASSICAL_METHODS) == {"telea", "ns", "biharmonic", "mean", "fsr"}
     assert tuple(METHOD_FUNCTIONS) == CLASSICAL_METHODS  # one function per name in glcic.options
 
 
@@ -154,7 +156,7 @@ def test_rgb_channels_stay_in_place() -> None:
     """A pure-red image stays red: no BGR swap leaks out of the OpenCV call."""
     img = np.zeros((H, W, 3), np.uint8)
     img[..., 0] = 200
-    for name in ("telea", "ns"):
+    for name in ("telea", "ns", "fsr"):
         out = inpaint_classical(name, img, rect_mask(10, 20, 10, 20))
         # Telea's weights make a flat colour come back within a level or two.
         assert np.abs(out[..., 0].astype(int) - 200).max() <= 3, name
@@ -180,3 +182,19 @@ def test_biharmonic_is_accurate_on_smooth_image() -> None:
     mask = rect_mask(14, 26, 18, 32)
     out = inpaint_classical("biharmonic", img, mask)
     assert _hole_psnr(out, img, mask) > 35.0
+
+
+def test_fsr_is_the_library_call_it_wraps() -> None:
+    """inpaint_fsr == cv2.xphoto.inpaint(FSR_FAST) on BGR with the mask inverted (xphoto:
+    non-zero = known), inside the hole; the input outside it."""
+    img = smooth_image()
+    img[20:30, 5:60] = (200, 30, 90)  # an edge to carry into the hole
+    hole = rect_mask(14, 30, 18, 40)
+    bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    expected = np.zeros_like(bgr)
+    cv2.xphoto.inpaint(bgr, (~hole).astype(np.uint8) * 255, expected, cv2.xphoto.INPAINT_FSR_FAST)
+    expected = cv2.cvtColor(expected, cv2.COLOR_BGR2RGB)
+    out = inpaint_fsr(img, hole)
+    np.testing.assert_array_equal(out[hole], expected[hole])
+    np.testing.assert_array_equal(out[~hole], img[~hole])  # xphoto rewrites some; we do not
+    assert _hole_psnr(out, img, hole) > _hole_psnr(inpaint_mean(img, hole), img, hole) + 6.0
