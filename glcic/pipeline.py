@@ -3,13 +3,15 @@
 >>> from glcic import InpaintPipeline
 >>> pipe = InpaintPipeline.from_pretrained("default")          # or a bundle folder
 >>> result = pipe(image, mask)                                   # PIL in -> PIL out
+>>> res = pipe.run(image, mask)   # the same image as res.image, plus what ran:
+>>> res.strategy, res.scale, res.model                           # e.g. "tiles", 1.0, "glcic-face64-celeba"
 
 ``image`` is a PIL image, a ``uint8`` array, a float tensor in [0, 1], a path or an
 image :func:`glcic.io.load_image` already decoded; ``mask`` has the same size and
 marks the hole with **non-zero / white**. The result has the input's type, size and
-mode family, and equals the input exactly outside the hole (unless
-``postprocess="blend"``, which also changes a seam of
-:data:`~glcic.postprocess.DEFAULT_SEAM` pixels around each hole).
+mode family, and equals the input exactly outside the hole and a seam of
+:data:`~glcic.postprocess.DEFAULT_SEAM` pixels around it (``postprocess="blend"``,
+the default, changes that seam; ``"none"`` keeps it exact too).
 
 The network path (Sec. 3 of the paper): convert to the model's value range, fill
 the hole with the training set's mean pixel, reflect-pad H and W to multiples of
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +40,8 @@ from glcic.models.completion import CompletionNetwork, composite
 from glcic.options import (
     BACKENDS,
     CLASSICAL_METHODS,
+    DEFAULT_POSTPROCESS,
+    DEFAULT_STRATEGY,
     METHODS,
     POSTPROCESS,
     PRECISIONS,
@@ -45,9 +50,37 @@ from glcic.options import (
 )
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
 from glcic.prefill import prefill
-from glcic.strategies import complete_with_strategy
+from glcic.strategies import Used, complete_with_strategy
 
-__all__ = ["InpaintPipeline"]  # the option tuples live in glcic.options
+__all__ = ["InpaintPipeline", "InpaintResult"]  # the option tuples live in glcic.options
+
+
+@dataclass
+class InpaintResult:
+    """What :meth:`InpaintPipeline.run` returns: the image and what made it.
+
+    Attributes:
+        image: the completed image, exactly what :meth:`InpaintPipeline.__call__` returns.
+        strategy: what ran: ``original``, ``resize``, ``crop`` or ``tiles`` (``auto``'s
+            windows along the hole) for the network; ``none`` for a classical method
+            or an empty mask.
+        scale: the network's scale relative to native (1.0 = native; the smallest,
+            when holes ran at several scales); 1.0 for classical methods.
+        model: the bundle's name, or the classical method's (``telea``, ...).
+    """
+
+    image: Any
+    strategy: str
+    scale: float
+    model: str
+
+
+def _resolve_device(device: str | torch.device) -> torch.device:
+    """:func:`glcic.precision.resolve_device`, with the Python API's wording in errors."""
+    try:
+        return resolve_device(device)
+    except InputError as e:
+        raise InputError(str(e).replace("use --device cpu", "use device='cpu'")) from e
 
 
 def _check_onnx_precision(precision: str) -> None:
@@ -84,7 +117,7 @@ class InpaintPipeline:
         if (net is None) != (bundle_info is None):
             raise InputError("pass both net and bundle_info (from glcic.bundle.load_bundle) or neither")
         check_choice("backend", backend, BACKENDS)
-        self.device = resolve_device(device)
+        self.device = _resolve_device(device)
         self.net = net
         self.bundle_info = bundle_info
         self.backend = backend
@@ -146,7 +179,7 @@ class InpaintPipeline:
         check_choice("precision", precision, PRECISIONS)
         if backend == "onnxruntime":
             _check_onnx_precision(precision)
-        dev = resolve_device(device)
+        dev = _resolve_device(device)
         net, info = load_bundle(path, map_location="cpu")
         onnx_path = None
         if backend == "onnxruntime":
@@ -165,10 +198,12 @@ class InpaintPipeline:
 
     @property
     def info(self) -> dict[str, Any]:
-        """What the server and ``--help`` show: name, resolution, data, value range, licence."""
+        """What the server and ``--help`` show: name, what it is for, resolution, data,
+        value range, licence."""
         if self.bundle_info is None:
             return {
                 "name": f"{self.method} (classical)",
+                "description": f"classical inpainting ({self.method}); no network, any image",
                 "resolution": None,
                 "training_data": "",
                 "value_range": [0.0, 1.0],
@@ -181,6 +216,8 @@ class InpaintPipeline:
         b = self.bundle_info
         return {
             "name": b.name,
+            # BundleInfo.description is optional (older bundles have none).
+            "description": getattr(b, "description", "") or "",
             "resolution": b.resolution,
             "training_data": b.training_data,
             "value_range": list(b.value_range),
@@ -201,8 +238,8 @@ class InpaintPipeline:
         self,
         image: Any,
         mask: Any,
-        postprocess: str = "none",
-        strategy: str = "auto",
+        postprocess: str = DEFAULT_POSTPROCESS,
+        strategy: str = DEFAULT_STRATEGY,
         method: str | None = None,
     ) -> Any:
         """Complete the hole of ``image``.
@@ -212,16 +249,19 @@ class InpaintPipeline:
                 or ``(H, W)``, a float tensor ``(3, H, W)`` or ``(B, 3, H, W)`` in [0, 1],
                 a file path (read with :func:`glcic.io.load_image`, EXIF applied), or a
                 :class:`~glcic.io.LoadedImage` that ``load_image`` returned (not read
-                again). PIL images are taken as stored (no EXIF rotation).
-            mask: same height and width; PIL image (``L``/``1``/RGB: non-zero = hole,
+                again). PIL images and files are turned upright by their EXIF orientation
+                tag first, as viewers show them; the result is upright (pass
+                ``np.asarray(im)`` to use the pixels as stored).
+            mask: same height and width (upright, like the image); PIL image (``L``/``1``/RGB: non-zero = hole,
                 RGBA: see :func:`glcic.io.load_mask`), ``bool``/``uint8`` array, or tensor
                 ``(H, W)``, ``(1, H, W)``, ``(B, 1, H, W)``. **Non-zero = hole.** A
                 ``bool`` ``(H, W)`` array (what ``load_mask`` returns) is used as is.
-            postprocess: ``"none"`` or ``"blend"`` (the paper's fast marching + Poisson
+            postprocess: ``"blend"`` (the default: the paper's fast marching + Poisson
                 blending, Sec. 3.4; changes the hole and a seam of
-                :data:`glcic.postprocess.DEFAULT_SEAM` pixels around it).
-            strategy: ``"auto"``, ``"original"``, ``"resize"`` or ``"crop"``: how images
-                much larger than the training resolution are handled (network only).
+                :data:`glcic.postprocess.DEFAULT_SEAM` pixels around it) or ``"none"``.
+            strategy: ``"auto"`` (the default; see :mod:`glcic.strategies`),
+                ``"original"``, ``"resize"`` or ``"crop"``: where and at what scale the
+                network looks (network only).
             method: ``"glcic"`` (the network) or a classical method (``"telea"``,
                 ``"ns"``, ``"biharmonic"``, ``"mean"``); default: the pipeline's.
 
@@ -238,10 +278,27 @@ class InpaintPipeline:
                 whole image, unknown options, or ``method="glcic"`` without a network.
 
         Warns:
-            UserWarning: the mask is empty; the input comes back unchanged.
+            UserWarning: the mask is empty (the input comes back unchanged), or
+                ``strategy="original"`` on an image over 1.5x the training resolution.
+        """
+        return self.run(image, mask, postprocess=postprocess, strategy=strategy, method=method).image
+
+    def run(
+        self,
+        image: Any,
+        mask: Any,
+        postprocess: str = DEFAULT_POSTPROCESS,
+        strategy: str = DEFAULT_STRATEGY,
+        method: str | None = None,
+    ) -> InpaintResult:
+        """:meth:`__call__`, also saying what ran: an :class:`InpaintResult`.
+
+        Takes the same arguments and raises the same errors as :meth:`__call__`;
+        ``.image`` is what ``__call__`` returns.
         """
         # 1. Check the options, before any pixel is read.
         method = self._check_options(postprocess, strategy, method)
+        model = self.bundle_info.name if method == "glcic" and self.bundle_info is not None else method
 
         # 2. Parse the image and the mask, once: everything below uses these values.
         prepared = prepare_image(image)  # .x: (B, 3, H, W) float in [0, 1]
@@ -254,9 +311,9 @@ class InpaintPipeline:
                 "the mask is empty (no non-zero pixels), so there is nothing to complete; "
                 "returning the input unchanged",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-            return prepared.unchanged()
+            return InpaintResult(prepared.unchanged(), "none", 1.0, model)
         if any(holes[b].all() for b in range(B)):
             raise InputError(
                 f"the mask covers the whole {W}x{H} image, so there is nothing to condition on; "
@@ -266,13 +323,19 @@ class InpaintPipeline:
         # 4.-5. Complete each image of the batch (and blend it, if asked).
         results: list[Pixels] = []
         changed: list[np.ndarray] = []
+        used: list[Used] = []
         for b in range(B):
-            result, region = self._complete_one(prepared, b, np.ascontiguousarray(holes[b]), method, strategy, postprocess)
+            result, region, u = self._complete_one(prepared, b, np.ascontiguousarray(holes[b]), method, strategy, postprocess)
             results.append(result)
             changed.append(region)
+            used.extend([u] if u is not None else [])
 
         # 6. Back to the caller's type; every pixel outside `changed` is the input's.
-        return prepared.restore(results, np.stack(changed))
+        image_out = prepared.restore(results, np.stack(changed))
+        if not used:  # a classical method
+            return InpaintResult(image_out, "none", 1.0, model)
+        # A batch reports its first image's strategy and the smallest scale of all.
+        return InpaintResult(image_out, used[0].strategy, min(u.scale for u in used), model)
 
     def _check_options(self, postprocess: str, strategy: str, method: str | None) -> str:
         """Check :meth:`__call__`'s options; return the method to run."""
@@ -288,7 +351,7 @@ class InpaintPipeline:
 
     def _complete_one(
         self, prepared: PreparedImage, b: int, hole: np.ndarray, method: str, strategy: str, postprocess: str
-    ) -> tuple[Pixels, np.ndarray]:
+    ) -> tuple[Pixels, np.ndarray, Used | None]:
         """Complete image ``b`` of the batch.
 
         Args:
@@ -300,27 +363,30 @@ class InpaintPipeline:
         Returns:
             ``(result, changed)``: the completed image (float ``(1, 3, H, W)`` from the
             network, ``uint8`` ``(H, W, 3)`` from a classical method or blending) and
-            ``bool`` ``(H, W)``, the pixels that may differ from the input.
+            ``bool`` ``(H, W)``, the pixels that may differ from the input, and
+            what the network's strategy ran (None for a classical method or no hole).
         """
         x = prepared.x[b : b + 1]  # (1, 3, H, W) in [0, 1]
         if not hole.any():  # another image of the batch has a hole; this one has none
-            return x, hole
+            return x, hole, None
         # 4. Fill the hole: the network (at the strategy's scale) or a classical method.
+        used = None
         if method == "glcic":
             assert self.bundle_info is not None
-            result: Pixels = complete_with_strategy(self._forward, x, hole, strategy, self.bundle_info.resolution)
+            result: Pixels
+            result, used = complete_with_strategy(self._forward, x, hole, strategy, self.bundle_info.resolution)
         else:
             from glcic.classical import inpaint_classical
 
             result = inpaint_classical(method, prepared.pixels(b), hole)  # (H, W, 3) uint8
         if postprocess != "blend":
-            return result, hole
+            return result, hole, used
         # 5. Blend into the surroundings (Sec. 3.4): changes the hole and a seam around it.
         from glcic.postprocess import blend
 
         original = prepared.pixels(b)  # (H, W, 3) uint8
         blended = blend(as_uint8(result), original, hole)  # (H, W, 3) uint8
-        return blended, hole | (blended != original).any(axis=2)
+        return blended, hole | (blended != original).any(axis=2), used
 
     # ----------------------------------------------------------------- network
 

@@ -10,13 +10,20 @@ picks what the network sees instead (measured in ``docs/inference.md``):
   resolution; the completion is scaled back up and pasted into the hole.
 - ``crop``: a window around each cluster of nearby holes (:func:`crop_regions`),
   each scaled like ``resize``; for small holes in big images.
-- ``auto``: :func:`choose_strategy` picks one of the three from the mask.
+- ``auto``: per hole, the working scale comes from how far its pixels are from
+  known pixels (the distance transform, :func:`auto_scales`), not from its box: a
+  long thin stroke is completed at native resolution, a wide blob at a scale
+  where it is about as deep as the holes the network was trained on. At each
+  scale the image is covered by windows of 1.5x the training resolution placed
+  along the hole (:func:`windowed_forward`); an image that fits in one window is
+  completed whole. What ran is reported as :class:`Used`.
 
 Every strategy keeps the known pixels exact: only hole pixels are replaced.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,23 +32,29 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "AUTO_CROP_FRACTION",
+    "AUTO_DEPTH",
     "AUTO_ORIGINAL_FACTOR",
     "CROP_CONTEXT",
     "MAX_CLUSTER_COMPONENTS",
     "CropRegion",
     "Forward",
-    "choose_strategy",
+    "Used",
+    "auto_scales",
     "complete_with_strategy",
     "crop_regions",
     "scaled_forward",
+    "windowed_forward",
 ]
 
 AUTO_ORIGINAL_FACTOR = 1.5
-"""``auto`` runs at native size while the short side is <= this x the training resolution."""
-AUTO_CROP_FRACTION = 1 / 16
-"""``auto`` crops when every hole cluster is smaller than this fraction of the short side
-(below it, ``resize`` would leave the hole only a few pixels; measured in docs/inference.md)."""
+"""The largest side, in training resolutions, the network is shown at once: ``auto``'s
+windows have this side, and ``original`` warns on images whose short side is larger
+(the network then fills holes with checkerboard garbage)."""
+AUTO_DEPTH = 0.25
+"""``auto`` shrinks a hole until its deepest pixel is at most this x the training
+resolution from a known pixel (16 px for a 64 px model: the shipped model was trained
+on 18-32 px holes, 9-16 px deep); thinner holes run at native resolution.
+Measured in docs/inference.md."""
 CROP_CONTEXT = 2.0
 """A crop's side is this x the hole cluster's longest bounding-box side (at least the
 training resolution), so the hole fills at most half the crop, as in training."""
@@ -149,33 +162,57 @@ def crop_regions(hole: np.ndarray, resolution: int) -> list[CropRegion]:
     return regions
 
 
-def choose_strategy(hole: np.ndarray, resolution: int) -> str:
-    """What ``strategy="auto"`` picks for a mask.
+@dataclass(frozen=True)
+class Used:
+    """What a strategy ran: its name and the network's scale relative to native.
 
-    - ``original`` while the image's short side is at most :data:`AUTO_ORIGINAL_FACTOR`
-      x ``resolution``: the network sees about the scale it was trained at.
-    - ``crop`` when every hole cluster is smaller than :data:`AUTO_CROP_FRACTION` of
-      the short side: resizing would shrink it to a few pixels, so it is completed
-      in a window around it at (or near) native resolution instead.
-    - ``resize`` otherwise: the whole image, at the training scale, is the context.
+    ``strategy`` is ``original``, ``resize``, ``crop`` or ``tiles`` (``auto``'s
+    windows; ``original`` or ``resize`` when the image fit in one window); ``scale``
+    is the smallest scale any hole was completed at (1.0 = native).
+    """
+
+    strategy: str
+    scale: float
+
+
+def auto_scales(hole: np.ndarray, resolution: int) -> list[tuple[float, np.ndarray]]:
+    """Where and at what scale ``auto`` completes each hole.
+
+    Each hole (8-connected component) gets the scale at which its deepest pixel
+    (the largest distance to a known pixel) is :data:`AUTO_DEPTH` x ``resolution``
+    deep: ``min(1, AUTO_DEPTH * resolution / depth)``, rounded up to a power of
+    sqrt(2) so that holes of similar depth share a pass, and never below the scale
+    at which the short side is the training resolution (``resize``'s).
 
     Args:
         hole: ``bool`` ``(H, W)``, True = hole.
         resolution: the model's training resolution in pixels.
+
+    Returns:
+        ``(scale, holes)`` pairs, largest scale first; ``holes`` is ``bool`` ``(H, W)``,
+        the holes completed at that scale.
     """
-    short = min(hole.shape)
-    if short <= AUTO_ORIGINAL_FACTOR * resolution:
-        return "original"
-    largest = max((r.hole_side for r in crop_regions(hole, resolution)), default=0)
-    return "crop" if largest < AUTO_CROP_FRACTION * short else "resize"
+    import cv2
 
-
-# --------------------------------------------------------------------------- running a strategy
+    n, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return []
+    depth_map = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)  # (H, W) px to the nearest known
+    depth = np.zeros(n, np.float64)
+    np.maximum.at(depth, labels.ravel(), depth_map.ravel())
+    floor = min(1.0, resolution / min(hole.shape))  # resize's scale
+    wanted = np.minimum(1.0, AUTO_DEPTH * resolution / np.maximum(depth[1:], 1e-6))  # (n - 1,)
+    steps = np.floor(-2 * np.log2(wanted) + 1e-9)  # scale 2 ** (-steps / 2)
+    scales = np.maximum(2.0 ** (-steps / 2), floor)
+    plan = []
+    for s in sorted(set(scales.tolist()), reverse=True):
+        plan.append((float(s), np.isin(labels, np.flatnonzero(scales == s) + 1)))
+    return plan
 
 
 def complete_with_strategy(
     forward: Forward, x: torch.Tensor, hole: np.ndarray, strategy: str, resolution: int
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, Used]:
     """Complete one image with ``strategy``, calling the network through ``forward``.
 
     Args:
@@ -186,26 +223,117 @@ def complete_with_strategy(
         resolution: the model's training resolution in pixels.
 
     Returns:
-        ``(1, 3, H, W)`` in [0, 1]: completed inside the hole, ``x`` exactly elsewhere.
+        ``(1, 3, H, W)`` in [0, 1] (completed inside the hole, ``x`` exactly
+        elsewhere) and what ran (:class:`Used`).
+
+    Warns:
+        UserWarning: ``original`` on an image whose short side is over
+        :data:`AUTO_ORIGINAL_FACTOR` x ``resolution``.
     """
-    if strategy == "auto":
-        strategy = choose_strategy(hole, resolution)
     hole_t = torch.from_numpy(hole).to(x.device)[None, None]  # (1, 1, H, W) bool
     H, W = hole.shape
+    if strategy == "auto":
+        return _auto(forward, x, hole, resolution)
     if strategy == "original":
-        return forward(x, hole_t)
+        if min(H, W) > AUTO_ORIGINAL_FACTOR * resolution:
+            warnings.warn(
+                f"strategy 'original' runs the network on the whole {W}x{H} image, but it was trained "
+                f"on {resolution} px images; above ~{AUTO_ORIGINAL_FACTOR:g}x that size it fills holes "
+                "with checkerboard garbage; use strategy 'auto' (the default)",
+                UserWarning,
+                stacklevel=4,
+            )
+        return forward(x, hole_t), Used("original", 1.0)
     if strategy == "resize":
-        return scaled_forward(forward, x, hole_t, min(1.0, resolution / min(H, W)))
+        scale = min(1.0, resolution / min(H, W))
+        return scaled_forward(forward, x, hole_t, scale), Used("resize", scale)
     out = x.clone()
+    smallest = 1.0
     for r in crop_regions(hole, resolution):
         win = (slice(None), slice(None), slice(r.top, r.top + r.height), slice(r.left, r.left + r.width))
         # Every hole inside the window stays a hole (no hole content as context);
         # only this cluster's pixels are pasted back.
         scale = min(1.0, resolution / min(r.height, r.width))
+        smallest = min(smallest, scale)
         sub = scaled_forward(forward, x[win], hole_t[win], scale)  # (1, 3, h, w)
         paste = torch.from_numpy(r.paste).to(x.device)[None, None]  # (1, 1, h, w)
         out[win] = torch.where(paste, sub, out[win])
-    return out
+    return out, Used("crop", smallest)
+
+
+def _auto(forward: Forward, x: torch.Tensor, hole: np.ndarray, resolution: int) -> tuple[torch.Tensor, Used]:
+    """``auto``: each scale of :func:`auto_scales` in turn, thinnest holes first.
+
+    Holes completed at one scale are known pixels for the next, so a blob sees the
+    strokes around it filled rather than as holes.
+    """
+    H, W = hole.shape
+    out = x.clone()
+    left = torch.from_numpy(hole).to(x.device)[None, None].clone()  # (1, 1, H, W): holes not yet filled
+    tiled, scales = False, []
+    for scale, target in auto_scales(hole, resolution):
+        tgt = torch.from_numpy(target).to(x.device)[None, None]  # (1, 1, H, W)
+        h, w = max(8, round(H * scale)), max(8, round(W * scale))
+        if scale >= 1.0 or (h >= H and w >= W):
+            filled, kind = windowed_forward(forward, out, left, tgt, resolution)
+            scale = 1.0
+        else:
+            xs = F.interpolate(out, size=(h, w), mode="area")  # (1, 3, h, w)
+            ls = F.interpolate(left.float(), size=(h, w), mode="area") > 0  # a hole if any pixel under it is
+            ts = F.interpolate(tgt.float(), size=(h, w), mode="area") > 0
+            small, kind = windowed_forward(forward, xs, ls, ts, resolution)
+            filled = F.interpolate(small, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
+        out = torch.where(tgt, filled, out)
+        left &= ~tgt
+        tiled |= kind == "tiles"
+        scales.append(scale)
+    one_pass = "original" if min(scales) == 1.0 else "resize"
+    return out, Used("tiles" if tiled else one_pass, min(scales))
+
+
+def windowed_forward(
+    forward: Forward, x: torch.Tensor, hole: torch.Tensor, target: torch.Tensor, resolution: int
+) -> tuple[torch.Tensor, str]:
+    """Complete ``target`` with windows of :data:`AUTO_ORIGINAL_FACTOR` x ``resolution``.
+
+    The image is cut into tiles of half the training resolution; each tile that
+    holds target pixels is completed in the window centred on it (a full tile of
+    context on every side, less at the image border), and its target pixels become
+    known pixels for the windows after it. An image whose short side fits in one
+    window (and whose long side in two) is completed in one pass.
+
+    Args:
+        forward: the network pass (see :data:`Forward`).
+        x: ``(1, 3, h, w)`` float in [0, 1].
+        hole: ``(1, 1, h, w)`` ``bool``: every hole (stays a hole unless completed here).
+        target: ``(1, 1, h, w)`` ``bool``: the holes to complete, a subset of ``hole``.
+        resolution: the model's training resolution in pixels.
+
+    Returns:
+        ``(1, 3, h, w)`` with ``target`` completed, and ``"original"`` (one pass) or
+        ``"tiles"``.
+    """
+    h, w = x.shape[-2:]
+    side = round(AUTO_ORIGINAL_FACTOR * resolution)
+    if min(h, w) <= side and max(h, w) <= 2 * side:
+        return torch.where(target, forward(x, hole), x), "original"
+    out, left = x.clone(), hole.clone()
+    todo = target[0, 0].cpu().numpy()  # (h, w)
+    tile = max(4, resolution // 2)
+    wh, ww = min(side, h), min(side, w)
+    for ty in range(0, h, tile):
+        for tx in range(0, w, tile):
+            if not todo[ty : ty + tile, tx : tx + tile].any():
+                continue
+            top = int(np.clip(ty + tile // 2 - wh // 2, 0, h - wh))
+            lft = int(np.clip(tx + tile // 2 - ww // 2, 0, w - ww))
+            win = (slice(None), slice(None), slice(top, top + wh), slice(lft, lft + ww))
+            y = forward(out[win], left[win])  # (1, 3, wh, ww)
+            paste = torch.zeros_like(left)
+            paste[:, :, ty : ty + tile, tx : tx + tile] = target[:, :, ty : ty + tile, tx : tx + tile]
+            out[win] = torch.where(paste[win], y, out[win])
+            left &= ~paste
+    return out, "tiles"
 
 
 def scaled_forward(forward: Forward, x: torch.Tensor, hole: torch.Tensor, scale: float) -> torch.Tensor:

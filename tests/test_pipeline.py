@@ -65,7 +65,7 @@ def test_matches_the_paper_pass_done_by_hand(bundle: Path, pipe: InpaintPipeline
 
     img = _image(64, 64)
     hole = _mask(64, 64, [(20, 10, 20, 30)])
-    out = pipe(img, hole, strategy="original")
+    out = pipe(img, hole, strategy="original", postprocess="none")
     net, info = load_bundle(bundle)
     x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
     m = torch.from_numpy(hole)[None, None].float()
@@ -80,7 +80,7 @@ def test_tanh_bundle_value_range(tmp_path: Path) -> None:
     p = InpaintPipeline.from_pretrained(make_bundle(tmp_path, output="tanh"), precision="fp32")
     assert p.info["value_range"] == [-1.0, 1.0]
     img, hole = _image(32, 36), _mask(32, 36, [(8, 8, 12, 12)])
-    out = p(img, hole)
+    out = p(img, hole, postprocess="none")
     np.testing.assert_array_equal(out[~hole], img[~hole])
 
 
@@ -90,7 +90,7 @@ def test_known_pixels_exact_for_every_strategy_and_odd_size(pipe: InpaintPipelin
     h, w = hw
     img = _image(h, w)
     hole = _mask(h, w, [(5, 7, 9, 11), (h - 6, 0, 6, 10), (20, w - 13, 25, 13)])  # two touch the border
-    out = pipe(img, hole, strategy=strategy)
+    out = pipe(img, hole, strategy=strategy, postprocess="none")
     assert out.shape == img.shape and out.dtype == np.uint8
     np.testing.assert_array_equal(out[~hole], img[~hole])
     assert (out[hole] != img[hole]).any()
@@ -98,7 +98,7 @@ def test_known_pixels_exact_for_every_strategy_and_odd_size(pipe: InpaintPipelin
 
 def test_strategies_really_rescale(pipe: InpaintPipeline) -> None:
     img, hole = _image(96, 128), _mask(96, 128, [(40, 50, 8, 8)])
-    outs = {s: pipe(img, hole, strategy=s) for s in ("original", "resize", "crop")}
+    outs = {s: pipe(img, hole, strategy=s, postprocess="none") for s in ("original", "resize", "crop")}
     assert not np.array_equal(outs["original"], outs["resize"])
     assert not np.array_equal(outs["resize"], outs["crop"])
 
@@ -109,7 +109,7 @@ def test_resize_does_not_leak_hole_content(pipe: InpaintPipeline) -> None:
     other = img.copy()
     other[hole] = 255 - other[hole]
     for strategy in ("original", "resize", "crop"):
-        a, b = pipe(img, hole, strategy=strategy), pipe(other, hole, strategy=strategy)
+        a, b = pipe(img, hole, strategy=strategy, postprocess="none"), pipe(other, hole, strategy=strategy, postprocess="none")
         np.testing.assert_array_equal(a[hole], b[hole])
 
 
@@ -122,29 +122,29 @@ def test_pil_modes_keep_their_family(pipe: InpaintPipeline) -> None:
     alpha = np.random.default_rng(1).integers(0, 256, (40, 44), dtype=np.uint8)
 
     rgba = Image.fromarray(np.dstack([img, alpha]))
-    out = pipe(rgba, mask_im)
+    out = pipe(rgba, mask_im, postprocess="none")
     assert isinstance(out, Image.Image) and out.mode == "RGBA" and out.size == (44, 40)
     o = np.asarray(out)
     np.testing.assert_array_equal(o[:, :, 3], alpha)  # alpha untouched, hole included
     np.testing.assert_array_equal(o[~hole], np.dstack([img, alpha])[~hole])
 
     gray = Image.fromarray(img).convert("L")
-    out = pipe(gray, mask_im)
+    out = pipe(gray, mask_im, postprocess="none")
     assert out.mode == "L"
     np.testing.assert_array_equal(np.asarray(out)[~hole], np.asarray(gray)[~hole])
 
     la = Image.fromarray(np.dstack([np.asarray(gray), alpha]))
-    out = pipe(la, hole.astype(np.uint8) * 255)
+    out = pipe(la, hole.astype(np.uint8) * 255, postprocess="none")
     assert out.mode == "LA"
     np.testing.assert_array_equal(np.asarray(out)[:, :, 1], alpha)
 
     pal = Image.fromarray(img).convert("P", palette=Image.Palette.ADAPTIVE, colors=32)
-    out = pipe(pal, mask_im)
+    out = pipe(pal, mask_im, postprocess="none")
     assert out.mode == "RGB"
     np.testing.assert_array_equal(np.asarray(out)[~hole], np.asarray(pal.convert("RGB"))[~hole])
 
     cmyk = Image.fromarray(img).convert("CMYK")
-    out = pipe(cmyk, mask_im)
+    out = pipe(cmyk, mask_im, postprocess="none")
     assert out.mode == "RGB"
     np.testing.assert_array_equal(np.asarray(out)[~hole], np.asarray(cmyk.convert("RGB"))[~hole])
 
@@ -152,7 +152,7 @@ def test_pil_modes_keep_their_family(pipe: InpaintPipeline) -> None:
 def test_16_bit_pil_keeps_every_bit_outside_the_hole(pipe: InpaintPipeline) -> None:
     g16 = np.random.default_rng(0).integers(0, 65536, (36, 40), dtype=np.uint16)
     hole = _mask(36, 40, [(8, 8, 10, 10)])
-    out = pipe(Image.fromarray(g16), hole)
+    out = pipe(Image.fromarray(g16), hole, postprocess="none")
     assert out.mode == "I;16"
     o = np.asarray(out)
     assert o.dtype == np.uint16
@@ -163,39 +163,39 @@ def test_16_bit_pil_keeps_every_bit_outside_the_hole(pipe: InpaintPipeline) -> N
 def test_arrays_and_tensors(pipe: InpaintPipeline) -> None:
     img, hole = _image(36, 44), _mask(36, 44, [(4, 30, 10, 14)])
     gray = img[:, :, 0].copy()
-    out = pipe(gray, hole)
+    out = pipe(gray, hole, postprocess="none")
     assert out.shape == gray.shape and out.dtype == np.uint8
     np.testing.assert_array_equal(out[~hole], gray[~hole])
     rgba = np.dstack([img, np.full((36, 44), 7, np.uint8)])
-    out = pipe(rgba, hole)
+    out = pipe(rgba, hole, postprocess="none")
     assert out.shape == rgba.shape and (out[:, :, 3] == 7).all()
 
     t = torch.rand(3, 36, 44, dtype=torch.float64)
     m = torch.from_numpy(hole)
-    out = pipe(t, m)
+    out = pipe(t, m, postprocess="none")
     assert out.shape == t.shape and out.dtype == torch.float64
     assert torch.equal(out[:, ~m], t[:, ~m])  # bit-exact, not just close
     tb = torch.rand(2, 3, 36, 44)
-    out = pipe(tb, m[None, None].float())
+    out = pipe(tb, m[None, None].float(), postprocess="none")
     assert out.shape == tb.shape and torch.equal(out[:, :, ~m], tb[:, :, ~m])
     with pytest.raises(InputError, match=r"image tensors must hold values in \[0, 1\]; got \[0\.0\d*, 25\d\.\d+\]; divide by 255"):
-        pipe(t * 255, m)
+        pipe(t * 255, m, postprocess="none")
     with pytest.raises(InputError, match=r"image arrays must be uint8 .* pass a torch tensor"):
-        pipe(img.astype(np.float32), hole)
+        pipe(img.astype(np.float32), hole, postprocess="none")
 
 
 def test_path_input_gives_pil(pipe: InpaintPipeline, tmp_path: Path) -> None:
     img, hole = _image(32, 40), _mask(32, 40, [(4, 4, 8, 8)])
     Image.fromarray(img).save(tmp_path / "i.png")
     Image.fromarray(hole).save(tmp_path / "m.png")
-    out = pipe(tmp_path / "i.png", tmp_path / "m.png")
+    out = pipe(tmp_path / "i.png", tmp_path / "m.png", postprocess="none")
     assert isinstance(out, Image.Image)
-    np.testing.assert_array_equal(np.asarray(out), pipe(img, hole))
+    np.testing.assert_array_equal(np.asarray(out), pipe(img, hole, postprocess="none"))
     # An image glcic.io.load_image already decoded (what the CLI and the server hold) is used as is.
     from glcic.io import load_image, load_mask
 
     loaded = load_image(tmp_path / "i.png")
-    out2 = pipe(loaded, load_mask(tmp_path / "m.png", size=loaded.size))
+    out2 = pipe(loaded, load_mask(tmp_path / "m.png", size=loaded.size), postprocess="none")
     assert isinstance(out2, Image.Image) and np.array_equal(np.asarray(out2), np.asarray(out))
 
 
@@ -205,7 +205,7 @@ def test_path_input_gives_pil(pipe: InpaintPipeline, tmp_path: Path) -> None:
 def test_empty_mask_returns_input_with_warning(pipe: InpaintPipeline) -> None:
     img = _image(32, 32)
     with pytest.warns(UserWarning, match="the mask is empty .* returning the input unchanged"):
-        out = pipe(img, np.zeros((32, 32), bool))
+        out = pipe(img, np.zeros((32, 32), bool), postprocess="none")
     np.testing.assert_array_equal(out, img)
     assert out is not img
 
@@ -213,24 +213,27 @@ def test_empty_mask_returns_input_with_warning(pipe: InpaintPipeline) -> None:
 def test_full_mask_and_size_mismatch_are_errors(pipe: InpaintPipeline) -> None:
     img = _image(61, 83)
     with pytest.raises(InputError, match="the mask covers the whole 83x61 image, so there is nothing to condition on"):
-        pipe(img, np.ones((61, 83), bool))
+        pipe(img, np.ones((61, 83), bool), postprocess="none")
     with pytest.raises(InputError, match="mask is 80x60 but image is 83x61; pass --resize-mask"):
-        pipe(img, np.ones((60, 80), bool))
+        pipe(img, np.ones((60, 80), bool), postprocess="none")
 
 
 def test_bad_options(pipe: InpaintPipeline, bundle: Path) -> None:
     img, hole = _image(32, 32), _mask(32, 32, [(4, 4, 8, 8)])
     with pytest.raises(InputError, match=r"strategy must be one of auto, original, resize, crop; got 'zoom'"):
-        pipe(img, hole, strategy="zoom")
+        pipe(img, hole, strategy="zoom", postprocess="none")
     with pytest.raises(InputError, match=r"postprocess must be one of none, blend; got 'poisson'"):
         pipe(img, hole, postprocess="poisson")
     with pytest.raises(InputError, match="fp16 is for CUDA only"):
         InpaintPipeline.from_pretrained(bundle, precision="fp16")
     if not torch.cuda.is_available():
-        with pytest.raises(InputError, match=r"torch.cuda.is_available\(\) is False; use --device cpu"):
+        # Python wording, not the CLI's --device (issue 13).
+        with pytest.raises(InputError, match=r"torch.cuda.is_available\(\) is False; use device='cpu'$"):
             InpaintPipeline.from_pretrained(bundle, device="cuda")
+        with pytest.raises(InputError, match=r"use device='cpu'$"):
+            InpaintPipeline(device="cuda")
     with pytest.raises(InputError, match="image must be a PIL image"):
-        pipe([1, 2, 3], hole)
+        pipe([1, 2, 3], hole, postprocess="none")
 
 
 def test_not_a_bundle(tmp_path: Path) -> None:
@@ -256,11 +259,11 @@ def test_classical_without_a_model() -> None:
     p = InpaintPipeline.classical("telea")
     img, hole = _image(40, 40), _mask(40, 40, [(10, 10, 10, 10)])
     for method in ("telea", "ns", "mean"):
-        out = p(img, hole, method=method)
+        out = p(img, hole, method=method, postprocess="none")
         np.testing.assert_array_equal(out[~hole], img[~hole])
     assert p.info["name"] == "telea (classical)"
     with pytest.raises(InputError, match="this pipeline has no network"):
-        p(img, hole, method="glcic")
+        p(img, hole, method="glcic", postprocess="none")
 
 
 def test_blend_changes_only_hole_and_seam(pipe: InpaintPipeline) -> None:
@@ -272,7 +275,7 @@ def test_blend_changes_only_hole_and_seam(pipe: InpaintPipeline) -> None:
     out = pipe(img, hole, postprocess="blend")
     seam = cv2.dilate(hole.astype(np.uint8), np.ones((2 * DEFAULT_SEAM + 1,) * 2, np.uint8)) > 0
     np.testing.assert_array_equal(out[~seam], img[~seam])
-    plain = pipe(img, hole)
+    plain = pipe(img, hole, postprocess="none")
     assert not np.array_equal(out[hole], plain[hole])  # blending did something
 
 
@@ -281,6 +284,37 @@ def test_bf16_close_to_fp32_and_known_pixels_exact(bundle: Path, pipe: InpaintPi
     assert bf.precision == "bf16"
     t = torch.rand(3, 48, 52, generator=torch.Generator().manual_seed(0))
     m = torch.from_numpy(_mask(48, 52, [(10, 10, 20, 20)]))
-    a, b = pipe(t, m), bf(t, m)
+    a, b = pipe(t, m, postprocess="none"), bf(t, m, postprocess="none")
     assert torch.equal(b[:, ~m], t[:, ~m])
     assert (a - b).abs().max() < 0.05
+
+
+# ----------------------------------------------------------------------------- what ran (issue 13)
+
+
+def test_run_says_what_ran_and_call_returns_its_image(pipe: InpaintPipeline) -> None:
+    from glcic.pipeline import InpaintResult
+
+    img = _image(100, 160)
+    stroke = _mask(100, 160, [(50, 5, 2, 150)])  # thin: native windows along it
+    res = pipe.run(img, stroke, postprocess="none")
+    assert isinstance(res, InpaintResult)
+    assert (res.strategy, res.scale, res.model) == ("tiles", 1.0, "tiny")
+    np.testing.assert_array_equal(res.image, pipe(img, stroke, postprocess="none"))
+    deep = _mask(100, 160, [(10, 20, 80, 120)])  # 40 px deep: shrunk
+    res = pipe.run(img, deep, postprocess="none")
+    assert res.strategy == "resize" and res.scale == pytest.approx(0.32)
+    res = pipe.run(img, deep, method="telea")
+    assert (res.strategy, res.scale, res.model) == ("none", 1.0, "telea")
+    assert InpaintPipeline.classical("ns").run(img, deep).model == "ns"
+
+
+def test_blend_is_the_default(pipe: InpaintPipeline) -> None:
+    img, hole = _image(48, 48), _mask(48, 48, [(10, 10, 20, 20)])
+    np.testing.assert_array_equal(pipe(img, hole), pipe(img, hole, postprocess="blend"))
+    assert not np.array_equal(pipe(img, hole), pipe(img, hole, postprocess="none"))
+
+
+def test_info_has_a_description(pipe: InpaintPipeline) -> None:
+    assert isinstance(pipe.info["description"], str)
+    assert "telea" in InpaintPipeline.classical("telea").info["description"]

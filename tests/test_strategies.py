@@ -7,24 +7,57 @@ import numpy as np
 import pytest
 import torch
 
-from glcic.strategies import choose_strategy, complete_with_strategy, crop_regions
+from glcic.strategies import Used, auto_scales, complete_with_strategy, crop_regions
 
 RES = 32  # the "training resolution" of these tests
 
 
-def test_auto_strategy_rule() -> None:
+def test_auto_scale_comes_from_hole_depth_not_its_box() -> None:
+    hole = np.zeros((400, 600), bool)
+    hole[100, 20:580] = True  # a 1-px stroke across the image: a huge box, no depth
+    hole[200:300, 250:350] = True  # a 100 px square: 50 px deep
+    plan = auto_scales(hole, RES)
+    assert [s for s, _ in plan] == [1.0, 2**-2.5]  # 0.25 * 32 / 50 = 0.16, rounded up to a power of sqrt(2)
+    stroke, square = plan[0][1], plan[1][1]
+    assert stroke.sum() == 560 and square.sum() == 100 * 100
+    assert not (stroke & square).any() and np.array_equal(stroke | square, hole)
+    mid = np.zeros((400, 600), bool)
+    mid[100:132, 100:132] = True  # 16 px deep: 0.25 * 32 / 16 = 0.5
+    assert [s for s, _ in auto_scales(mid, RES)] == [0.5]
+
+
+def test_auto_covers_a_thin_stroke_with_native_windows_along_it() -> None:
+    x = torch.rand(1, 3, 200, 300, generator=torch.Generator().manual_seed(0)) * 0.5
+    hole = np.zeros((200, 300), bool)
+    hole[100:103, 10:290] = True  # 3 px high, 280 px long
+    seen: list[tuple[int, int]] = []
+    out, used = complete_with_strategy(_stand_in(seen), x, hole, "auto", RES)
+    assert used == Used("tiles", 1.0)
+    assert seen and all(s == (48, 48) for s in seen)  # 1.5 x 32, native pixels
+    assert len(seen) == 19  # one per 16 px tile the stroke crosses (columns 0-303), nothing elsewhere
+    h = torch.from_numpy(hole)
+    assert torch.equal(out[:, :, ~h], x[:, :, ~h]) and (out[:, :, h] > 0.5).all()
+
+
+def test_auto_runs_a_small_image_whole_and_a_deep_hole_resized() -> None:
     small = np.zeros((40, 40), bool)
     small[10:15, 10:15] = True
-    assert choose_strategy(small, RES) == "original"  # short side <= 1.5 x 32
-    big_img_small_holes = np.zeros((200, 300), bool)  # holes < 200 / 16 = 12.5 px
-    big_img_small_holes[50:60, 100:110] = True
-    big_img_small_holes[150:158, 250:262] = True
-    assert choose_strategy(big_img_small_holes, RES) == "crop"
-    big_img_small_holes[150:158, 250:263] = True  # 13 px: resize keeps it > 2 px
-    assert choose_strategy(big_img_small_holes, RES) == "resize"
-    big_img_big_hole = np.zeros((200, 300), bool)
-    big_img_big_hole[20:140, 50:200] = True
-    assert choose_strategy(big_img_big_hole, RES) == "resize"
+    x = torch.rand(1, 3, 40, 40)
+    seen: list[tuple[int, int]] = []
+    assert complete_with_strategy(_stand_in(seen), x, small, "auto", RES)[1] == Used("original", 1.0)
+    assert seen == [(40, 40)]
+    big = np.zeros((200, 300), bool)
+    big[10:190, 20:280] = True  # 90 px deep: down to resize's 32 / 200
+    seen = []
+    _, used = complete_with_strategy(_stand_in(seen), torch.rand(1, 3, 200, 300), big, "auto", RES)
+    assert used == Used("resize", 0.16) and seen == [(32, 48)]
+
+
+def test_original_warns_above_the_training_size() -> None:
+    hole = np.zeros((100, 100), bool)
+    hole[40:50, 40:50] = True
+    with pytest.warns(UserWarning, match=r"'original' .* 100x100 .* checkerboard garbage; use strategy 'auto'"):
+        complete_with_strategy(_stand_in([]), torch.rand(1, 3, 100, 100), hole, "original", RES)
 
 
 def test_crop_regions_merge_close_holes_and_cover_them() -> None:
@@ -62,6 +95,7 @@ def _stand_in(seen: list[tuple[int, int]]):
     return forward
 
 
+@pytest.mark.filterwarnings("ignore:strategy 'original'")
 @pytest.mark.parametrize("strategy", ["original", "resize", "crop"])
 def test_every_strategy_replaces_only_hole_pixels(strategy: str) -> None:
     x = torch.rand(1, 3, 97, 130, generator=torch.Generator().manual_seed(0)) * 0.5  # (1, 3, H, W)
@@ -69,7 +103,8 @@ def test_every_strategy_replaces_only_hole_pixels(strategy: str) -> None:
     hole[40:48, 50:61] = True
     hole[0:5, 120:130] = True  # touches the border
     seen: list[tuple[int, int]] = []
-    out = complete_with_strategy(_stand_in(seen), x, hole, strategy, RES)
+    out, used = complete_with_strategy(_stand_in(seen), x, hole, strategy, RES)
+    assert used.strategy == strategy
     h = torch.from_numpy(hole)
     assert out.shape == x.shape and torch.equal(out[:, :, ~h], x[:, :, ~h])
     assert (out[:, :, h] > 0.5).all()  # every hole pixel was completed
@@ -79,15 +114,3 @@ def test_every_strategy_replaces_only_hole_pixels(strategy: str) -> None:
         assert seen == [(32, 43)]  # the short side at the training resolution
     else:
         assert len(seen) == 2 and all(min(s) >= RES for s in seen)  # one window per far-apart hole
-
-
-def test_auto_runs_what_choose_strategy_picks() -> None:
-    x = torch.rand(1, 3, 200, 300, generator=torch.Generator().manual_seed(1))
-    hole = np.zeros((200, 300), bool)
-    hole[50:60, 100:110] = True
-    assert choose_strategy(hole, RES) == "crop"
-    seen_auto: list[tuple[int, int]] = []
-    seen_crop: list[tuple[int, int]] = []
-    a = complete_with_strategy(_stand_in(seen_auto), x, hole, "auto", RES)
-    c = complete_with_strategy(_stand_in(seen_crop), x, hole, "crop", RES)
-    assert seen_auto == seen_crop and torch.equal(a, c)
