@@ -14,6 +14,12 @@ LIMIT_FLAGS = {  # ServerSettings field -> its flag's help; the flag is --max-up
     "max_concurrent": "inferences that run at once",
     "queue": "requests that may wait for a worker before 503",
     "timeout": "seconds per request before 504",
+    "max_uploads": "request bodies read at once; more wait unread",
+    "upload_timeout": "seconds to send a whole body before 408",
+    "idle_timeout": "seconds a body may pause before 408",
+    "header_timeout": "seconds to send the request line and headers",
+    "keep_alive": "seconds an idle connection stays open",
+    "max_connections": "open connections; more requests get 503",
 }
 
 
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     from glcic.pipeline import InpaintPipeline
     from glcic.server import create_app
+    from glcic.server.connections import uvicorn_config
 
     settings = ServerSettings(**{field: getattr(args, field) for field in LIMIT_FLAGS})
     settings.check()
@@ -73,5 +80,5 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"glcic serve: http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/ (Ctrl+C to stop)"
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.Server(uvicorn_config(app, settings, args.host, args.port, args.log_level)).run()
     return 0

@@ -6,8 +6,10 @@ imports the server. The names below are loaded on first use, so that
 
 Modules, in the order a request meets them:
 
+- :mod:`~glcic.server.connections`: uvicorn's settings; a deadline for request headers;
 - :mod:`~glcic.server.app`: ``create_app`` and the routes, wired to the pieces below;
 - :mod:`~glcic.server.security`: response headers (CSP on the page, ``nosniff``);
+- :mod:`~glcic.server.uploads`: bodies read in full first, a few at once, with deadlines;
 - :mod:`~glcic.server.workers`: admission, a bounded pool and queue (503 when full);
 - :mod:`~glcic.server.requests`: reading multipart or JSON into one ``InpaintRequest``;
 - :mod:`~glcic.server.inpaint`: decode, check, complete, encode (on a worker thread);

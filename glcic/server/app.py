@@ -10,8 +10,9 @@
 - ``GET /``: a single static page (no build step, no CDN) to paint a hole and run.
 
 Every error is JSON ``{"error": code, "detail": explanation}``: 4xx for anything a
-client can get wrong, 503 (with ``Retry-After``) when the queue is full, 504 when a
-request runs past its time limit, and a bare 500 (no traceback) for our own bugs.
+client can get wrong (408 when it sends too slowly), 503 (with ``Retry-After``) when
+the queue is full, 504 when a request runs past its time limit, and a bare 500 (no
+traceback) for our own bugs.
 
 The server never reads or writes a file named by a client: images arrive in the
 request body and the answer goes back in the response body.
@@ -42,6 +43,7 @@ from glcic.server.openapi import INPAINT_OPENAPI, mount_docs
 from glcic.server.requests import parse_request
 from glcic.server.security import SecurityHeaders
 from glcic.server.settings import ServerSettings
+from glcic.server.uploads import BodyReader, UploadSlots
 from glcic.server.workers import Busy, WorkerPool
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -90,6 +92,9 @@ def create_app(
     app.state.pipeline = pipeline
     app.state.settings = settings
     app.state.pool = pool
+    app.state.uploads = UploadSlots(settings.max_uploads)
+    # The last added is the outermost: every answer, the body reader's too, gets the headers.
+    app.add_middleware(BodyReader, settings=settings, slots=app.state.uploads)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app, API)
     app.include_router(routes)
@@ -116,13 +121,15 @@ async def inpaint(request: Request) -> Response:
     state = request.app.state
     settings: ServerSettings = state.settings
     pool: WorkerPool = state.pool
+    # The body has been read already (BodyReader), so a 503 here reaches a client that is
+    # listening, and a client still uploading never holds a place in the queue.
     try:
-        pool.reserve()  # before reading the body: a full server holds no more uploads
+        pool.reserve()
     except Busy:
         raise _busy(pool, settings.retry_after) from None
     submitted = False
     try:
-        req = await parse_request(request, settings.max_upload_bytes)
+        req = await parse_request(request)
         started = time.perf_counter()
         submitted = True
         png = await pool.run(
@@ -173,6 +180,7 @@ async def health(request: Request) -> dict[str, Any]:
     return {
         "status": "ok",
         "version": __version__,
+        "uploading": request.app.state.uploads.reading,
         "running": pool.running,
         "waiting": pool.waiting,
         "limits": {**asdict(settings), "max_upload_bytes": settings.max_upload_bytes},

@@ -1,7 +1,7 @@
 """Reading an inpaint request: multipart or JSON (base64) in, one :class:`InpaintRequest` out.
 
-The body is counted while it arrives and never buffered past the upload limit (413).
-Every field is checked here, before any work is queued: unknown, missing, duplicate
+The body has already been read, within the upload limits, by
+:class:`glcic.server.uploads.BodyReader`. Every field is checked here, before any work is queued: unknown, missing, duplicate
 or wrong-kind fields and bad options are 422s that say what to send instead;
 unparseable bodies are 400s. The option lists and defaults are :mod:`glcic.options`'.
 """
@@ -71,13 +71,13 @@ class InpaintJSON(BaseModel):
     )
 
 
-async def parse_request(request: Request, limit: int) -> InpaintRequest:
-    """Read and check the body of ``request`` (at most ``limit`` bytes) by its Content-Type."""
+async def parse_request(request: Request) -> InpaintRequest:
+    """Read and check the body of ``request`` by its Content-Type."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        return await parse_multipart(request, limit)
+        return await parse_multipart(request)
     if ctype == "application/json":
-        return parse_json(await read_limited(request, limit))
+        return parse_json(await request.body())
     raise ApiError(
         415,
         "unsupported_media_type",
@@ -86,62 +86,13 @@ async def parse_request(request: Request, limit: int) -> InpaintRequest:
     )
 
 
-# --------------------------------------------------------------------------- the body, counted
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The whole body, or a 413 as soon as it passes ``limit`` bytes."""
-    _check_declared_length(request, limit)
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _check_declared_length(request: Request, limit: int) -> None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit, int(declared))
-
-
-def _too_large(limit: int, got: int | None = None) -> ApiError:
-    size = f" ({got / 2**20:.1f} MiB)" if got is not None else ""
-    return ApiError(
-        413,
-        "payload_too_large",
-        f"the request body{size} is larger than this server's limit of {limit / 2**20:.1f} MiB; "
-        "send a smaller image (or start the server with a larger --max-upload-mb)",
-    )
-
-
-def _counted(request: Request, limit: int) -> Request:
-    """``request`` whose body raises a 413 once more than ``limit`` bytes have arrived."""
-    _check_declared_length(request, limit)
-    total = 0
-    receive = request.receive
-
-    async def counted_receive() -> dict[str, Any]:
-        nonlocal total
-        message = await receive()
-        if message["type"] == "http.request":
-            total += len(message.get("body", b""))
-            if total > limit:
-                raise _too_large(limit)
-        return message
-
-    return Request(request.scope, counted_receive)
-
-
 # --------------------------------------------------------------------------- the two forms
 
 
-async def parse_multipart(request: Request, limit: int) -> InpaintRequest:
+async def parse_multipart(request: Request) -> InpaintRequest:
     """``multipart/form-data``: file parts ``image`` and ``mask``, text fields for options."""
     try:
-        form = await _counted(request, limit).form(max_files=4, max_fields=8)
+        form = await request.form(max_files=4, max_fields=8)
     except StarletteHTTPException as e:  # python-multipart's parse errors
         raise ApiError(
             400, "malformed_multipart", f"the multipart body could not be parsed: {e.detail}"
@@ -190,6 +141,13 @@ def parse_json(body: bytes) -> InpaintRequest:
         raw = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {e}") from e
+    except RecursionError:  # Python's parser recurses once per level of [ or {
+        raise ApiError(
+            400,
+            "invalid_json",
+            "the JSON body is nested too deeply to parse; send one flat object "
+            '{"image": "<base64>", "mask": "<base64>", ...}',
+        ) from None
     if not isinstance(raw, dict):
         raise ApiError(
             400, "invalid_json", f"the JSON body must be an object; got {type(raw).__name__}"

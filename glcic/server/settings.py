@@ -1,4 +1,11 @@
-"""The limits of one server process: upload size, pixels, workers, queue, time.
+"""The limits of one server process: connections, uploads, pixels, workers, queue, time.
+
+A request meets them in this order (``docs/serving.md`` says what the client gets at each):
+connections (``max_connections``), the request line and headers (``header_timeout``),
+the body (``max_uploads`` read at once, each within ``upload_timeout`` and never idle for
+``idle_timeout``, at most ``max_upload_mb``), the pixels (``max_pixels``), then the
+inference (``max_concurrent`` at once, ``queue`` waiting, ``timeout``). Idle keep-alive
+connections are closed after ``keep_alive`` seconds.
 
 Imports nothing heavy (no FastAPI), so ``glcic serve`` can take its flag defaults
 from here while building ``glcic --help``.
@@ -27,6 +34,18 @@ class ServerSettings:
     """Seconds a request may wait and run before it is answered 504."""
     retry_after: int = 5
     """Seconds suggested to a client that got a 503."""
+    max_uploads: int = 16
+    """Request bodies read at once; more wait (without being read) for one to finish."""
+    upload_timeout: float = 60.0
+    """Seconds from the end of the headers by which the whole body must have arrived (408)."""
+    idle_timeout: float = 10.0
+    """Seconds a body may pause between two pieces before the request is dropped (408)."""
+    header_timeout: float = 10.0
+    """Seconds from connecting (or from the first byte of a following request) to the end of the headers."""
+    keep_alive: float = 5.0
+    """Seconds an idle keep-alive connection stays open between requests."""
+    max_connections: int = 1000
+    """Open connections; uvicorn answers further requests 503 at once and closes them."""
 
     @property
     def max_upload_bytes(self) -> int:
@@ -42,5 +61,14 @@ class ServerSettings:
             raise InputError(f"max_concurrent must be >= 1; got {self.max_concurrent}")
         if self.queue < 0:
             raise InputError(f"queue must be >= 0 (0 = no waiting); got {self.queue}")
-        if not self.timeout > 0:
-            raise InputError(f"timeout must be > 0 seconds; got {self.timeout}")
+        for name in ("timeout", "upload_timeout", "idle_timeout", "header_timeout", "keep_alive"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name} must be > 0 seconds; got {getattr(self, name)}")
+        if self.max_uploads < 1:
+            raise InputError(f"max_uploads must be >= 1; got {self.max_uploads}")
+        if self.max_connections < self.max_uploads + self.max_concurrent + self.queue:
+            raise InputError(
+                f"max_connections ({self.max_connections}) must be at least max_uploads + "
+                f"max_concurrent + queue ({self.max_uploads + self.max_concurrent + self.queue}), "
+                "or uploads and queued requests would be refused by the connection limit first"
+            )

@@ -24,13 +24,19 @@ def free_port(host: str = "127.0.0.1") -> int:
 def serve_in_thread(
     app: FastAPI, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0
 ) -> Iterator[str]:
-    """Run ``app`` under uvicorn on a daemon thread; yield its base URL; stop it on exit."""
+    """Run ``app`` under uvicorn on a daemon thread; yield its base URL; stop it on exit.
+
+    The connection limits are those of ``app``'s :class:`ServerSettings` (from
+    :func:`glcic.server.create_app`; the defaults for any other ASGI app), as in ``glcic serve``.
+    """
     import uvicorn
 
+    from glcic.server.connections import uvicorn_config
+    from glcic.server.settings import ServerSettings
+
     port = port or free_port(host)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    )
+    settings = getattr(getattr(app, "state", None), "settings", None) or ServerSettings()
+    server = uvicorn.Server(uvicorn_config(app, settings, host, port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="glcic-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

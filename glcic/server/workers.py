@@ -15,9 +15,9 @@ class Busy(Exception):
 class WorkerPool:
     """At most ``workers`` jobs run at once and at most ``queue`` more wait; the rest get :class:`Busy`.
 
-    A request takes its slot (:meth:`reserve`) before its body is read, so at most
-    ``workers + queue`` bodies are ever held in memory; the slot is freed when its job
-    ends (or at once if the request fails before it submits a job). The executor's
+    A request takes its slot (:meth:`reserve`) once its body has been read (the upload
+    limits are :mod:`glcic.server.uploads`'), so a slow client never holds one; the slot
+    is freed when its job ends (or at once if the request fails before it submits a job). The executor's
     threads are the concurrency limit and its queue is the waiting line. A job whose
     caller timed out keeps its slot until its thread really finishes, so slow requests
     cannot pile up more work than the pool was sized for. The counters are only touched

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -14,6 +15,7 @@ from glcic import InpaintPipeline
 from glcic.bundle import BundleInfo, save_bundle
 from glcic.config import ModelConfig
 from glcic.models.completion import CompletionNetwork
+from glcic.postprocess import DEFAULT_SEAM
 from glcic.server import ServerSettings, create_app
 
 INPAINT = "/api/v1/inpaint"
@@ -81,11 +83,23 @@ def assert_error(r, status: int, error: str, match: str = "") -> dict:
     return body
 
 
-def assert_completed(r, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def kept(mask: np.ndarray, seam: int = DEFAULT_SEAM) -> np.ndarray:
+    """(H, W) bool: the pixels farther than ``seam`` from the hole (``mask > 0``), which no answer may change.
+
+    The server blends by default, and blending may change a ``seam``-pixel band around the hole.
+    """
+    hole = (mask > 0).astype(np.uint8)
+    if seam:
+        hole = cv2.dilate(hole, np.ones((2 * seam + 1, 2 * seam + 1), np.uint8))
+    return hole == 0
+
+
+def assert_completed(r, image: np.ndarray, mask: np.ndarray, seam: int = DEFAULT_SEAM) -> np.ndarray:
+    """A 200 PNG of ``image``'s shape, equal to ``image`` outside the hole and its ``seam`` (0: no blend)."""
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/png"
     out = decode(r.content)
     assert out.shape == image.shape
-    hole = mask > 0
-    np.testing.assert_array_equal(out[~hole], image[~hole])  # outside the hole: untouched
+    keep = kept(mask, seam)
+    np.testing.assert_array_equal(out[keep], image[keep])  # outside the hole: untouched
     return out
