@@ -21,22 +21,27 @@ A completed image (:data:`Pixels`) is float ``(1, 3, H, W)`` in [0, 1] when the
 network made it and ``uint8`` ``(H, W, 3)`` when a classical method or blending
 did; it is converted only where the caller's type needs the other one
 (:func:`as_float`, :func:`as_uint8`, both by :mod:`glcic.convert`'s rule).
+
+torch is imported only when a tensor is needed (the network, a tensor input or
+output), so the classical methods run without it (``glcic inpaint --method telea``).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
-from glcic.convert import to_tensor, to_uint8
 from glcic.errors import InputError
 from glcic.io import GRAY_MODES, LoadedImage, gray_to_unit, load_image, load_mask, pil_to_rgb
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 __all__ = [
     "LUMA",
@@ -52,7 +57,7 @@ __all__ = [
 LUMA = (0.299, 0.587, 0.114)
 """ITU-R 601-2 luma, the weights of PIL's ``convert("L")``: gray results for gray inputs."""
 
-Pixels = torch.Tensor | np.ndarray
+Pixels = Any  # torch.Tensor | np.ndarray, without importing torch
 """A completed image: float ``(1, 3, H, W)`` in [0, 1] or ``uint8`` ``(H, W, 3)``."""
 
 Restore = Callable[[Sequence[Pixels], np.ndarray], Any]
@@ -65,43 +70,81 @@ class PreparedImage:
     """An input image as a float batch, plus the way back to the caller's type.
 
     Attributes:
-        x: ``(B, 3, H, W)`` float32 in [0, 1]; gray is repeated over the channels.
+        shape: ``(B, H, W)``.
+        make_x: builds :attr:`x` (torch is imported only then).
         restore: builds the output (see :data:`Restore`).
         unchanged: a copy of the input, in the caller's type.
         uint8: ``(H, W, 3)`` ``uint8``, the input's exact pixels when it had 8 bits
             (gray repeated), else None.
     """
 
-    x: torch.Tensor
+    shape: tuple[int, int, int]
+    make_x: Callable[[], torch.Tensor]
     restore: Restore
     unchanged: Callable[[], Any]
     uint8: np.ndarray | None = None
+    _x: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def x(self) -> torch.Tensor:
+        """``(B, 3, H, W)`` float32 in [0, 1]; gray is repeated over the channels."""
+        if self._x is None:
+            self._x = self.make_x()
+        return self._x
 
     def pixels(self, b: int) -> np.ndarray:
         """Image ``b`` as ``uint8`` ``(H, W, 3)``, for classical methods and blending."""
+        from glcic.convert import to_uint8
+
         return self.uint8 if self.uint8 is not None else to_uint8(self.x[b])
 
 
 def as_float(p: Pixels) -> torch.Tensor:
     """A completed image as float ``(1, 3, H, W)`` in [0, 1]."""
+    from glcic.convert import to_tensor
+
     return to_tensor(p)[None] if isinstance(p, np.ndarray) else p
 
 
 def as_uint8(p: Pixels) -> np.ndarray:
     """A completed image as ``uint8`` ``(H, W, 3)``."""
+    from glcic.convert import to_uint8
+
     return p if isinstance(p, np.ndarray) else to_uint8(p[0])
 
 
 def _luma(x: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) -> (B, H, W) with PIL's convert("L") weights."""
+    import torch
+
     w = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x * w).sum(dim=1)
 
 
 def _gray_uint8(p: Pixels) -> np.ndarray:
-    """A completed image -> its luma as ``uint8`` ``(H, W)``, rounded by glcic.convert's rule."""
+    """A completed image -> its luma as ``uint8`` ``(H, W)``, rounded by glcic.convert's rule
+    (``round(clamp(y, 0, 1) * 255)``); 8-bit results stay in NumPy (no torch needed)."""
+    if isinstance(p, np.ndarray):
+        x = p.astype(np.float32) / np.float32(255.0)  # (H, W, 3) in [0, 1], as to_tensor
+        w = np.asarray(LUMA, np.float32)
+        y = x[:, :, 0] * w[0] + x[:, :, 1] * w[1] + x[:, :, 2] * w[2]  # (H, W)
+        return np.round(np.clip(y, 0, 1) * np.float32(255.0)).astype(np.uint8)
+    from glcic.convert import to_uint8
+
     y = _luma(as_float(p))[:, None].expand(-1, 3, -1, -1)  # (1, 3, H, W): the luma in every channel
     return to_uint8(y)[0, :, :, 0]
+
+
+def _float_batch(rgb: np.ndarray) -> Callable[[], torch.Tensor]:
+    """``uint8`` ``(H, W, 3)`` -> a builder of ``(1, 3, H, W)`` float in [0, 1]."""
+
+    def make() -> torch.Tensor:
+        from glcic.convert import to_tensor
+
+        # torch warns about read-only arrays (np.asarray of a PIL image is one): copy those.
+        return to_tensor(rgb if rgb.flags.writeable else rgb.copy())[None].contiguous()
+
+    return make
 
 
 # --------------------------------------------------------------------------- adapters
@@ -117,9 +160,7 @@ def _from_rgb(a: np.ndarray) -> PreparedImage:
         out[:, :, :3] = np.where(changed[0][:, :, None], as_uint8(results[0]), rgb)
         return out
 
-    # torch warns about read-only arrays (np.asarray of a PIL image is one): copy those.
-    x = to_tensor(rgb if rgb.flags.writeable else rgb.copy())[None].contiguous()  # (1, 3, H, W)
-    return PreparedImage(x, restore, a.copy, rgb)
+    return PreparedImage((1, *rgb.shape[:2]), _float_batch(rgb), restore, a.copy, rgb)
 
 
 def _from_gray(g: np.ndarray, alpha: np.ndarray | None = None) -> PreparedImage:
@@ -133,11 +174,13 @@ def _from_gray(g: np.ndarray, alpha: np.ndarray | None = None) -> PreparedImage:
     def unchanged() -> np.ndarray:
         return g.copy() if alpha is None else np.stack([g, alpha], axis=2)
 
-    return PreparedImage(to_tensor(rgb)[None].contiguous(), restore, unchanged, rgb)  # x: (1, 3, H, W)
+    return PreparedImage((1, *g.shape), _float_batch(rgb), restore, unchanged, rgb)
 
 
 def _from_high_depth(im: Image.Image) -> PreparedImage:
     """PIL ``I;16*``, ``I`` or ``F`` gray: every bit of the known pixels is kept."""
+    import torch
+
     unit, scale = gray_to_unit(im, "image")  # (H, W) float64 in [0, 1]
     native = np.asarray(im)  # (H, W), the caller's dtype
     x = torch.from_numpy(unit.astype(np.float32))[None, None].expand(1, 3, -1, -1).contiguous()
@@ -148,16 +191,18 @@ def _from_high_depth(im: Image.Image) -> PreparedImage:
             v = np.clip(np.round(v), 0, 65535)
         return Image.fromarray(np.where(changed[0], v.astype(native.dtype), native))
 
-    return PreparedImage(x, restore, im.copy)
+    return PreparedImage((1, *native.shape), lambda: x, restore, im.copy)
 
 
 def _with_pil_output(prep: PreparedImage, unchanged: Callable[[], Image.Image]) -> PreparedImage:
     """The same preparation, answering with PIL images instead of arrays."""
     restore = prep.restore
-    return PreparedImage(prep.x, lambda r, c: Image.fromarray(restore(r, c)), unchanged, prep.uint8)
+    return PreparedImage(prep.shape, prep.make_x, lambda r, c: Image.fromarray(restore(r, c)), unchanged, prep.uint8)
 
 
 def _from_pil(im: Image.Image) -> PreparedImage:
+    # Upright, as every viewer shows it (and as the mask was drawn): the result is upright too.
+    im = upright(im)
     mode = im.mode
     if mode.startswith("I") or mode == "F":  # high-depth gray: keep all of it
         return _from_high_depth(im)
@@ -196,7 +241,7 @@ def _from_array(a: np.ndarray) -> PreparedImage:
     if a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 1):
         prep = _from_gray(a.reshape(a.shape[0], a.shape[1]))
         restore = prep.restore
-        return PreparedImage(prep.x, lambda r, c: restore(r, c).reshape(a.shape), a.copy, prep.uint8)
+        return PreparedImage(prep.shape, prep.make_x, lambda r, c: restore(r, c).reshape(a.shape), a.copy, prep.uint8)
     if a.ndim != 3 or a.shape[2] not in (3, 4):
         raise InputError(
             f"image arrays must be (H, W, 3) RGB, (H, W, 4) RGBA or (H, W) gray; got shape {a.shape}"
@@ -206,6 +251,8 @@ def _from_array(a: np.ndarray) -> PreparedImage:
 
 
 def _from_tensor(t: torch.Tensor) -> PreparedImage:
+    import torch
+
     if not t.is_floating_point():
         raise InputError(
             f"image tensors must be float in [0, 1]; got {t.dtype}; divide a uint8 tensor by 255"
@@ -232,7 +279,8 @@ def _from_tensor(t: torch.Tensor) -> PreparedImage:
         out = torch.where(c, res.to(dtype=batch.dtype), batch)
         return out.reshape(t.shape)
 
-    return PreparedImage(batch.float(), restore, lambda: t.detach().clone())
+    x = batch.float()
+    return PreparedImage((x.shape[0], *x.shape[2:]), lambda: x, restore, lambda: t.detach().clone())
 
 
 def prepare_image(image: Any) -> PreparedImage:
@@ -241,7 +289,7 @@ def prepare_image(image: Any) -> PreparedImage:
     Args:
         image: a file path (read with :func:`glcic.io.load_image`, EXIF applied), a
             :class:`~glcic.io.LoadedImage` (already read: used as is), a PIL image
-            (any mode, taken as stored: no EXIF rotation), a ``uint8`` array
+            (any mode; turned upright by its EXIF orientation tag, like files), a ``uint8`` array
             ``(H, W, 3)``, ``(H, W, 4)``, ``(H, W)`` or ``(H, W, 1)``, or a float
             tensor ``(3, H, W)`` or ``(B, 3, H, W)`` in [0, 1].
 
@@ -257,7 +305,7 @@ def prepare_image(image: Any) -> PreparedImage:
         return _from_pil(image)
     if isinstance(image, np.ndarray):
         return _from_array(image)
-    if isinstance(image, torch.Tensor):
+    if _is_tensor(image):
         return _from_tensor(image)
     raise InputError(
         f"image must be a PIL image, a uint8 numpy array (H, W, 3), a float tensor (3, H, W) in "
@@ -265,26 +313,38 @@ def prepare_image(image: Any) -> PreparedImage:
     )
 
 
+def _is_tensor(obj: Any) -> bool:
+    """A torch tensor? (Without importing torch: if it is not imported, nothing is a tensor.)"""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.Tensor)
+
+
+def upright(im: Image.Image) -> Image.Image:
+    """A PIL image turned by its EXIF orientation tag (the image itself when it has none)."""
+    if im.getexif().get(0x0112, 1) in (None, 1):
+        return im
+    return ImageOps.exif_transpose(im)
+
+
 def prepare_mask(mask: Any, batch: int, height: int, width: int) -> np.ndarray:
     """Any mask -> ``bool`` ``(B, H, W)``, True = hole.
 
     A ``bool`` ``(H, W)`` array of the image's size (what :func:`glcic.io.load_mask`
     returns) is taken as already parsed; anything else is read by ``load_mask``
-    (PIL masks as stored, no EXIF rotation, like PIL images). A tensor
+    (files and PIL masks turned upright by their EXIF tag, like images). A tensor
     ``(B, 1, H, W)`` gives one mask per batch image.
 
     Raises:
         InputError: an unreadable mask, or one whose size differs from the image's.
     """
-    if isinstance(mask, torch.Tensor) and mask.ndim == 4 and mask.shape[0] > 1:
+    if _is_tensor(mask) and mask.ndim == 4 and mask.shape[0] > 1:
         if mask.shape[0] != batch or mask.shape[1] != 1:
             raise InputError(f"a batch of masks must be (B, 1, H, W) with B = {batch}; got {tuple(mask.shape)}")
         return np.stack([prepare_mask(m[0], 1, height, width)[0] for m in mask])
-    if isinstance(mask, torch.Tensor) and mask.ndim > 4:
+    if _is_tensor(mask) and mask.ndim > 4:
         raise InputError(f"mask tensors must be (H, W), (1, H, W) or (B, 1, H, W); got {tuple(mask.shape)}")
     if isinstance(mask, np.ndarray) and mask.dtype == np.bool_ and mask.shape == (height, width):
         hole = mask  # parsed at the boundary already (e.g. by the CLI): not read again
     else:
-        exif = not isinstance(mask, Image.Image)
-        hole = load_mask(mask, size=(width, height), max_pixels=None, exif_transpose=exif)
+        hole = load_mask(mask, size=(width, height), max_pixels=None)
     return np.repeat(hole[None], batch, axis=0)  # (B, H, W)

@@ -25,8 +25,6 @@ a *strategy* (:mod:`glcic.strategies`). The caller's image types are handled by
 from __future__ import annotations
 
 import os
-import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +33,7 @@ import torch.nn.functional as F
 
 from glcic.bundle import BundleInfo, load_bundle, resolve_bundle_path
 from glcic.errors import InputError
-from glcic.inputs import Pixels, PreparedImage, as_uint8, prepare_image, prepare_mask
+from glcic.inputs import Pixels, PreparedImage
 from glcic.models.completion import CompletionNetwork, composite
 from glcic.options import (
     BACKENDS,
@@ -50,29 +48,10 @@ from glcic.options import (
 )
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
 from glcic.prefill import prefill
-from glcic.strategies import Used, complete_with_strategy
+from glcic.steps import InpaintResult, classical_filler, complete
+from glcic.strategies import complete_with_strategy
 
 __all__ = ["InpaintPipeline", "InpaintResult"]  # the option tuples live in glcic.options
-
-
-@dataclass
-class InpaintResult:
-    """What :meth:`InpaintPipeline.run` returns: the image and what made it.
-
-    Attributes:
-        image: the completed image, exactly what :meth:`InpaintPipeline.__call__` returns.
-        strategy: what ran: ``original``, ``resize``, ``crop`` or ``tiles`` (``auto``'s
-            windows along the hole) for the network; ``none`` for a classical method
-            or an empty mask.
-        scale: the network's scale relative to native (1.0 = native; the smallest,
-            when holes ran at several scales); 1.0 for classical methods.
-        model: the bundle's name, or the classical method's (``telea``, ...).
-    """
-
-    image: Any
-    strategy: str
-    scale: float
-    model: str
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
@@ -85,7 +64,7 @@ def _resolve_device(device: str | torch.device) -> torch.device:
 
 def _check_onnx_precision(precision: str) -> None:
     if precision not in ("auto", "fp32"):
-        raise InputError(f"the onnxruntime backend runs in fp32; got --precision {precision}; use fp32 or auto")
+        raise InputError(f"the onnxruntime backend runs in fp32; got precision={precision!r}; use 'fp32' or 'auto'")
 
 
 class InpaintPipeline:
@@ -296,46 +275,11 @@ class InpaintPipeline:
         Takes the same arguments and raises the same errors as :meth:`__call__`;
         ``.image`` is what ``__call__`` returns.
         """
-        # 1. Check the options, before any pixel is read.
-        method = self._check_options(postprocess, strategy, method)
-        model = self.bundle_info.name if method == "glcic" and self.bundle_info is not None else method
-
-        # 2. Parse the image and the mask, once: everything below uses these values.
-        prepared = prepare_image(image)  # .x: (B, 3, H, W) float in [0, 1]
-        B, _, H, W = prepared.x.shape
-        holes = prepare_mask(mask, B, H, W)  # (B, H, W) bool, True = hole
-
-        # 3. An empty mask has nothing to complete; a full one nothing to condition on.
-        if not holes.any():
-            warnings.warn(
-                "the mask is empty (no non-zero pixels), so there is nothing to complete; "
-                "returning the input unchanged",
-                UserWarning,
-                stacklevel=3,
-            )
-            return InpaintResult(prepared.unchanged(), "none", 1.0, model)
-        if any(holes[b].all() for b in range(B)):
-            raise InputError(
-                f"the mask covers the whole {W}x{H} image, so there is nothing to condition on; "
-                "mark only the region to fill (non-zero = hole) and leave the rest black"
-            )
-
-        # 4.-5. Complete each image of the batch (and blend it, if asked).
-        results: list[Pixels] = []
-        changed: list[np.ndarray] = []
-        used: list[Used] = []
-        for b in range(B):
-            result, region, u = self._complete_one(prepared, b, np.ascontiguousarray(holes[b]), method, strategy, postprocess)
-            results.append(result)
-            changed.append(region)
-            used.extend([u] if u is not None else [])
-
-        # 6. Back to the caller's type; every pixel outside `changed` is the input's.
-        image_out = prepared.restore(results, np.stack(changed))
-        if not used:  # a classical method
-            return InpaintResult(image_out, "none", 1.0, model)
-        # A batch reports its first image's strategy and the smallest scale of all.
-        return InpaintResult(image_out, used[0].strategy, min(u.scale for u in used), model)
+        method = self._check_options(postprocess, strategy, method)  # before any pixel is read
+        if method != "glcic":
+            return complete(image, mask, classical_filler(method), postprocess, method)
+        assert self.bundle_info is not None
+        return complete(image, mask, self._network_filler(strategy), postprocess, self.bundle_info.name)
 
     def _check_options(self, postprocess: str, strategy: str, method: str | None) -> str:
         """Check :meth:`__call__`'s options; return the method to run."""
@@ -349,44 +293,17 @@ class InpaintPipeline:
             )
         return method
 
-    def _complete_one(
-        self, prepared: PreparedImage, b: int, hole: np.ndarray, method: str, strategy: str, postprocess: str
-    ) -> tuple[Pixels, np.ndarray, Used | None]:
-        """Complete image ``b`` of the batch.
+    def _network_filler(self, strategy: str):
+        """A :data:`glcic.steps.Filler` that runs the network with ``strategy``."""
+        assert self.bundle_info is not None
+        resolution = self.bundle_info.resolution
 
-        Args:
-            prepared: the parsed input.
-            b: which image of the batch.
-            hole: ``bool`` ``(H, W)``, True = hole.
-            method, strategy, postprocess: as in :meth:`__call__`.
+        def fill(prepared: PreparedImage, b: int, hole: np.ndarray) -> tuple[Pixels, tuple[str, float]]:
+            x = prepared.x[b : b + 1]  # (1, 3, H, W) in [0, 1]
+            out, used = complete_with_strategy(self._forward, x, hole, strategy, resolution)
+            return out, (used.strategy, used.scale)
 
-        Returns:
-            ``(result, changed)``: the completed image (float ``(1, 3, H, W)`` from the
-            network, ``uint8`` ``(H, W, 3)`` from a classical method or blending) and
-            ``bool`` ``(H, W)``, the pixels that may differ from the input, and
-            what the network's strategy ran (None for a classical method or no hole).
-        """
-        x = prepared.x[b : b + 1]  # (1, 3, H, W) in [0, 1]
-        if not hole.any():  # another image of the batch has a hole; this one has none
-            return x, hole, None
-        # 4. Fill the hole: the network (at the strategy's scale) or a classical method.
-        used = None
-        if method == "glcic":
-            assert self.bundle_info is not None
-            result: Pixels
-            result, used = complete_with_strategy(self._forward, x, hole, strategy, self.bundle_info.resolution)
-        else:
-            from glcic.classical import inpaint_classical
-
-            result = inpaint_classical(method, prepared.pixels(b), hole)  # (H, W, 3) uint8
-        if postprocess != "blend":
-            return result, hole, used
-        # 5. Blend into the surroundings (Sec. 3.4): changes the hole and a seam around it.
-        from glcic.postprocess import blend
-
-        original = prepared.pixels(b)  # (H, W, 3) uint8
-        blended = blend(as_uint8(result), original, hole)  # (H, W, 3) uint8
-        return blended, hole | (blended != original).any(axis=2), used
+        return fill
 
     # ----------------------------------------------------------------- network
 

@@ -241,7 +241,7 @@ def complete_with_strategy(
                 f"on {resolution} px images; above ~{AUTO_ORIGINAL_FACTOR:g}x that size it fills holes "
                 "with checkerboard garbage; use strategy 'auto' (the default)",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=6,  # the caller of InpaintPipeline.run
             )
         return forward(x, hole_t), Used("original", 1.0)
     if strategy == "resize":

@@ -1,0 +1,142 @@
+"""The steps of one inpainting call, whatever fills the hole, without torch.
+
+:meth:`glcic.pipeline.InpaintPipeline.run` is these steps with the network (or a
+classical method) as the filler; ``glcic inpaint --method telea`` runs them with a
+classical method directly, so it never imports torch (:func:`run_classical`):
+
+1. parse the image and the mask once (:mod:`glcic.inputs`);
+2. refuse a mask that covers everything, answer an empty one with the input;
+3. fill each image of the batch (the filler), then blend it in (``postprocess``);
+4. back to the caller's type, every pixel outside the changed region the input's.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from glcic.errors import InputError
+from glcic.inputs import Pixels, PreparedImage, as_uint8, prepare_image, prepare_mask
+from glcic.options import CLASSICAL_METHODS, POSTPROCESS, check_choice
+
+__all__ = ["Filler", "InpaintResult", "complete", "run_classical"]
+
+
+@dataclass
+class InpaintResult:
+    """What :meth:`~glcic.pipeline.InpaintPipeline.run` returns: the image and what made it.
+
+    Attributes:
+        image: the completed image, exactly what ``InpaintPipeline.__call__`` returns.
+        strategy: what ran: ``original``, ``resize``, ``crop`` or ``tiles`` (``auto``'s
+            windows along the hole) for the network; ``none`` for a classical method
+            or an empty mask.
+        scale: the network's scale relative to native (1.0 = native; the smallest,
+            when holes ran at several scales); 1.0 for classical methods.
+        model: the bundle's name, or the classical method's (``telea``, ...).
+    """
+
+    image: Any
+    strategy: str
+    scale: float
+    model: str
+
+
+Filler = Callable[[PreparedImage, int, np.ndarray], tuple[Pixels, tuple[str, float]]]
+"""Fills the hole of batch image ``b``: ``(prepared, b, hole bool (H, W))`` -> the
+completed image (:data:`~glcic.inputs.Pixels`, known pixels exact) and what ran,
+``(strategy, scale)``."""
+
+
+def complete(image: Any, mask: Any, fill: Filler, postprocess: str, model: str) -> InpaintResult:
+    """Steps 1-4 of the module docstring.
+
+    Args:
+        image, mask: as :meth:`glcic.pipeline.InpaintPipeline.__call__` takes them.
+        fill: the filler (see :data:`Filler`).
+        postprocess: ``blend`` or ``none`` (checked by the caller).
+        model: the name :class:`InpaintResult` reports.
+
+    Raises:
+        InputError: a bad image or mask, or a mask that covers a whole image.
+
+    Warns:
+        UserWarning: the mask is empty; the input comes back unchanged.
+    """
+    # 1. Parse the image and the mask, once: everything below uses these values.
+    prepared = prepare_image(image)
+    B, H, W = prepared.shape
+    holes = prepare_mask(mask, B, H, W)  # (B, H, W) bool, True = hole
+
+    # 2. An empty mask has nothing to complete; a full one nothing to condition on.
+    if not holes.any():
+        warnings.warn(
+            "the mask is empty (no non-zero pixels), so there is nothing to complete; "
+            "returning the input unchanged",
+            UserWarning,
+            stacklevel=4,
+        )
+        return InpaintResult(prepared.unchanged(), "none", 1.0, model)
+    if any(holes[b].all() for b in range(B)):
+        raise InputError(
+            f"the mask covers the whole {W}x{H} image, so there is nothing to condition on; "
+            "mark only the region to fill (non-zero = hole) and leave the rest black"
+        )
+
+    # 3. Fill each image of the batch and blend it in.
+    results: list[Pixels] = []
+    changed: list[np.ndarray] = []
+    used: list[tuple[str, float]] = []
+    for b in range(B):
+        hole = np.ascontiguousarray(holes[b])
+        if not hole.any():  # another image of the batch has a hole; this one has none
+            results.append(prepared.pixels(b))
+            changed.append(hole)
+            continue
+        result, ran = fill(prepared, b, hole)
+        used.append(ran)
+        if postprocess == "blend":
+            result, hole = _blend(result, prepared.pixels(b), hole)
+        results.append(result)
+        changed.append(hole)
+
+    # 4. Back to the caller's type; every pixel outside `changed` is the input's.
+    # A batch reports its first image's strategy and the smallest scale of all.
+    return InpaintResult(
+        prepared.restore(results, np.stack(changed)), used[0][0], min(s for _, s in used), model
+    )
+
+
+def _blend(result: Pixels, original: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's blending (Sec. 3.4): the blended ``uint8`` (H, W, 3) image and the
+    pixels it changed (the hole and a seam around it)."""
+    from glcic.postprocess import blend
+
+    blended = blend(as_uint8(result), original, hole)  # (H, W, 3) uint8
+    return blended, hole | (blended != original).any(axis=2)
+
+
+def classical_filler(method: str) -> Filler:
+    """A :data:`Filler` that runs a classical method (:mod:`glcic.classical`) at native size."""
+
+    def fill(prepared: PreparedImage, b: int, hole: np.ndarray) -> tuple[Pixels, tuple[str, float]]:
+        from glcic.classical import inpaint_classical
+
+        return inpaint_classical(method, prepared.pixels(b), hole), ("none", 1.0)  # (H, W, 3) uint8
+
+    return fill
+
+
+def run_classical(image: Any, mask: Any, method: str = "telea", postprocess: str = "blend") -> InpaintResult:
+    """Complete with a classical method, without importing torch.
+
+    The same result as ``InpaintPipeline.classical(method).run(image, mask,
+    postprocess=postprocess)`` for every input but tensors (which need torch anyway).
+    """
+    check_choice("method", method, CLASSICAL_METHODS)
+    check_choice("postprocess", postprocess, POSTPROCESS)
+    return complete(image, mask, classical_filler(method), postprocess, method)
