@@ -36,11 +36,13 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
 def run(args: argparse.Namespace) -> int:
     from glcic.config import dump_config, load_config
     from glcic.errors import ConfigError
+    from glcic.training.outputs import check_run_config
 
     preset = args.config
     saved = args.run_dir / "config.yaml"
     if preset is None:
         if args.resume and saved.is_file():
+            check_run_config(saved)  # an empty file would read as all defaults
             preset = saved  # resuming: the run's own config, with any --set on top
         else:
             raise ConfigError("--config is required (a preset such as cpu, report, paper, or a YAML path)")
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         sys.stdout.write(dump_config(cfg))
         return 0
+    from glcic.atomic import disk_full_error, is_disk_full
     from glcic.training.loop import train
     from glcic.training.step import TrainingError
 
@@ -56,5 +59,23 @@ def run(args: argparse.Namespace) -> int:
     except TrainingError as e:
         print(f"glcic train: error: {e}", file=sys.stderr)
         return 1
+    except (OSError, RuntimeError) as e:
+        if not is_disk_full(e):
+            raise
+        print(f"glcic train: error: {disk_full_error(args.run_dir, e, _resume_hint(args.run_dir))}", file=sys.stderr)
+        return 1
     print(f"glcic train: stopped at step {result['step']}; run folder {result['run_dir']}")
     return 0
+
+
+def _resume_hint(run_dir: Path) -> str:
+    """What to do after a full disk: where training will continue from."""
+    from glcic.training.checkpoint import latest_checkpoint
+
+    last = latest_checkpoint(run_dir)
+    start = f"from {last}" if last else "from step 0 (no checkpoint was written yet)"
+    return (
+        "no partial file is left and the run's checkpoints are intact. Free some space (old runs; fewer "
+        f"checkpoints with --set train.keep_ckpts=N), then continue with `glcic train --run-dir {run_dir} "
+        f"--resume`: it starts {start}"
+    )

@@ -2,13 +2,13 @@
 
 A checkpoint is a plain dict of tensors, numbers, strings and nested dicts
 (configs as dicts, never pickled objects), so ``torch.load(weights_only=True)``
-reads it. It is written to a temporary file in the same folder and renamed, so a
-kill at any instant leaves the previous checkpoint intact.
+reads it. It is written through :func:`glcic.atomic.atomic_write`, so a kill at any
+instant or a full disk leaves the previous checkpoints intact and no partial file;
+the oldest are deleted only once the new one is complete.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from glcic.atomic import atomic_write, remove_stale_temps
 from glcic.errors import BundleError
 
 if TYPE_CHECKING:
@@ -31,16 +32,16 @@ def checkpoint_dir(run_dir: str | Path) -> Path:
 
 
 def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any], keep: int = 3) -> Path:
-    """Write ``checkpoints/ckpt_STEP.pt`` atomically and delete all but the newest ``keep``."""
+    """Write ``checkpoints/ckpt_STEP.pt`` atomically, then delete all but the newest ``keep``.
+
+    Raises:
+        DiskFullError: no room for it; the earlier checkpoints are untouched.
+    """
     d = checkpoint_dir(run_dir)
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"ckpt_{step:08d}.pt"
-    tmp = d / f".{path.name}.tmp"
-    with open(tmp, "wb") as f:
+    with atomic_write(path) as f:
         torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
     if keep > 0:
         for old in list_checkpoints(run_dir)[:-keep]:
             old.unlink(missing_ok=True)
@@ -102,6 +103,14 @@ def training_state(
         "mean_pixel": mean_pixel.cpu(),
         "rng": streams.state(),
     }
+
+
+def remove_interrupted_writes(run_dir: Path, verbose: bool) -> None:
+    """Delete the temporary files a run killed mid-write left in ``run_dir`` (they hold disk space)."""
+    stale = [p for d in (run_dir, run_dir / "samples", checkpoint_dir(run_dir)) for p in remove_stale_temps(d)]
+    if stale and verbose:
+        names = ", ".join(p.name for p in stale)
+        print(f"glcic train: removed {len(stale)} partial file(s) an interrupted run left ({names})", file=sys.stderr)
 
 
 def find_resume_state(run_dir: Path, resume: bool, verbose: bool) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from glcic.training import distributed as dist
 from glcic.training.batches import RandomStreams, TrainBatches, validation_batch
 from glcic.training.checkpoint import (
     find_resume_state,
+    remove_interrupted_writes,
     restore_training_state,
     save_checkpoint,
     training_state,
@@ -53,6 +54,12 @@ def train(
 
     Returns:
         ``{"step", "stats", "run_dir", "completion", "discriminator"}`` (the two state dicts).
+
+    Raises:
+        TrainingError: a non-finite loss; the last good checkpoint is intact.
+        DiskFullError: a checkpoint, sample or config would not fit; no partial file is left.
+        OSError: any other write failure (ENOSPC from the stats or TensorBoard appends
+            included; ``glcic.atomic.is_disk_full`` tells).
     """
     tc, run_dir = cfg.train, Path(run_dir)
 
@@ -65,6 +72,8 @@ def train(
     torch.manual_seed(tc.seed)
 
     # Load the data, the checkpoint to resume from, and the dataset mean pixel.
+    if main:
+        remove_interrupted_writes(run_dir, verbose=True)  # partial files of a killed run hold disk space
     lo, hi = cfg.model.value_range
     train_ds, val_ds = build_datasets(cfg.data, (lo, hi), attributes=cfg.model.attributes)
     mask_gen = build_mask_generator(cfg.mask, cfg.data.size)
