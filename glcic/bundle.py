@@ -13,22 +13,33 @@ The shipped face model lives in ``glcic/weights/default``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
-from glcic.config import ModelConfig, dataclass_from_dict
+from glcic.atomic import write_bytes_atomic, write_text_atomic
+from glcic.config import Config, ModelConfig, dataclass_from_dict
 from glcic.errors import BundleError, ConfigError
 from glcic.models.completion import CompletionNetwork
 
 BUNDLE_FORMAT = "glcic-bundle"
 BUNDLE_VERSION = 1
 DEFAULT_BUNDLE = Path(__file__).resolve().parent / "weights" / "default"
+
+MAX_WIDTH = 4.0
+"""Largest ``model.width`` / ``model.disc_width`` a bundle may ask for (the paper: 1, the
+shipped model: 0.5). Checked before the network is built: a width of 40 would allocate
+gigabytes before the weights are found not to fit."""
+MAX_RESOLUTION = 4096
+"""Largest training resolution a bundle may give (the paper: 256); the inference
+strategies crop and scale to it."""
+TEXT_FIELDS = ("name", "training_data", "license", "description")
+"""The free-text fields of config.json (each optional, each a string)."""
 
 
 @dataclass
@@ -42,6 +53,8 @@ class BundleInfo:
     name: str = "glcic"
     training_data: str = ""
     license: str = ""
+    description: str = ""
+    """What the model is for, in one sentence (``glcic export --description``)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -53,6 +66,7 @@ class BundleInfo:
             "format": BUNDLE_FORMAT,
             "version": BUNDLE_VERSION,
             "name": self.name,
+            "description": self.description,
             "model": asdict(self.model),
             "resolution": self.resolution,
             "mean_pixel": [float(x) for x in self.mean_pixel],
@@ -64,26 +78,20 @@ class BundleInfo:
 
 
 def save_bundle(directory: str | Path, model: CompletionNetwork, info: BundleInfo) -> Path:
-    """Write ``model.safetensors`` and ``config.json`` into ``directory`` (atomically each)."""
+    """Write ``model.safetensors`` and ``config.json`` into ``directory`` (atomically each).
+
+    Raises:
+        DiskFullError: no room on the disk; no partial file is left.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {
         k: (v.detach().float() if v.is_floating_point() else v.detach()).cpu().contiguous()
         for k, v in model.state_dict().items()
     }
-    with tempfile.NamedTemporaryFile(dir=directory, suffix=".tmp", delete=False) as f:
-        tmp = f.name
-    save_file(state, tmp, metadata={"format": BUNDLE_FORMAT})
-    os.chmod(tmp, 0o644)  # NamedTemporaryFile creates 0600; a release file is world-readable
-    os.replace(tmp, directory / "model.safetensors")
-    _write_text_atomic(directory / "config.json", json.dumps(info.to_json(), indent=2) + "\n")
+    write_bytes_atomic(directory / "model.safetensors", safetensors_bytes(state, metadata={"format": BUNDLE_FORMAT}))
+    write_text_atomic(directory / "config.json", json.dumps(info.to_json(), indent=2) + "\n")
     return directory
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def resolve_bundle_path(path: str | Path | None) -> Path:
@@ -115,35 +123,105 @@ def resolve_bundle_path(path: str | Path | None) -> Path:
 
 
 def read_bundle_info(path: str | Path | None) -> BundleInfo:
-    """Parse and check a bundle's config.json."""
-    p = resolve_bundle_path(path)
+    """Parse and check a bundle's config.json, field by field, before anything is allocated.
+
+    Raises:
+        BundleError: naming the file and the field, what was expected and what arrived.
+    """
+    where = resolve_bundle_path(path) / "config.json"
     try:
-        raw = json.loads((p / "config.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{p / 'config.json'} is not valid JSON ({e}); is this a glcic bundle?") from e
+        raw = json.loads(where.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise BundleError(f"{where} is not valid JSON ({e}); is this a glcic bundle?") from e
+    try:
+        return bundle_info_from_json(raw)
+    except (ConfigError, ValueError) as e:
+        raise BundleError(f"{where} is invalid: {e}") from e
+
+
+def bundle_info_from_json(raw: Any) -> BundleInfo:
+    """A :class:`BundleInfo` from a parsed config.json, every field checked.
+
+    Raises:
+        ValueError: naming the field, what was expected and what arrived
+            (``ConfigError`` for the model's fields, with the training config's rules).
+    """
     if not isinstance(raw, dict) or raw.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{p / 'config.json'} does not say format={BUNDLE_FORMAT!r}; is this a glcic bundle?")
-    if raw.get("version", 0) > BUNDLE_VERSION:
-        raise BundleError(
-            f"{p} is bundle version {raw.get('version')}; this glcic reads up to {BUNDLE_VERSION}: upgrade glcic"
+        raise ValueError(f"it does not say format={BUNDLE_FORMAT!r}; is this a glcic bundle?")
+    version = raw.get("version")
+    if not _is_int(version) or version < 1:
+        raise ValueError(f"version must be a whole number >= 1 (this glcic writes {BUNDLE_VERSION}); got {version!r}")
+    if version > BUNDLE_VERSION:
+        raise ValueError(f"it is bundle version {version}; this glcic reads up to {BUNDLE_VERSION}: upgrade glcic")
+    missing = [k for k in ("model", "resolution", "mean_pixel") if k not in raw]
+    if missing:
+        raise ValueError(f"{', '.join(missing)} missing; a bundle written by `glcic export` has them")
+    resolution = raw["resolution"]
+    if not _is_int(resolution) or not 16 <= resolution <= MAX_RESOLUTION or resolution % 4:
+        raise ValueError(
+            f"resolution (the training data.size) must be a multiple of 4 from 16 to {MAX_RESOLUTION}; got {resolution!r}"
         )
-    try:
-        model = dataclass_from_dict(ModelConfig, raw["model"], "model.")
-        info = BundleInfo(
-            model=model,
-            resolution=int(raw["resolution"]),
-            mean_pixel=[float(x) for x in raw["mean_pixel"]],
-            name=str(raw.get("name", "glcic")),
-            training_data=str(raw.get("training_data", "")),
-            license=str(raw.get("license", "")),
+    model = check_bundle_model(raw["model"], resolution)
+    if "value_range" in raw and raw["value_range"] != list(model.value_range):
+        raise ValueError(
+            f"value_range {raw['value_range']!r} does not match model.output={model.output!r}, "
+            f"which gives {list(model.value_range)}"
         )
-    except (KeyError, TypeError, ValueError, ConfigError) as e:
-        raise BundleError(f"{p / 'config.json'} is incomplete or invalid: {e}") from e
-    known = {"format", "version", "name", "model", "resolution", "mean_pixel", "value_range", "training_data", "license"}
-    info.extra = {k: v for k, v in raw.items() if k not in known}
-    if len(info.mean_pixel) != 3:
-        raise BundleError(f"{p / 'config.json'}: mean_pixel must have 3 values; got {info.mean_pixel}")
-    return info
+    texts = {k: raw.get(k, "") for k in TEXT_FIELDS}
+    bad = [k for k, v in texts.items() if not isinstance(v, str)]
+    if bad:
+        raise ValueError(f"{', '.join(bad)} must be text; got {', '.join(repr(texts[k]) for k in bad)}")
+    extra = {k: v for k, v in raw.items() if k not in {"format", "version", "model", "resolution", "mean_pixel",
+                                                       "value_range", *TEXT_FIELDS}}
+    if "step" in extra and (not _is_int(extra["step"]) or extra["step"] < 0):
+        raise ValueError(f"step must be a whole number >= 0; got {extra['step']!r}")
+    if "train_config" in extra and not isinstance(extra["train_config"], dict):
+        raise ValueError(f"train_config must be a mapping; got {type(extra['train_config']).__name__}")
+    texts["name"] = texts["name"] or "glcic"
+    return BundleInfo(model, resolution, check_mean_pixel(raw["mean_pixel"]), **texts, extra=extra)
+
+
+def check_bundle_model(raw: Any, resolution: int) -> ModelConfig:
+    """``model`` of config.json as a :class:`ModelConfig`: the training config's rules, plus bounds.
+
+    Raises:
+        ConfigError: a field fails a training-config rule (``model.dilations must be ...``).
+        ValueError: a width over :data:`MAX_WIDTH`, or a dilation over ``resolution``.
+    """
+    model = dataclass_from_dict(ModelConfig, raw, "model.")  # keys and types
+    Config(model=model).validate()  # choices, dilations >= 1, widths > 0: one set of rules
+    for name in ("width", "disc_width"):
+        value = getattr(model, name)
+        if not math.isfinite(value) or value > MAX_WIDTH:
+            raise ValueError(
+                f"model.{name} must be a number in (0, {MAX_WIDTH:g}] (the paper's network is 1); got {value!r}"
+            )
+    if model.attributes < 0:
+        raise ValueError(f"model.attributes must be >= 0 (0 = no attribute head); got {model.attributes}")
+    if max(model.dilations) > resolution:
+        raise ValueError(
+            f"model.dilations must be at most the resolution ({resolution}); a larger one reads only padding; "
+            f"got {model.dilations}"
+        )
+    return model
+
+
+def check_mean_pixel(value: Any) -> list[float]:
+    """Three finite numbers in [0, 1] (a dataset's mean RGB) as floats.
+
+    Raises:
+        ValueError: anything else, saying what arrived.
+    """
+    ok = isinstance(value, (list, tuple)) and len(value) == 3
+    ok = ok and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x <= 1 for x in value)
+    if not ok:  # NaN fails 0 <= x <= 1
+        raise ValueError(f"mean_pixel must be 3 numbers in [0, 1] (the mean RGB); got {value!r}")
+    return [float(x) for x in value]
+
+
+def _is_int(value: Any) -> bool:
+    """A JSON whole number (``True`` and ``"1"`` are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def load_bundle(path: str | Path | None = "default", map_location: str | torch.device = "cpu") -> tuple[CompletionNetwork, BundleInfo]:

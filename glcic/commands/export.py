@@ -22,10 +22,19 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     p.add_argument("--output", "-o", required=True, type=Path, help="bundle folder to write")
     p.add_argument("--name", default=None, help="model name stored in config.json")
     p.add_argument("--license", default=None, help="licence text of the weights (default: from the data)")
+    p.add_argument(
+        "--description",
+        default="",
+        help="what the model is for, in one sentence (shown by pipe.info and the web page), e.g. "
+        "'Completes holes in 64x64 face crops; trained on rectangular holes.'",
+    )
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from glcic.atomic import DiskFullError
     from glcic.bundle import BundleInfo, save_bundle
     from glcic.config import Config
     from glcic.models import CompletionNetwork
@@ -44,8 +53,13 @@ def run(args: argparse.Namespace) -> int:
         name=args.name or f"glcic-{Path(args.source).resolve().name}",
         training_data=", ".join(roots) + f" ({cfg.data.train_split} split)",
         license=args.license or (CELEBA_LICENSE if is_celeba else "as the training data's licence allows"),
+        description=args.description,
         extra={"step": int(state["step"]), "train_config": state["config"]},
     )
-    save_bundle(args.output, net, info)
+    try:
+        save_bundle(args.output, net, info)
+    except DiskFullError as e:
+        print(f"glcic export: error: {e}", file=sys.stderr)
+        return 1
     print(f"glcic export: wrote {args.output}/model.safetensors and config.json (step {state['step']})")
     return 0

@@ -2,6 +2,10 @@
 
 Only rank 0 writes; on other ranks :class:`RunOutputs` keeps its running averages
 and writes nothing. Every row of ``stats.jsonl`` goes through :meth:`RunOutputs.write`.
+Whole files are written atomically (:mod:`glcic.atomic`); stats.jsonl is appended to,
+and cut back to the start step when a run starts, so a resumed run logs each step once
+(the steps after its checkpoint are run, and logged, again). Damaged run files are
+refused by name, with the fix.
 """
 
 from __future__ import annotations
@@ -9,13 +13,18 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
+from glcic.atomic import atomic_write, write_text_atomic
+from glcic.bundle import check_mean_pixel
 from glcic.config import Config, dump_config
 from glcic.convert import to_uint8
+from glcic.errors import ConfigError, InputError
 from glcic.losses import masked_mse
 from glcic.models import CompletionNetwork, composite
 from glcic.precision import autocast
@@ -26,17 +35,81 @@ LOG_LOSSES = ("loss/C_mse", "loss/C_adv", "loss/D_real", "loss/D_fake", "loss/D_
 
 
 def cached_mean_pixel(run_dir: Path, train_ds: Any, main: bool) -> torch.Tensor:
-    """The dataset mean pixel (3,) in [0, 1], computed once and cached in ``mean_pixel.json``."""
+    """The dataset mean pixel (3,) in [0, 1], computed once and cached in ``mean_pixel.json``.
+
+    Raises:
+        InputError: mean_pixel.json is there but empty or damaged (it names the file and the fix).
+    """
     from glcic.data.datasets import compute_mean_pixel
 
     path = run_dir / "mean_pixel.json"
     if path.is_file():
-        return torch.tensor(json.loads(path.read_text())["mean_pixel"], dtype=torch.float32)
+        return torch.tensor(read_mean_pixel(path), dtype=torch.float32)
     mean = compute_mean_pixel(train_ds).float()
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"mean_pixel": mean.tolist()}) + "\n")
+        write_text_atomic(path, json.dumps({"mean_pixel": mean.tolist()}) + "\n")
     return mean
+
+
+def read_mean_pixel(path: Path) -> list[float]:
+    """The three values of a run's ``mean_pixel.json`` (``{"mean_pixel": [r, g, b]}``, in [0, 1])."""
+    try:
+        return check_mean_pixel(json.loads(path.read_text())["mean_pixel"])
+    except (ValueError, KeyError, TypeError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        raise InputError(
+            f"{path} is empty or damaged ({type(e).__name__}: {e}): delete it and `glcic train` computes "
+            "the mean pixel from the data again"
+        ) from e
+
+
+def check_run_config(path: Path) -> None:
+    """Refuse a run's ``config.yaml`` that is empty or damaged (it would read as all defaults).
+
+    The file holds every section, as :func:`glcic.config.dump_config` writes it.
+
+    Raises:
+        ConfigError: naming the file, what is wrong and the fix.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text())
+        why = "" if isinstance(raw, dict) else "it is empty" if raw is None else f"it holds a {type(raw).__name__}"
+    except yaml.MarkedYAMLError as e:
+        raw, why = None, f"not YAML at line {e.problem_mark.line + 1 if e.problem_mark else '?'}: {e.problem}"
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raw, why = None, f"not YAML: {e}"
+    if not why:
+        missing = [f.name for f in fields(Config) if not isinstance(raw.get(f.name), dict)]
+        why = f"section(s) {', '.join(missing)} missing" if missing else ""
+    if why:
+        raise ConfigError(
+            f"{path} is empty or damaged ({why}); resume with the config the run started with: "
+            f"`glcic train --config PRESET_OR_YAML --run-dir {path.parent} --resume` (it rewrites config.yaml)"
+        )
+
+
+def cut_stats(path: Path, step: int) -> int:
+    """Keep the rows of ``stats.jsonl`` up to ``step`` (and no line cut mid-write); return how many went.
+
+    A run resumed from the checkpoint at ``step`` runs the later steps again and logs
+    them again; their old rows would repeat.
+    """
+    if not path.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+            keep = int(row["step"]) <= step
+        except (ValueError, KeyError, TypeError):
+            keep = False  # a line cut by a kill or a full disk
+        if keep:
+            kept.append(line + "\n")
+        else:
+            dropped += bool(line.strip())
+    if dropped:
+        write_text_atomic(path, "".join(kept))
+    return dropped
 
 
 class RunOutputs:
@@ -45,7 +118,8 @@ class RunOutputs:
     Args:
         run_dir: the run folder; ``config.yaml`` is (re)written there at once.
         cfg: the resolved config.
-        step: the step training starts from (TensorBoard drops events after it).
+        step: the step training starts from: stats.jsonl keeps its rows up to it and
+            TensorBoard hides its events after it (both are logged again).
         main: this process writes (rank 0).
         progress: show a progress bar (default: when stdout is a terminal).
     """
@@ -58,13 +132,18 @@ class RunOutputs:
         self.writer = None
         if main:
             run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.yaml").write_text(dump_config(cfg))
+            write_text_atomic(run_dir / "config.yaml", dump_config(cfg))
             (run_dir / "samples").mkdir(exist_ok=True)
+            dropped = cut_stats(run_dir / "stats.jsonl", step)
+            if dropped:
+                print(f"glcic train: stats.jsonl: dropped {dropped} row(s) after step {step}; "
+                      "those steps run again", file=sys.stderr)
             self.stats_file = open(run_dir / "stats.jsonl", "a")
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=step if step else None)
+                # Events at `step` itself were logged before its checkpoint: hide only later ones.
+                self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=step + 1)
             except ImportError:  # tensorboard is a dependency, but keep training if it is broken
                 self.writer = None
         show_bar = main and (sys.stdout.isatty() if progress is None else progress)
@@ -138,7 +217,8 @@ class RunOutputs:
         holed = to01(x) * (1 - m) + m  # holes shown white
         rows = [torch.cat(list(r), dim=2) for r in (holed, to01(completed), to01(x))]  # each (3, H, n*W)
         grid = torch.cat(rows, dim=1)  # (3, 3H, n*W)
-        Image.fromarray(to_uint8(grid)).save(self.run_dir / "samples" / f"step_{step:08d}.png")
+        with atomic_write(self.run_dir / "samples" / f"step_{step:08d}.png") as f:
+            Image.fromarray(to_uint8(grid)).save(f, format="PNG")
         if self.writer:
             self.writer.add_image("samples", grid.cpu(), step)
         self.write(step, phase, {"val/C_mse": mse})

@@ -1,12 +1,15 @@
 """`glcic train`, `glcic export` and `glcic plot` from the command line."""
 
 import json
+import re
+import shutil
 
 import pytest
 import torch
 
-from glcic.bundle import load_bundle
+from glcic.bundle import load_bundle, read_bundle_info
 from glcic.cli import main
+from tests.test_atomic import fill_disk_after
 from tests.training.conftest import tiny_overrides
 
 
@@ -66,3 +69,48 @@ def test_plot_reads_a_stats_file_cut_mid_line_but_not_a_damaged_one(tmp_path):
     path.write_text('{"step": 1, "lo\n{"step": 2}\n')
     with pytest.raises(InputError, match=r"stats.jsonl:1 is not JSON; the stats file is damaged"):
         read_stats(path)
+
+
+def _train_args(root, run, **over):
+    sets = [a for kv in tiny_overrides(root, **over) for a in ("--set", kv)]
+    return ["train", "--config", "cpu", "--run-dir", str(run), *sets]
+
+
+def test_a_full_disk_stops_training_with_a_message_and_resume_continues(image_folder, tmp_path, monkeypatch, capsys):
+    over = {"train.t_c": "6", "train.t_d": "0", "train.t_train": "6", "train.ckpt_every": "2", "train.log_every": "1"}
+    run = tmp_path / "run"
+    assert main([*_train_args(image_folder, run, **over), "--max-steps", "2"]) == 0
+    capsys.readouterr()
+    with monkeypatch.context() as full:
+        fill_disk_after(full, 10_000)  # config.yaml fits, the checkpoint at step 4 does not
+        assert main(["train", "--run-dir", str(run), "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "unexpected pos" not in err
+    assert re.search(r"could not write .*ckpt_00000004.pt: the disk is full \(.* free there\); no partial file", err)
+    assert f"`glcic train --run-dir {run} --resume`: it starts from {run / 'checkpoints' / 'ckpt_00000002.pt'}" in err
+    assert not list(run.rglob("*.tmp"))
+    assert main(["train", "--run-dir", str(run), "--resume"]) == 0
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss/C_mse" in r] == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_refuses_an_empty_config_yaml(run_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    (run / "config.yaml").write_text("")
+    assert main(["train", "--run-dir", str(run), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {run / 'config.yaml'} is empty or damaged (it is empty); resume with the config" in err
+
+
+def test_export_stores_the_description(run_dir, tmp_path):
+    text = "Completes holes in 32x32 test images."
+    assert main(["export", str(run_dir), "--output", str(tmp_path / "b"), "--description", text]) == 0
+    assert read_bundle_info(tmp_path / "b").description == text
+
+
+def test_export_on_a_full_disk_exits_1_and_leaves_no_partial_file(run_dir, tmp_path, monkeypatch, capsys):
+    fill_disk_after(monkeypatch, 1000)
+    assert main(["export", str(run_dir), "--output", str(tmp_path / "b")]) == 1
+    assert "model.safetensors: the disk is full" in capsys.readouterr().err
+    assert not list((tmp_path / "b").iterdir())

@@ -114,3 +114,21 @@ def test_worker_process_loading_trains(image_folder, tmp_path):
     result = train(cfg, tmp_path / "run", progress=False)
     assert result["step"] == 5
     assert "loss/C_mse" in result["stats"] or "loss/D_real" in result["stats"]
+
+
+def test_a_resumed_run_logs_each_step_once_in_stats_and_tensorboard(image_folder, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    over = {"train.t_c": "6", "train.t_d": "0", "train.t_train": "6", "train.log_every": "1", "train.ckpt_every": "2"}
+    run = tmp_path / "run"
+    train(tiny_config(image_folder, **over), run, progress=False, max_steps=3)
+    # Killed after step 3 was logged but before its checkpoint: the resume replays step 3.
+    (run / "checkpoints" / "ckpt_00000003.pt").unlink()
+    train(tiny_config(image_folder, **over), run, resume=True, progress=False)
+
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss/C_mse" in r] == [1, 2, 3, 4, 5, 6]
+    events = EventAccumulator(str(run / "tb"))
+    events.Reload()
+    # Step 2 (logged before the checkpoint resumed from) stays; the first run's step 3 is hidden.
+    assert [e.step for e in events.Scalars("loss/C_mse")] == [1, 2, 3, 4, 5, 6]

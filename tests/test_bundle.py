@@ -1,0 +1,118 @@
+"""Bundles: config.json checked field by field before anything is allocated; the description field."""
+
+import json
+
+import pytest
+
+from glcic import bundle as bundle_module
+from glcic.atomic import DiskFullError
+from glcic.bundle import DEFAULT_BUNDLE, BundleInfo, load_bundle, read_bundle_info, save_bundle
+from glcic.config import ModelConfig
+from glcic.errors import BundleError
+from glcic.models import CompletionNetwork
+from tests.test_atomic import fill_disk_after
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """A valid tiny bundle, and its config.json as a dict."""
+    net = CompletionNetwork(ModelConfig(width=0.125, dilations=[1, 2, 4, 8]))
+    info = BundleInfo(model=net.cfg, resolution=32, mean_pixel=[0.5, 0.4, 0.3], name="tiny",
+                      description="Completes holes in tiny test images.")
+    folder = save_bundle(tmp_path_factory.mktemp("bundle"), net, info)
+    return folder, json.loads((folder / "config.json").read_text())
+
+
+def _with(good, tmp_path, **changes):
+    """A copy of the good bundle whose config.json has ``changes`` (a value of ... deletes the key)."""
+    folder, raw = good
+    raw = json.loads(json.dumps(raw))
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        target = raw[section] if field else raw
+        name = field or section
+        if value is ...:
+            del target[name]
+        else:
+            target[name] = value
+    (tmp_path / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes())
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    return tmp_path
+
+
+def test_the_description_is_written_and_read_back(good):
+    folder, raw = good
+    assert raw["description"] == "Completes holes in tiny test images."
+    _, info = load_bundle(folder)
+    assert info.description == "Completes holes in tiny test images." and "description" not in info.extra
+
+
+def test_a_bundle_without_a_description_reads_as_empty(good, tmp_path):
+    assert read_bundle_info(_with(good, tmp_path, description=...)).description == ""
+
+
+def test_the_shipped_model_says_what_it_is_for():
+    info = read_bundle_info(DEFAULT_BUNDLE)
+    assert "64x64" in info.description and "face" in info.description
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"version": "1"}, r"version must be a whole number >= 1 \(this glcic writes 1\); got '1'"),
+        ({"version": True}, r"version must be a whole number >= 1 .*; got True"),
+        ({"version": ...}, r"version must be a whole number >= 1 .*; got None"),
+        ({"version": 2}, r"it is bundle version 2; this glcic reads up to 1: upgrade glcic"),
+        ({"format": "other"}, r"it does not say format='glcic-bundle'"),
+        ({"model__dilations": [0, 0, 0, 0]}, r"model.dilations must be four integers >= 1; got \[0, 0, 0, 0\]"),
+        ({"model__dilations": [1, 2, 4, 1000000]}, r"model.dilations must be at most the resolution \(32\)"),
+        ({"model__width": 40}, r"model.width must be a number in \(0, 4\] .*; got 40.0"),
+        ({"model__disc_width": 40}, r"model.disc_width must be a number in \(0, 4\]"),
+        ({"model__width": "nan"}, r"model.width must be a number in \(0, 4\] .*; got nan"),
+        ({"model__width": -1}, r"model.width and model.disc_width must be > 0"),
+        ({"model__output": "bogus"}, r"model.output must be one of sigmoid, tanh; got 'bogus'"),
+        ({"model__norm": "layer"}, r"model.norm must be one of"),
+        ({"model__prefill": "zeros"}, r"model.prefill must be one of"),
+        ({"model__attributes": -3}, r"model.attributes must be >= 0"),
+        ({"model__colour": 1}, r"unknown config key\(s\) model.colour"),
+        ({"model": ...}, r"model missing"),
+        ({"resolution": -64}, r"resolution \(the training data.size\) must be a multiple of 4 from 16 to 4096; got -64"),
+        ({"resolution": "64"}, r"resolution .* must be a multiple of 4 .*; got '64'"),
+        ({"resolution": 30}, r"resolution .*; got 30"),
+        ({"resolution": 100000}, r"resolution .*; got 100000"),
+        ({"mean_pixel": "nan"}, r"mean_pixel must be 3 numbers in \[0, 1\] \(the mean RGB\); got 'nan'"),
+        ({"mean_pixel": [0.5, float("nan"), 0.5]}, r"mean_pixel must be 3 numbers in \[0, 1\]"),
+        ({"mean_pixel": [0.5, 0.5]}, r"mean_pixel must be 3 numbers"),
+        ({"mean_pixel": [0.5, 2, 0.5]}, r"mean_pixel must be 3 numbers"),
+        ({"mean_pixel": [0.5, "0.5", 0.5]}, r"mean_pixel must be 3 numbers"),
+        ({"value_range": [-1.0, 1.0]}, r"value_range \[-1.0, 1.0\] does not match model.output='sigmoid'"),
+        ({"name": 5}, r"name must be text; got 5"),
+        ({"description": ["a", "b"]}, r"description must be text"),
+        ({"step": -1}, r"step must be a whole number >= 0"),
+        ({"train_config": "x"}, r"train_config must be a mapping"),
+    ],
+)
+def test_each_bad_field_is_refused_by_name_before_the_network_is_built(good, tmp_path, monkeypatch, changes, message):
+    path = _with(good, tmp_path, **changes)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the network was built from an invalid config.json")
+
+    monkeypatch.setattr(bundle_module, "CompletionNetwork", never)
+    with pytest.raises(BundleError, match=r"config.json is invalid: " + message):
+        load_bundle(path)
+
+
+def test_deeply_nested_json_is_a_bundle_error(good, tmp_path):
+    path = _with(good, tmp_path)
+    (path / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(BundleError, match="is not valid JSON"):
+        read_bundle_info(path)
+
+
+def test_a_full_disk_leaves_no_partial_bundle_file(good, tmp_path, monkeypatch):
+    net = CompletionNetwork(ModelConfig(width=0.125, dilations=[1, 2, 4, 8]))
+    fill_disk_after(monkeypatch, 1000)
+    with pytest.raises(DiskFullError, match="model.safetensors: the disk is full"):
+        save_bundle(tmp_path, net, BundleInfo(model=net.cfg, resolution=32, mean_pixel=[0.5] * 3))
+    assert not list(tmp_path.iterdir())
