@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import reprlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -141,6 +142,10 @@ def parse_json(body: bytes) -> InpaintRequest:
         raw = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {e}") from e
+    except ValueError as e:  # Python refuses integers of more than 4300 digits
+        raise ApiError(
+            400, "invalid_json", "the JSON body holds a number too long to parse (over 4300 digits)"
+        ) from e
     except RecursionError:  # Python's parser recurses once per level of [ or {
         raise ApiError(
             400,
@@ -228,6 +233,6 @@ def _check_option(name: str, value: Any) -> str:
         raise ApiError(
             422,
             "invalid_option",
-            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}",
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {reprlib.repr(value)}",
         )
     return value

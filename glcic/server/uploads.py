@@ -106,7 +106,9 @@ class BodyReader:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _next(self, receive: Receive, deadline: float, loop: asyncio.AbstractEventLoop) -> Message:
+    async def _next(
+        self, receive: Receive, deadline: float, loop: asyncio.AbstractEventLoop
+    ) -> Message:
         """The next body message, or ApiError 408 if it does not come in time."""
         left = deadline - loop.time()
         wait = min(self.settings.idle_timeout, left)
@@ -117,6 +119,10 @@ class BodyReader:
 
     async def _refuse(self, error: ApiError, receive: Receive, send: Send, scope: dict) -> None:
         """Answer ``error`` after reading on, for at most LINGER s, what the client still sends."""
+        if (b"expect", b"100-continue") in scope["headers"]:
+            # The client waits for our word before it sends the body: reading would invite it.
+            await _answer(error, scope, receive, send, close=True)
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LINGER
         drained = False
@@ -167,7 +173,9 @@ def too_large(limit: int, got: int | None = None) -> ApiError:
 
 async def _answer(error: ApiError, scope: dict, receive: Receive, send: Send, close: bool) -> None:
     headers = dict(error.headers)
-    if close:  # the rest of the body is still on its way: this connection cannot carry another request
+    if (
+        close
+    ):  # the rest of the body is still on its way: this connection cannot carry another request
         headers["Connection"] = "close"
     await error_response(error.status, error.error, error.detail, headers)(scope, receive, send)
 

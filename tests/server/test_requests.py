@@ -122,3 +122,22 @@ def test_wrong_json_types(client):
 def test_unsupported_content_type(client):
     r = client.post(INPAINT, content=b"abc", headers={"content-type": "text/plain"})
     assert_error(r, 415, "unsupported_media_type", "multipart/form-data")
+
+
+@pytest.mark.parametrize("opener,closer", [(b"[", b"]"), (b'{"a":', b"}")])
+def test_deeply_nested_json_is_400(client, opener, closer):
+    body = opener * 5000 + b"1" + closer * 5000
+    r = client.post(INPAINT, content=body, headers={"content-type": "application/json"})
+    assert_error(r, 400, "invalid_json", "nested too deeply")
+
+
+def test_huge_json_number_is_400(client):
+    body = b'{"image": ' + b"9" * 5000 + b', "mask": "aGk="}'
+    r = client.post(INPAINT, content=body, headers={"content-type": "application/json"})
+    assert_error(r, 400, "invalid_json", "number too long")
+
+
+def test_a_long_bad_option_is_not_echoed_in_full(client):
+    body = {"image": "aGk=", "mask": "aGk=", "postprocess": "x" * 10_000}
+    body = client.post(INPAINT, json=body).json()
+    assert body["error"] == "invalid_option" and len(body["detail"]) < 200

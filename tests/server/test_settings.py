@@ -25,6 +25,12 @@ def test_settings_are_checked():
         ServerSettings(queue=-1).check()
     with pytest.raises(ValueError, match="max_concurrent must be >= 1"):
         ServerSettings(max_concurrent=0).check()
+    with pytest.raises(ValueError, match="idle_timeout must be > 0 seconds; got 0"):
+        ServerSettings(idle_timeout=0).check()
+    with pytest.raises(ValueError, match="max_uploads must be >= 1"):
+        ServerSettings(max_uploads=0).check()
+    with pytest.raises(ValueError, match=r"max_connections \(20\) must be at least .* \(25\)"):
+        ServerSettings(max_connections=20).check()
 
 
 def test_serve_flags_default_to_server_settings():
@@ -43,10 +49,17 @@ def test_serve_flags_default_to_server_settings():
         s.queue,
         s.timeout,
     )
+    for name in serve.LIMIT_FLAGS:  # every limit is a flag with the settings' default
+        assert getattr(args, name) == getattr(s, name), name
+    assert {"max_uploads", "upload_timeout", "idle_timeout", "header_timeout"} <= set(
+        serve.LIMIT_FLAGS
+    )
 
 
 def test_serve_flags_do_not_import_the_web_stack():
     """`glcic --help` builds the serve flags from ServerSettings without importing FastAPI."""
-    code = "import sys, glcic.commands.serve; print('fastapi' in sys.modules, 'torch' in sys.modules)"
+    code = (
+        "import sys, glcic.commands.serve; print('fastapi' in sys.modules, 'torch' in sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.stdout.split() == ["False", "False"], proc.stderr
