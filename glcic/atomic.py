@@ -35,7 +35,8 @@ class DiskFullError(OSError):
         self.path, self.free, self.fix = path, free, fix
 
     def __str__(self) -> str:
-        return f"could not write {self.path}: the disk is full ({self.free}); {self.fix}"
+        what = f"in {self.path}" if self.path.is_dir() else str(self.path)  # a folder: the OS did not say which file
+        return f"could not write {what}: the disk is full ({self.free}); {self.fix}"
 
 
 def temp_path(path: Path) -> Path:

@@ -1,5 +1,6 @@
 """`glcic train`, `glcic export` and `glcic plot` from the command line."""
 
+import errno
 import json
 import re
 import shutil
@@ -114,3 +115,17 @@ def test_export_on_a_full_disk_exits_1_and_leaves_no_partial_file(run_dir, tmp_p
     assert main(["export", str(run_dir), "--output", str(tmp_path / "b")]) == 1
     assert "model.safetensors: the disk is full" in capsys.readouterr().err
     assert not list((tmp_path / "b").iterdir())
+
+
+def test_a_full_disk_under_the_stats_log_is_the_same_one_line(image_folder, tmp_path, monkeypatch, capsys):
+    from glcic.training.outputs import RunOutputs
+
+    def full(self, step, phase, stats):
+        raise OSError(errno.ENOSPC, "No space left on device")  # an append, not an atomic write
+
+    monkeypatch.setattr(RunOutputs, "write", full)
+    over = {"train.t_c": "2", "train.t_d": "0", "train.t_train": "2", "train.log_every": "1"}
+    assert main(_train_args(image_folder, tmp_path / "run", **over)) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"could not write in {tmp_path / 'run'}: the disk is full" in err and "it starts from step 0" in err
