@@ -94,9 +94,11 @@ class PreparedImage:
 
     def pixels(self, b: int) -> np.ndarray:
         """Image ``b`` as ``uint8`` ``(H, W, 3)``, for classical methods and blending."""
+        if self.uint8 is not None:
+            return self.uint8
         from glcic.convert import to_uint8
 
-        return self.uint8 if self.uint8 is not None else to_uint8(self.x[b])
+        return to_uint8(self.x[b])
 
 
 def as_float(p: Pixels) -> torch.Tensor:
@@ -108,9 +110,11 @@ def as_float(p: Pixels) -> torch.Tensor:
 
 def as_uint8(p: Pixels) -> np.ndarray:
     """A completed image as ``uint8`` ``(H, W, 3)``."""
+    if isinstance(p, np.ndarray):
+        return p
     from glcic.convert import to_uint8
 
-    return p if isinstance(p, np.ndarray) else to_uint8(p[0])
+    return to_uint8(p[0])
 
 
 def _luma(x: torch.Tensor) -> torch.Tensor:

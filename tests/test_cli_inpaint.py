@@ -237,3 +237,109 @@ def test_folder_mode_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 2 and "is not a folder" in err
     code, _, err = _cli(capsys, "--input-dir", tmp_path, "--mask-dir", tmp_path, "--output-dir", tmp_path / "o")
     assert code == 2 and "no images in" in err
+
+
+# ----------------------------------------------------------------------------- never over an input (issue 12)
+
+
+def test_single_refuses_to_write_over_the_image_or_the_mask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image, mask = _write(tmp_path, "a")
+    before = image.read_bytes(), mask.read_bytes()
+    code, _, err = _cli(capsys, image, "--mask", mask, "--output", image, "--method", "telea")
+    assert code == 2 and "would be written over the image itself" in err and "--overwrite-inputs" in err
+    code, _, err = _cli(capsys, image, "--mask", mask, "--output", mask, "--method", "telea", "--overwrite-inputs")
+    assert code == 2 and "which is the input" in err and "never writes over a mask" in err
+    assert (image.read_bytes(), mask.read_bytes()) == before
+    code, _, _ = _cli(capsys, image, "--mask", mask, "--output", image, "--method", "telea", "--overwrite-inputs")
+    assert code == 0 and image.read_bytes() != before[0] and mask.read_bytes() == before[1]
+
+
+def test_folder_refuses_output_dir_equal_to_input_dir_and_case_clashes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images, masks = tmp_path / "in", tmp_path / "m"
+    images.mkdir()
+    masks.mkdir()
+    img, m = _write(tmp_path, "b")
+    Image.open(img).save(images / "b.JPG")  # its result would be b.jpg ...
+    Image.open(img).save(images / "b.jpg")  # ... a different photo
+    Image.open(m).save(masks / "b.png")
+    before = {p.name: p.read_bytes() for p in images.iterdir()}
+    code, _, err = _cli(capsys, "--input-dir", images, "--mask-dir", masks, "--output-dir", images, "--method", "telea")
+    assert code == 2 and "which is the input" in err
+    code, _, err = _cli(capsys, "--input-dir", images, "--mask-dir", masks, "--output-dir", images, "--method", "telea",
+                        "--overwrite-inputs")
+    assert code == 2 and "which is the input" in err  # b.JPG's result over b.jpg: never
+    assert {p.name: p.read_bytes() for p in images.iterdir()} == before
+
+
+def test_folder_where_every_mask_is_missing_fails_and_names_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images, masks = tmp_path / "in", tmp_path / "m"
+    images.mkdir()
+    masks.mkdir()
+    for name in "pq":
+        img, _ = _write(tmp_path, name)
+        img.rename(images / f"{name}.png")
+    code, stdout, err = _cli(capsys, "--input-dir", images, "--mask-dir", masks, "--output-dir", tmp_path / "o", "--method", "telea")
+    assert code == 1 and stdout.strip() == "0 done, 2 skipped (no mask), 0 failed"
+    assert f"skipped: {images / 'p.png'}: no mask p.* or p_mask.*" in err and f"skipped: {images / 'q.png'}" in err
+    assert "no image in" in err and not (tmp_path / "o").exists()
+
+
+def test_read_only_output_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import glcic.io.save as save
+
+    image, mask = _write(tmp_path, "a")
+    real_access = os.access
+    monkeypatch.setattr(save.os, "access", lambda p, mode: False if Path(p) == tmp_path else real_access(p, mode))
+    code, _, err = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "out.png", "--method", "telea")
+    assert code == 2 and f"the folder {tmp_path} is read-only for this user" in err
+    monkeypatch.setattr(save.os, "access", real_access)
+
+    # The folder turns read-only between the check and the write: still one line, no traceback
+    # from the clean-up (which cannot delete a file it could not make either).
+    def refuse(*a: object, **k: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(save, "open", refuse, raising=False)
+    monkeypatch.setattr(Path, "unlink", refuse)
+    code, _, err = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "out.png", "--method", "telea")
+    assert code == 2 and "cannot write" in err and "Permission denied" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- what ran, no torch (issue 13)
+
+
+def test_cli_says_which_model_strategy_and_scale_ran(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image, mask = _write(tmp_path, "a", h=60, w=200, hole=(30, 10, 2, 180))  # a thin stroke
+    code, stdout, _ = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "o.png", "--model", bundle)
+    assert code == 0
+    assert stdout.strip() == f"glcic inpaint: wrote {tmp_path / 'o.png'} (model tiny, strategy tiles, scale 1, postprocess blend)"
+    code, stdout, _ = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "o.png", "--method", "ns", "--postprocess", "none")
+    assert code == 0 and stdout.strip().endswith("(model ns, strategy none, scale 1, postprocess none)")
+
+
+def test_classical_methods_do_not_import_torch(tmp_path: Path) -> None:
+    image, mask = _write(tmp_path, "a")
+    code = (
+        "import sys\n"
+        "from glcic.cli import main\n"
+        f"rc = main(['inpaint', {str(image)!r}, '--mask', {str(mask)!r}, '--output', {str(tmp_path / 'o.png')!r},"
+        " '--method', 'telea'])\n"
+        "assert rc == 0, rc\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "o.png").exists()
+
+
+def test_jpeg_mask_noise_does_not_grow_the_hole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image, mask = _write(tmp_path, "a", h=64, w=64, hole=(20, 20, 20, 20))
+    Image.open(mask).save(tmp_path / "m.jpg", quality=60)
+    code, _, _ = _cli(capsys, image, "--mask", tmp_path / "m.jpg", "--output", tmp_path / "o.png", "--method", "telea",
+                      "--postprocess", "none")
+    changed = (np.asarray(Image.open(tmp_path / "o.png")) != np.asarray(Image.open(image))).any(axis=2)
+    assert code == 0 and not changed[:19].any() and not changed[41:].any()  # nothing beyond the 20 px box
+    code, _, _ = _cli(capsys, image, "--mask", tmp_path / "m.jpg", "--output", tmp_path / "o0.png", "--method", "telea",
+                      "--postprocess", "none", "--mask-threshold", "0")
+    changed0 = (np.asarray(Image.open(tmp_path / "o0.png")) != np.asarray(Image.open(image))).any(axis=2)
+    assert code == 0 and changed0.sum() > changed.sum()  # every noisy pixel counted: the old behaviour

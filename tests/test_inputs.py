@@ -188,3 +188,26 @@ def test_errors_say_what_to_pass() -> None:
         prepare_image(torch.zeros(3, H, W, dtype=torch.uint8))
     with pytest.raises(InputError, match="image must be a PIL image"):
         prepare_image([1, 2, 3])
+
+
+def test_pil_images_and_masks_are_turned_upright_by_their_exif_tag(tmp_path: Path) -> None:
+    """Image.open keeps a phone photo's sensor orientation; the mask was drawn on the upright
+    photo (as every viewer shows it): both are turned upright, the result is upright."""
+    import io
+
+    upright = _rgb()  # (H, W, 3) as the user sees it
+    stored = np.ascontiguousarray(np.rot90(upright, 1))  # what the sensor wrote; EXIF 6 turns it back
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.fromarray(stored).save(buf, "PNG", exif=exif)
+    photo = Image.open(io.BytesIO(buf.getvalue()))
+    assert photo.size == (stored.shape[1], stored.shape[0])
+    prep = prepare_image(photo)
+    np.testing.assert_array_equal(prep.uint8, upright)
+    hole = _hole()  # drawn on the upright picture
+    assert prepare_mask(Image.fromarray(hole.astype(np.uint8) * 255), 1, *upright.shape[:2]).shape == (1, *hole.shape)
+    out = prep.restore([WHITE_UINT8], hole[None])
+    assert isinstance(out, Image.Image) and out.size == (W, H)
+    np.testing.assert_array_equal(np.asarray(out)[~hole], upright[~hole])
+    assert (np.asarray(out)[hole] == 255).all()

@@ -5,13 +5,19 @@ A folder:    glcic inpaint --input-dir photos --mask-dir masks --output-dir out
 
 Masks: white / non-zero = hole. In folder mode a mask is paired with an image by
 file stem (``a.jpg`` <- ``masks/a.png`` or ``masks/a_mask.png``, any image ending).
+
+Inputs are never written over: a result that would land on an image or a mask is
+refused (exit 2) before any work, unless ``--overwrite-inputs`` asks for results to
+replace their own images. The classical methods run without importing torch.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +44,8 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
         name,
         help="fill the holes of an image (or a folder of images)",
         description="Complete the masked region of an image with the completion network (or a\n"
-        "classical method). Mask: white / non-zero = hole. Outside the hole the output equals\n"
-        "the input exactly (with --postprocess blend, a 3-pixel seam around each hole may change).",
+        "classical method). Mask: white / non-zero = hole. Outside the hole and a 3-pixel seam\n"
+        "around it the output equals the input exactly (--postprocess none keeps the seam too).",
         epilog="examples:\n"
         "  glcic inpaint photo.jpg --mask mask.png --output out.png\n"
         "  glcic inpaint --input-dir photos --mask-dir masks --output-dir done\n"
@@ -55,13 +61,19 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     g.add_argument("--output-dir", type=Path, help="folder for the results (created if missing)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="'default' (the shipped model) or a bundle folder")
     p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help="glcic (the network) or a classical method")
-    p.add_argument("--postprocess", choices=POSTPROCESS, default=DEFAULT_POSTPROCESS, help="blend: fast marching + Poisson blending (Sec. 3.4)")
-    p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY, help="how images larger than the training size are handled")
+    p.add_argument("--postprocess", choices=POSTPROCESS, default=DEFAULT_POSTPROCESS,
+                   help=f"blend: the paper's fast marching + Poisson blending (Sec. 3.4); none: the raw fill (default {DEFAULT_POSTPROCESS})")
+    p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
+                   help="where and at what scale the network looks; auto: from each hole's depth")
     p.add_argument("--device", default="cpu", help=DEVICES_HELP)
     p.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
                    help="auto: bf16 where the CPU/GPU runs it natively, else fp32 (use fp32 for evaluation)")
     p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help="onnxruntime runs in fp32")
     p.add_argument("--resize-mask", action="store_true", help="resize a mask of another size (nearest neighbour)")
+    p.add_argument("--mask-threshold", type=int, default=None, metavar="T",
+                   help="a mask pixel over T (0-254) is a hole (default: 127 for JPEG masks, else 0)")
+    p.add_argument("--overwrite-inputs", action="store_true",
+                   help="let each result replace its own input image (never a mask or another image)")
     p.add_argument(
         "--max-pixels",
         type=int,
@@ -96,34 +108,101 @@ def run(args: argparse.Namespace) -> int:
     return _run_single(args)
 
 
-def _pipeline(args: argparse.Namespace) -> Any:
-    from glcic.pipeline import InpaintPipeline
+Runner = Callable[[Any, Any], Any]
+"""``(LoadedImage, hole)`` -> :class:`glcic.steps.InpaintResult`."""
 
+
+def _runner(args: argparse.Namespace) -> tuple[Runner, str]:
+    """What completes each image, and its description for the report line.
+
+    Classical methods go through :func:`glcic.steps.run_classical`, which never imports
+    torch; the network through :meth:`glcic.pipeline.InpaintPipeline.run`.
+    """
     if args.method != "glcic":
-        return InpaintPipeline.classical(args.method)
-    return InpaintPipeline.from_pretrained(
-        args.model, device=args.device, precision=args.precision, backend=args.backend
-    )
+        from glcic.steps import run_classical
+
+        return (lambda image, hole: run_classical(image, hole, args.method, args.postprocess)), args.method
+    from glcic.pipeline import InpaintPipeline
+    from glcic.precision import resolve_device
+
+    resolve_device(args.device)  # the CLI's wording (--device) for a bad or missing device
+    pipe = InpaintPipeline.from_pretrained(args.model, device=args.device, precision=args.precision, backend=args.backend)
+
+    def run(image: Any, hole: Any) -> Any:
+        return pipe.run(image, hole, postprocess=args.postprocess, strategy=args.strategy)
+
+    return run, pipe.info["name"]
+
+
+def _what_ran(result: Any, postprocess: str) -> str:
+    """``model glcic-face64-celeba, strategy tiles, scale 1, blend`` for the report line."""
+    return f"model {result.model}, strategy {result.strategy}, scale {result.scale:.3g}, postprocess {postprocess}"
+
+
+# --------------------------------------------------------------------------- never over an input
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` name one file, also on a file system that ignores case
+    (``b.JPG``'s result ``b.jpg`` would replace a photo ``b.jpg`` there)."""
+    try:
+        if a.exists() and b.exists() and os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass
+    return str(a.resolve()).casefold() == str(b.resolve()).casefold()
+
+
+def check_not_an_input(output: Path, image: Path, protected: list[Path], overwrite_inputs: bool) -> None:
+    """Refuse an ``output`` that would write over an input.
+
+    Args:
+        output: where the result of ``image`` goes.
+        image: its own input image (replaced only with ``overwrite_inputs``).
+        protected: every other input: masks and the other images.
+
+    Raises:
+        InputError: ``output`` is ``image`` (without ``overwrite_inputs``) or any of ``protected``.
+    """
+    for other in protected:
+        if other != image and _same_file(output, other):
+            raise InputError(
+                f"the result of {image} would be written to {output}, which is the input {other}; "
+                "glcic never writes over a mask or another image; choose another --output / --output-dir"
+            )
+    if _same_file(output, image) and not overwrite_inputs:
+        raise InputError(
+            f"the result of {image} would be written over the image itself ({output}); choose another "
+            "--output / --output-dir, or pass --overwrite-inputs to replace each image with its result"
+        )
+
+
+# --------------------------------------------------------------------------- one file
 
 
 def _complete_file(
-    pipe: Any,
+    run: Runner,
     args: argparse.Namespace,
     image: Path,
     mask: Path,
     output: Path,
+    guard: Callable[[Path], None],
     alpha_to_png: bool = False,
     written: dict[str, Path] | None = None,
-) -> list[str]:
-    """Read, complete and write one image; return warning messages (e.g. an empty mask).
+) -> tuple[Path, Any, list[str]]:
+    """Read, complete and write one image.
 
-    The image is decoded and the mask parsed once, here; the pipeline takes both as
+    The image is decoded and the mask parsed once, here; the runner takes both as
     they are and answers with a PIL image in the input's mode family (gray stays
     gray, alpha is untouched), which is written as it is.
 
     Folder mode: ``alpha_to_png`` writes a .png when the image has transparency that
-    its own format (JPEG, BMP) cannot store; ``written`` (output name -> image) stops
-    two images (``a.tif``, ``a.png``) from writing the same file.
+    its own format (JPEG, BMP) cannot store; ``written`` (output name, case-folded ->
+    image) stops two images (``a.tif``, ``a.png``) from writing the same file.
+
+    Returns:
+        The path written, the :class:`~glcic.steps.InpaintResult` and warning
+        messages (e.g. an empty mask).
     """
     from glcic.io import check_save_path, load_image, load_mask, save_image
 
@@ -131,17 +210,19 @@ def _complete_file(
     loaded = load_image(image, max_pixels=limit)
     if alpha_to_png and loaded.alpha is not None and output.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
         output = output.with_suffix(".png")
+        guard(output)
     check_save_path(output, has_alpha=loaded.alpha is not None)
-    if written is not None and output.name in written:
-        raise InputError(f"{written[output.name].name} already wrote {output.name}; rename one of the two images")
-    hole = load_mask(mask, size=loaded.size, resize=args.resize_mask, max_pixels=limit)  # (H, W) bool
+    key = output.name.casefold()
+    if written is not None and key in written:
+        raise InputError(f"{written[key].name} already wrote {output.name}; rename one of the two images")
+    hole = load_mask(mask, size=loaded.size, resize=args.resize_mask, max_pixels=limit, threshold=args.mask_threshold)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = pipe(loaded, hole, postprocess=args.postprocess, strategy=args.strategy, method=args.method)
-    save_image(output, out)
+        result = run(loaded, hole)
+    save_image(output, result.image)
     if written is not None:
-        written[output.name] = image
-    return [f"{image}: {w.message}" for w in caught if issubclass(w.category, UserWarning)]
+        written[key] = image
+    return output, result, [f"{image}: {w.message}" for w in caught if issubclass(w.category, UserWarning)]
 
 
 def _run_single(args: argparse.Namespace) -> int:
@@ -151,10 +232,16 @@ def _run_single(args: argparse.Namespace) -> int:
         if not path.exists():
             raise InputError(f"{what} file {path} does not exist; check the path")
     check_save_path(args.output)  # fail on a bad --output before loading a model
-    pipe = _pipeline(args)
-    for note in _complete_file(pipe, args, args.image, args.mask, args.output):
+
+    def guard(output: Path) -> None:
+        check_not_an_input(output, args.image, [args.mask], args.overwrite_inputs)
+
+    guard(args.output)
+    run, _ = _runner(args)
+    output, result, notes = _complete_file(run, args, args.image, args.mask, args.output, guard)
+    for note in notes:
         print(f"glcic inpaint: warning: {note}", file=sys.stderr)
-    print(f"glcic inpaint: wrote {args.output}")
+    print(f"glcic inpaint: wrote {output} ({_what_ran(result, args.postprocess)})")
     return 0
 
 
@@ -180,10 +267,9 @@ def find_mask(image: Path, mask_dir: Path, extensions: tuple[str, ...]) -> Path 
     return None
 
 
-def _run_folder(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from glcic.io import READ_EXTENSIONS, SAVE_FORMATS
+def _list_folder(args: argparse.Namespace) -> list[Path]:
+    """The images of ``--input-dir`` (not the masks beside them)."""
+    from glcic.io import READ_EXTENSIONS
 
     for d, flag in ((args.input_dir, "--input-dir"), (args.mask_dir, "--mask-dir")):
         if not d.is_dir():
@@ -202,30 +288,82 @@ def _run_folder(args: argparse.Namespace) -> int:
         raise InputError(
             f"no images in {args.input_dir} (looked for {', '.join(READ_EXTENSIONS)}); check --input-dir"
         )
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    pipe = _pipeline(args)  # once, before the loop; a bad --model is exit 2
-    done = skipped = failed = 0
-    written: dict[str, Path] = {}  # output name -> the image it came from (a.tif and a.png both want a.png)
-    bar = tqdm(images, unit="img", disable=not sys.stderr.isatty(), file=sys.stderr)
-    for image in bar:
+    return images
+
+
+def _plan_folder(args: argparse.Namespace, images: list[Path]) -> tuple[list[tuple[Path, Path, Path]], list[Path], list[str]]:
+    """Pair images with masks and outputs, before any work.
+
+    Returns:
+        ``(image, mask, output)`` triples, the images without a mask, and the
+        images whose mask lookup failed (``"image: why"``).
+
+    Raises:
+        InputError: an output that would write over an input (see :func:`check_not_an_input`).
+    """
+    from glcic.io import READ_EXTENSIONS, SAVE_FORMATS
+
+    jobs, skipped, failed = [], [], []
+    for image in images:
         try:
             mask = find_mask(image, args.mask_dir, READ_EXTENSIONS)
-            if mask is None:
-                skipped += 1
-                continue
-            # Same ending as the input when glcic can write it, else PNG.
-            suffix = image.suffix.lower() if image.suffix.lower() in SAVE_FORMATS else ".png"
-            output = args.output_dir / (image.stem + suffix)
-            notes = _complete_file(pipe, args, image, mask, output, alpha_to_png=True, written=written)
+        except InputError as e:
+            failed.append(f"{image}: {e}")
+            continue
+        if mask is None:
+            skipped.append(image)
+            continue
+        # Same ending as the input when glcic can write it, else PNG.
+        suffix = image.suffix.lower() if image.suffix.lower() in SAVE_FORMATS else ".png"
+        jobs.append((image, mask, args.output_dir / (image.stem + suffix)))
+    protected = images + [m for _, m, _ in jobs]
+    for image, _, output in jobs:
+        check_not_an_input(output, image, protected, args.overwrite_inputs)
+    return jobs, skipped, failed
+
+
+def _run_folder(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    images = _list_folder(args)
+    jobs, skipped, failed = _plan_folder(args, images)
+    protected = images + [m for _, m, _ in jobs]
+    for image in skipped:
+        print(f"glcic inpaint: skipped: {image}: no mask {image.stem}.* or {image.stem}_mask.* in {args.mask_dir}",
+              file=sys.stderr)
+    for line in failed:
+        print(f"glcic inpaint: failed: {line}", file=sys.stderr)
+    if not jobs:
+        print(f"0 done, {len(skipped)} skipped (no mask), {len(failed)} failed")
+        print(f"glcic inpaint: error: no image in {args.input_dir} has a mask in {args.mask_dir}; masks pair "
+              "by file stem (a.jpg <- a.png or a_mask.png)", file=sys.stderr)
+        return 1
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    run, name = _runner(args)  # once, before the loop; a bad --model is exit 2
+    done, n_failed = 0, len(failed)
+    strategies: dict[str, int] = {}
+    written: dict[str, Path] = {}  # output name -> the image it came from (a.tif and a.png both want a.png)
+    bar = tqdm(jobs, unit="img", disable=not sys.stderr.isatty(), file=sys.stderr)
+    for image, mask, output in bar:
+        try:
+            def guard(out: Path, image: Path = image) -> None:
+                check_not_an_input(out, image, protected, args.overwrite_inputs)
+
+            _, result, notes = _complete_file(run, args, image, mask, output, guard, alpha_to_png=True, written=written)
             for note in notes:
                 tqdm.write(f"glcic inpaint: warning: {note}", file=sys.stderr)
+            key = f"{result.strategy} at scale {result.scale:.3g}"
+            strategies[key] = strategies.get(key, 0) + 1
             done += 1
         except KeyboardInterrupt:
             raise
         except Exception as e:  # one bad file must not stop the rest
-            failed += 1
+            n_failed += 1
             what = "" if isinstance(e, InputError) else f"{type(e).__name__}: "
             tqdm.write(f"glcic inpaint: failed: {image}: {what}{e}", file=sys.stderr)
     bar.close()
-    print(f"{done} done, {skipped} skipped (no mask), {failed} failed")
-    return 1 if failed else 0
+    if strategies:
+        ran = ", ".join(f"{k} x{n}" for k, n in sorted(strategies.items()))
+        print(f"glcic inpaint: model {name}, postprocess {args.postprocess}; {ran}", file=sys.stderr)
+    print(f"{done} done, {len(skipped)} skipped (no mask), {n_failed} failed")
+    return 1 if n_failed else 0

@@ -3,6 +3,11 @@
 Mask convention: **True / white / non-zero = hole**. The rules for colour masks and
 masks with transparency are in :func:`load_mask`; a mask of another size than its
 image is refused, or resized with nearest neighbour when asked (it stays binary).
+
+A mask saved as JPEG is not black and white any more: compression noise makes many
+black pixels a little grey, and "non-zero" would grow the hole. JPEG masks are
+therefore read with a threshold at mid-grey (:data:`JPEG_MASK_THRESHOLD`); any mask
+can be given an explicit ``threshold``.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ from PIL import Image, ImageOps
 from glcic.errors import InputError
 from glcic.io.files import open_source
 from glcic.io.images import ImageSource, check_pixels, open_pil
-from glcic.io.modes import has_alpha
+from glcic.io.modes import gray_to_unit, has_alpha
 from glcic.options import DEFAULT_MAX_PIXELS
+
+JPEG_MASK_THRESHOLD = 127
+"""Masks read from JPEG files: a pixel is a hole when its value is over this (8-bit
+scale); lossless masks use 0 (any non-zero pixel is a hole)."""
 
 
 def load_mask(
@@ -28,8 +37,9 @@ def load_mask(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     *,
     exif_transpose: bool = True,
+    threshold: int | None = None,
 ) -> np.ndarray:
-    """Read a hole mask: **non-zero / white = hole**.
+    """Read a hole mask: **non-zero / white = hole** (over ``threshold``, when given).
 
     Rules by kind of source:
 
@@ -52,6 +62,9 @@ def load_mask(
         max_pixels: the same limit as for images; ``None`` disables it.
         exif_transpose: apply the EXIF orientation of a mask file or PIL image
             (as :func:`~glcic.io.load_image` does for images).
+        threshold: a pixel is a hole when its value (8-bit scale, 0-254) is over
+            this. ``None``: :data:`JPEG_MASK_THRESHOLD` for JPEG files (compression
+            noise is not a hole), else 0 (any non-zero pixel).
 
     Returns:
         ``bool`` ``(H, W)``, True = hole.
@@ -59,14 +72,19 @@ def load_mask(
     Raises:
         ImageTooLargeError: a mask over ``max_pixels``.
         InputError: unreadable mask (as in :func:`~glcic.io.load_image`), an unsupported
-            array, or a size that differs from ``size`` while ``resize`` is False.
+            array, a threshold outside 0-254, or a size that differs from ``size`` while
+            ``resize`` is False.
     """
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 254):
+        raise InputError(
+            f"mask threshold must be an integer in 0-254 (a pixel over it is a hole); got {threshold!r}"
+        )
     if hasattr(source, "detach") and hasattr(source, "cpu"):  # a torch tensor; no torch import needed
         source = source.detach().cpu().numpy()
         while source.ndim > 2 and source.shape[0] == 1:
             source = source[0]
     if isinstance(source, np.ndarray):
-        hole = mask_from_array(source)
+        hole = mask_from_array(source, threshold or 0)
         check_pixels((hole.shape[1], hole.shape[0]), max_pixels, "mask array")
     else:
         if isinstance(source, Image.Image):
@@ -76,9 +94,11 @@ def load_mask(
         else:
             with open_source(source) as (fp, name):
                 im, _ = open_pil(fp, name, max_pixels)
+        if threshold is None:
+            threshold = JPEG_MASK_THRESHOLD if im.format in ("JPEG", "MPO") else 0
         if exif_transpose:
             im = ImageOps.exif_transpose(im)
-        hole = _mask_from_pil(im, name)
+        hole = _mask_from_pil(im, name, threshold)
     if size is not None:
         w, h = int(size[0]), int(size[1])
         if hole.shape != (h, w):
@@ -106,8 +126,11 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     return load_mask(Path(path), max_pixels=None)
 
 
-def mask_from_array(a: np.ndarray) -> np.ndarray:
-    """A ``bool``/numeric mask array -> ``bool`` ``(H, W)``, non-zero = hole (see :func:`load_mask`)."""
+def mask_from_array(a: np.ndarray, threshold: int = 0) -> np.ndarray:
+    """A ``bool``/numeric mask array -> ``bool`` ``(H, W)``, non-zero = hole (see :func:`load_mask`).
+
+    With ``threshold`` > 0, a hole is a value over it (8-bit scale; float arrays whose
+    values are all in [0, 1] are compared with ``threshold / 255``)."""
     if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.number):
         if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
             raise InputError("mask array holds NaN or infinite values; expected 0 = keep, non-zero = hole")
@@ -115,44 +138,47 @@ def mask_from_array(a: np.ndarray) -> np.ndarray:
         raise InputError(f"mask array must be bool or numeric (non-zero = hole); got dtype {a.dtype}")
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
+    t = threshold / 255 if threshold and np.issubdtype(a.dtype, np.floating) and a.size and a.max() <= 1 else threshold
     if a.ndim == 2:
-        return a != 0
+        return a > t if threshold else a != 0
     if a.ndim == 3 and a.shape[2] == 3:
-        return (a != 0).any(axis=2)
+        return (a > t if threshold else a != 0).any(axis=2)
     if a.ndim == 3 and a.shape[2] == 4:
-        return _rule_with_alpha(a)
+        return _rule_with_alpha(a, t)
     raise InputError(
         f"mask array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {a.shape}; "
         "a (1, H, W) array needs mask[0]"
     )
 
 
-def _mask_from_pil(im: Image.Image, name: str) -> np.ndarray:
+def _mask_from_pil(im: Image.Image, name: str, threshold: int = 0) -> np.ndarray:
     mode = im.mode
     if mode.startswith("I") or mode == "F":
         a = np.asarray(im)
         if mode == "F" and not np.isfinite(a).all():
             raise InputError(f"mask {name} holds NaN or infinite values; expected 0 = keep, non-zero = hole")
+        if threshold:
+            return gray_to_unit(im, name)[0] > threshold / 255
         return a != 0
     if mode in ("1", "L"):
-        return np.asarray(im.convert("L")) != 0
+        return np.asarray(im.convert("L")) > threshold
     if mode in ("LA", "La"):
-        return _rule_with_alpha(np.asarray(im.convert("LA")))
+        return _rule_with_alpha(np.asarray(im.convert("LA")), threshold)
     if has_alpha(im):
-        return _rule_with_alpha(np.asarray(im.convert("RGBA")))
+        return _rule_with_alpha(np.asarray(im.convert("RGBA")), threshold)
     try:
         rgb = np.asarray(im.convert("RGB"))
     except ValueError as e:
         raise InputError(f"mask {name} uses PIL mode {mode}; save it as a grayscale PNG (white = hole)") from e
-    return rgb.any(axis=2)
+    return (rgb > threshold).any(axis=2)
 
 
-def _rule_with_alpha(a: np.ndarray) -> np.ndarray:
+def _rule_with_alpha(a: np.ndarray, threshold: float = 0) -> np.ndarray:
     """(H, W, C+1) colour + alpha -> hole, by the rule in :func:`load_mask`."""
     colour, alpha = a[:, :, :-1], a[:, :, -1]
     flat = colour.reshape(-1, colour.shape[2])
     colour_uniform = bool((flat == flat[:1]).all()) if flat.size else True
     alpha_varies = bool(alpha.size) and alpha.min() != alpha.max()
     if colour_uniform and alpha_varies:
-        return alpha != 0
-    return colour.any(axis=2)
+        return alpha > threshold if threshold else alpha != 0
+    return (colour > threshold if threshold else colour != 0).any(axis=2)

@@ -3,6 +3,7 @@ and an atomic write (a temporary file, then ``os.replace``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -44,6 +45,10 @@ def check_save_path(path: str | os.PathLike, has_alpha: bool = False) -> str:
         raise InputError(f"{path} is a folder; give a file name such as {path / 'result.png'}")
     if not path.parent.is_dir():
         raise InputError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
+    if not os.access(path.parent, os.W_OK):
+        raise InputError(
+            f"cannot write {path}: the folder {path.parent} is read-only for this user; write into another folder"
+        )
     return fmt
 
 
@@ -86,12 +91,19 @@ def save_image(
             im.save(f, format=fmt, **options)
         os.replace(tmp, path)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {e}") from e
+        _remove(tmp)
+        raise InputError(f"cannot write {path}: {e.strerror or e}; check the folder's permissions and free space") from e
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
     return path
+
+
+def _remove(tmp: Path) -> None:
+    """Remove a temporary file, if it was made; a read-only folder (where it never was)
+    must not turn the real error into a traceback from this cleanup."""
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
 
 
 def _array_to_pil(rgb: np.ndarray, alpha: np.ndarray | None) -> Image.Image:

@@ -57,3 +57,24 @@ def test_bad_mask_files(tmp_path: Path) -> None:
     (tmp_path / "m.png").write_text("no")
     with pytest.raises(InputError, match="not an image glcic can read"):
         load_mask(tmp_path / "m.png")
+
+
+def test_jpeg_masks_use_a_threshold(tmp_path: Path) -> None:
+    """JPEG noise makes black pixels a little grey: not a hole (issue 13)."""
+    m = np.zeros((64, 64), np.uint8)
+    m[20:40, 20:40] = 255
+    Image.fromarray(m).save(tmp_path / "m.jpg", quality=60)
+    noisy = np.asarray(Image.open(tmp_path / "m.jpg"))
+    assert (noisy != 0).sum() > m.astype(bool).sum()  # "non-zero" would grow the hole
+    np.testing.assert_array_equal(load_mask(tmp_path / "m.jpg"), m > 0)
+    assert load_mask(tmp_path / "m.jpg", threshold=0).sum() == (noisy != 0).sum()
+    # Lossless masks keep "non-zero = hole" (soft edges count) unless a threshold is given.
+    soft = m.copy()
+    soft[19, 20:40] = 40
+    Image.fromarray(soft).save(tmp_path / "soft.png")
+    assert load_mask(tmp_path / "soft.png").sum() == 420
+    assert load_mask(tmp_path / "soft.png", threshold=127).sum() == 400
+    assert load_mask(soft, threshold=127).sum() == 400
+    assert load_mask(soft.astype(np.float32) / 255, threshold=127).sum() == 400
+    with pytest.raises(InputError, match=r"mask threshold must be an integer in 0-254 .*; got 255"):
+        load_mask(soft, threshold=255)
