@@ -116,8 +116,9 @@ def create_app(
 async def inpaint(request: Request) -> Response:
     """Send ``image`` and ``mask`` (white / non-zero = hole, same size as the image) as
     multipart files, or base64 in a JSON object; optional ``postprocess``, ``strategy``,
-    ``method``. Answers ``image/png`` of the input's size; pixels outside the hole are
-    the input's."""
+    ``method``. Answers ``image/png`` of the input's size; pixels outside the hole (and,
+    with ``blend``, its seam) are the input's. ``X-Glcic-Model``, ``X-Glcic-Strategy``
+    and ``X-Glcic-Scale`` say what ran."""
     state = request.app.state
     settings: ServerSettings = state.settings
     pool: WorkerPool = state.pool
@@ -132,7 +133,7 @@ async def inpaint(request: Request) -> Response:
         req = await parse_request(request)
         started = time.perf_counter()
         submitted = True
-        png = await pool.run(
+        png, ran = await pool.run(
             run_inpaint, state.pipeline, req, settings.max_pixels, timeout=settings.timeout
         )
     except ClientDisconnect:
@@ -150,6 +151,7 @@ async def inpaint(request: Request) -> Response:
             "Cache-Control": "no-store",
             "Content-Disposition": 'inline; filename="inpainted.png"',
             "X-Elapsed-Ms": f"{elapsed_ms:.1f}",
+            **ran,  # X-Glcic-Model, X-Glcic-Strategy, X-Glcic-Scale
         },
     )
 

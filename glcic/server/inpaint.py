@@ -1,5 +1,8 @@
 """The work done on a worker thread for one request: decode, check, complete, encode.
 
+The answer carries what ran: ``X-Glcic-Model``, ``X-Glcic-Strategy`` and
+``X-Glcic-Scale`` (:meth:`glcic.pipeline.InpaintPipeline.run`'s result).
+
 Every problem with the two files becomes an :class:`~glcic.server.errors.ApiError`:
 413 for an image or mask over the pixel limit (:mod:`glcic.io` checks it from the
 file header, before decoding), 422 for anything unreadable, a size mismatch or a mask
@@ -11,7 +14,9 @@ the pipeline cannot use. The decoded image goes to the pipeline as it is (a
 from __future__ import annotations
 
 import io
+import string
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -22,22 +27,42 @@ from glcic.io import READABLE, LoadedImage, load_image, load_mask
 from glcic.server.errors import ApiError
 from glcic.server.requests import InpaintRequest
 
+HEADER_SAFE = " " + "".join(c for c in string.printable if c not in string.whitespace + "%")
+"""Characters a header value keeps as they are: printable ASCII and space, but ``%`` (the escape)."""
 
-def run_inpaint(pipe: Any, req: InpaintRequest, max_pixels: int) -> bytes:
-    """Decode, check and complete one request; return the PNG bytes. Raises ApiError."""
+
+def run_inpaint(pipe: Any, req: InpaintRequest, max_pixels: int) -> tuple[bytes, dict[str, str]]:
+    """Decode, check and complete one request. Raises ApiError.
+
+    Returns:
+        The PNG bytes, and the headers that say what ran (:func:`what_ran`).
+    """
     loaded, hole = _decode(req, max_pixels)
     if not hole.any():  # nothing to complete: the input, as PNG
-        return _encode_png(to_pil(loaded))
+        model = pipe.info["name"] if req.method == "glcic" else req.method
+        return _encode_png(to_pil(loaded)), what_ran(model, "none", 1.0)
     try:
         # The pipeline answers a LoadedImage in its mode family (PIL L, LA, RGB or RGBA).
-        out = pipe(
+        result = pipe.run(
             loaded, hole, postprocess=req.postprocess, strategy=req.strategy, method=req.method
         )
     except InputError as e:
         raise ApiError(422, "invalid_input", str(e)) from e
+    out = result.image
     if out.size != loaded.size:  # the pipeline promises the input's size
         raise RuntimeError(f"pipeline returned {out.size}, expected {loaded.size}")
-    return _encode_png(out)
+    return _encode_png(out), what_ran(result.model, result.strategy, result.scale)
+
+
+def what_ran(model: str, strategy: str, scale: float) -> dict[str, str]:
+    """The ``X-Glcic-*`` headers: the model (bundle name or classical method), the strategy
+    that ran (``none`` for a classical method or an empty mask) and the network's scale
+    (1 = native). A name that is not plain ASCII is percent-encoded UTF-8, as headers must be."""
+    return {
+        "X-Glcic-Model": quote(model, safe=HEADER_SAFE),
+        "X-Glcic-Strategy": strategy,
+        "X-Glcic-Scale": f"{scale:.4g}",
+    }
 
 
 def _decode(req: InpaintRequest, max_pixels: int) -> tuple[LoadedImage, np.ndarray]:

@@ -37,8 +37,32 @@ INPAINT_OPENAPI = {
         "200": {
             "description": "The completed image, same size as the input.",
             "content": {"image/png": {}},
+            "headers": {
+                "X-Glcic-Model": {
+                    "description": "The model that ran: the bundle's name (percent-encoded "
+                    "UTF-8 if not ASCII), or the classical method.",
+                    "schema": {"type": "string"},
+                },
+                "X-Glcic-Strategy": {
+                    "description": "What ran: original, resize, crop or tiles; none for a "
+                    "classical method or an empty mask.",
+                    "schema": {"type": "string"},
+                },
+                "X-Glcic-Scale": {
+                    "description": "The network's working scale relative to the image (1 = native).",
+                    "schema": {"type": "number"},
+                },
+                "X-Elapsed-Ms": {
+                    "description": "Milliseconds spent waiting for and running the inference.",
+                    "schema": {"type": "number"},
+                },
+            },
         },
         "400": {"description": "Malformed body: bad JSON, bad base64, broken multipart."},
+        "408": {
+            "description": "The body paused longer than the idle timeout, or was not complete "
+            "within the upload timeout (Connection: close)."
+        },
         "413": {
             "description": "Body larger than the upload limit, or image larger than the pixel limit."
         },
@@ -47,7 +71,8 @@ INPAINT_OPENAPI = {
             "description": "Missing or unknown field, bad option, unreadable image, size mismatch, unusable mask."
         },
         "503": {
-            "description": "Every worker is busy and the queue is full; retry after Retry-After seconds."
+            "description": "Every worker is busy and the queue is full (or no upload slot came "
+            "free in time); retry after Retry-After seconds."
         },
         "504": {"description": "The request ran past the server's time limit."},
     },

@@ -31,7 +31,7 @@ def test_server_bug_is_json_500_without_traceback(pipe):
     class Broken:
         info = pipe.info
 
-        def __call__(self, *args, **kwargs):
+        def run(self, *args, **kwargs):
             raise RuntimeError("secret internal state /home/model")
 
     app = create_app(pipeline=Broken(), settings=ServerSettings())

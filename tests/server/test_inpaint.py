@@ -132,7 +132,9 @@ def test_too_many_pixels_is_413(client):
 
 
 def test_mask_over_the_pixel_limit_is_413(client):
-    r = client.post(INPAINT, files=files(encode(random_image()), encode(np.zeros((200, 200), np.uint8))))
+    r = client.post(
+        INPAINT, files=files(encode(random_image()), encode(np.zeros((200, 200), np.uint8)))
+    )
     assert_error(r, 413, "too_many_pixels", "mask is 200x200 = 40000 pixels")
 
 
@@ -141,7 +143,9 @@ def png_header_only(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
@@ -166,3 +170,29 @@ def test_full_mask_is_rejected(client):
     r = client.post(INPAINT, files=files(encode(image), encode(np.full((H, W), 255, np.uint8))))
     assert 400 <= r.status_code < 500, r.text
     assert set(r.json()) == {"error", "detail"}
+
+
+def test_answer_says_which_model_strategy_and_scale_ran(client, pipe):
+    image, mask = random_image(seed=2), rect_mask()
+    r = client.post(INPAINT, files=files(encode(image), encode(mask)), data={"strategy": "resize"})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-glcic-model"] == "tiny-test"
+    assert r.headers["x-glcic-strategy"] == "resize"
+    expected = pipe.run(image, mask > 0, strategy="resize").scale
+    assert float(r.headers["x-glcic-scale"]) == pytest.approx(expected, rel=1e-3)
+    r = client.post(INPAINT, files=files(encode(image), encode(mask)), data={"method": "telea"})
+    assert (r.headers["x-glcic-model"], r.headers["x-glcic-strategy"]) == ("telea", "none")
+    assert r.headers["x-glcic-scale"] == "1"
+
+
+def test_model_names_are_percent_encoded_in_headers():
+    from glcic.server.inpaint import what_ran
+
+    headers = what_ran("faces 100% café", "crop", 0.5)
+    assert headers == {
+        "X-Glcic-Model": "faces 100%25 caf%C3%A9",
+        "X-Glcic-Strategy": "crop",
+        "X-Glcic-Scale": "0.5",
+    }
+    for value in headers.values():
+        value.encode("ascii")

@@ -30,10 +30,10 @@ class BlockingPipeline:
     def info(self):
         return self.pipe.info
 
-    def __call__(self, *args, **kwargs):
+    def run(self, *args, **kwargs):
         self.entered.set()
         self.release.wait(20)
-        return self.pipe(*args, **kwargs)
+        return self.pipe.run(*args, **kwargs)
 
 
 def test_queue_full_is_503_with_retry_after(pipe):
