@@ -374,12 +374,24 @@
       dropResult();
       state.result = { bitmap, url: URL.createObjectURL(blob) };
       const secs = ((performance.now() - started) / 1000).toFixed(2);
-      say(`Done in ${secs} s. Hold Space (or the compare button) to see the original; paint again to refine.`, "ok");
+      say(`Done in ${secs} s${whatRan(response.headers)}. Hold Space (or the compare button) to see the original; paint again to refine.`, "ok");
     } finally {
       state.busy = false;
       updateButtons();
       render();
     }
+  }
+
+  // " with glcic-face64-celeba (strategy tiles, scale 1)": what the server says it ran.
+  function whatRan(headers) {
+    const model = headers.get("X-Glcic-Model");
+    if (!model) return "";
+    const strategy = headers.get("X-Glcic-Strategy");
+    const scale = headers.get("X-Glcic-Scale");
+    const how = [];
+    if (strategy && strategy !== "none") how.push(`strategy ${strategy}`);
+    if (scale && strategy !== "none") how.push(`scale ${Number(scale).toPrecision(3).replace(/\.?0+$/, "")}`);
+    return ` with ${model}` + (how.length ? ` (${how.join(", ")})` : "");
   }
 
   async function describeError(response) {
@@ -487,10 +499,12 @@
         fetch(`${API}/model`).then((r) => r.json()),
       ]);
       state.limits = health.limits || null;
-      const parts = [model.name || "glcic"];
-      if (model.resolution) parts.push(`trained at ${model.resolution} px`);
-      if (model.training_data) parts.push(`on ${model.training_data}`);
-      el.modelInfo.textContent = `Model: ${parts.join(", ")}.` + (model.license ? ` Licence: ${model.license}` : "");
+      // The name and what the model is for; the training data is a list of local
+      // folders, which tells a visitor nothing.
+      let text = `Model: ${model.name || "glcic"}`;
+      if (model.description) text += ` — ${model.description.replace(/\.$/, "")}`;
+      text += model.resolution ? ` (trained at ${model.resolution} px).` : ".";
+      el.modelInfo.textContent = text + (model.license ? ` Licence: ${model.license}` : "");
     } catch (err) {
       el.modelInfo.textContent = "Could not read the model information from the server.";
     }
