@@ -129,16 +129,18 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def remove_stale_temps(folder: str | Path) -> list[Path]:
-    """Delete the ``.NAME.tmp`` files an interrupted writer left in ``folder``; return them.
+def remove_stale_temps(folder: str | Path, pattern: str = "*") -> list[Path]:
+    """Delete the temporary files an interrupted :func:`atomic_write` left in ``folder``; return them.
+
+    Args:
+        pattern: which targets' temporary files (a glob of the final name, e.g. ``ckpt_*.pt``),
+            so a folder shared with other files keeps theirs.
 
     Only one process writes a run folder at a time (rank 0 of one run), so at start-up
     every such file is left over from a run that was killed mid-write.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    stale = sorted(p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file())
+    stale = sorted(p for p in folder.glob(f".{pattern}.tmp") if p.is_file()) if folder.is_dir() else []
     for p in stale:
         p.unlink(missing_ok=True)
     return stale

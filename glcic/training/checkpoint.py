@@ -105,23 +105,31 @@ def training_state(
     }
 
 
-def remove_interrupted_writes(run_dir: Path, verbose: bool) -> None:
-    """Delete the temporary files a run killed mid-write left in ``run_dir`` (they hold disk space)."""
-    stale = [p for d in (run_dir, run_dir / "samples", checkpoint_dir(run_dir)) for p in remove_stale_temps(d)]
-    if stale and verbose:
+def remove_interrupted_writes(run_dir: Path) -> None:
+    """Delete (and name) the temporary files a run killed mid-write left in ``run_dir``."""
+    ours = [(run_dir, n) for n in ("config.yaml", "mean_pixel.json", "stats.jsonl")]  # --run-dir may be any folder
+    ours += [(run_dir / "samples", "step_*.png"), (checkpoint_dir(run_dir), "ckpt_*.pt")]
+    stale = [p for folder, pattern in ours for p in remove_stale_temps(folder, pattern)]
+    if stale:
         names = ", ".join(p.name for p in stale)
         print(f"glcic train: removed {len(stale)} partial file(s) an interrupted run left ({names})", file=sys.stderr)
 
 
-def find_resume_state(run_dir: Path, resume: bool, verbose: bool) -> dict[str, Any] | None:
-    """The latest checkpoint's state when ``resume`` and there is one; else None (a fresh start)."""
+def find_resume_state(run_dir: Path, resume: bool, main: bool) -> dict[str, Any] | None:
+    """The latest checkpoint's state when ``resume`` and there is one; else None (a fresh start).
+
+    The writing process (``main``) first deletes the partial files of a killed run (they
+    hold disk space the run needs) and says what it does.
+    """
+    if main:
+        remove_interrupted_writes(run_dir)
     path = latest_checkpoint(run_dir) if resume else None
-    if resume and path is None and verbose:
+    if resume and path is None and main:
         print(f"glcic train: no checkpoint in {checkpoint_dir(run_dir)}; starting from step 0", file=sys.stderr)
     if path is None:
         return None
     state = load_checkpoint(path)
-    if verbose:
+    if main:
         print(f"glcic train: resumed from {path} at step {int(state['step'])}", file=sys.stderr)
     return state
 

@@ -25,7 +25,6 @@ from glcic.training import distributed as dist
 from glcic.training.batches import RandomStreams, TrainBatches, validation_batch
 from glcic.training.checkpoint import (
     find_resume_state,
-    remove_interrupted_writes,
     restore_training_state,
     save_checkpoint,
     training_state,
@@ -57,9 +56,8 @@ def train(
 
     Raises:
         TrainingError: a non-finite loss; the last good checkpoint is intact.
-        DiskFullError: a checkpoint, sample or config would not fit; no partial file is left.
-        OSError: any other write failure (ENOSPC from the stats or TensorBoard appends
-            included; ``glcic.atomic.is_disk_full`` tells).
+        OSError: a write failed, no partial file left; a full disk is a ``DiskFullError``
+            (or, from an append, ``glcic.atomic.is_disk_full(e)``).
     """
     tc, run_dir = cfg.train, Path(run_dir)
 
@@ -72,12 +70,10 @@ def train(
     torch.manual_seed(tc.seed)
 
     # Load the data, the checkpoint to resume from, and the dataset mean pixel.
-    if main:
-        remove_interrupted_writes(run_dir, verbose=True)  # partial files of a killed run hold disk space
     lo, hi = cfg.model.value_range
     train_ds, val_ds = build_datasets(cfg.data, (lo, hi), attributes=cfg.model.attributes)
     mask_gen = build_mask_generator(cfg.mask, cfg.data.size)
-    state = find_resume_state(run_dir, resume, verbose=main)
+    state = find_resume_state(run_dir, resume, main)
     mean01 = state["mean_pixel"].float() if state is not None else cached_mean_pixel(run_dir, train_ds, main)
     mean = (mean01 * (hi - lo) + lo).to(dev)  # (3,) in the model's range, filled into the holes
 
