@@ -2,10 +2,10 @@
 
 Every file that training or ``glcic export`` writes (checkpoints, config.yaml,
 mean_pixel.json, stats.jsonl rewrites, sample grids, bundles) goes through
-:func:`atomic_write`: the bytes go to ``.NAME.tmp`` next to the target, are flushed
-to disk and renamed over it. Any failure (a full disk, a kill, an exception in the
+:func:`atomic_write`: the bytes go to ``.NAME.RANDOM.tmp`` next to the target, are flushed
+to disk and renamed over it. Any failure (a full disk, Ctrl-C, an exception in the
 caller) removes the temporary file, so nothing partial is left to fill the disk or
-confuse the next run; a run killed by a signal may still leave one, which
+confuse the next run; a process killed outright (``kill -9``) may still leave one, which
 :func:`remove_stale_temps` deletes at the next start.
 
 A full disk becomes a :class:`DiskFullError` that names the file, the space left and
@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,8 +41,12 @@ class DiskFullError(OSError):
 
 
 def temp_path(path: Path) -> Path:
-    """The hidden temporary file next to ``path`` that :func:`atomic_write` fills, e.g. ``.ckpt_1.pt.tmp``."""
-    return path.with_name(f".{path.name}.tmp")
+    """A hidden temporary file next to ``path``, e.g. ``.ckpt_00000500.pt.1a2b3c4d.tmp``.
+
+    The random part lets two writers of the same file (two processes exporting at once)
+    each finish whole; the last rename wins.
+    """
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
 
 
 def _open(path: Path) -> BinaryIO:
@@ -140,7 +145,8 @@ def remove_stale_temps(folder: str | Path, pattern: str = "*") -> list[Path]:
     every such file is left over from a run that was killed mid-write.
     """
     folder = Path(folder)
-    stale = sorted(p for p in folder.glob(f".{pattern}.tmp") if p.is_file()) if folder.is_dir() else []
+    # ".NAME.tmp" (older glcic) or ".NAME.RANDOM.tmp"
+    stale = sorted(p for p in folder.glob(f".{pattern}*.tmp") if p.is_file()) if folder.is_dir() else []
     for p in stale:
         p.unlink(missing_ok=True)
     return stale

@@ -66,9 +66,11 @@ def test_any_failure_removes_the_temporary_file(tmp_path):
 
 
 def test_stale_temporary_files_are_removed(tmp_path):
-    (tmp_path / ".ckpt_00000010.pt.tmp").write_bytes(b"partial")
+    (tmp_path / ".ckpt_00000010.pt.tmp").write_bytes(b"partial, from an older glcic")
+    (tmp_path / ".ckpt_00000011.pt.1a2b3c4d.tmp").write_bytes(b"partial")
     (tmp_path / ".notes.txt.tmp").write_bytes(b"someone else's: another pattern")
     (tmp_path / "keep.tmp").write_bytes(b"not ours: no leading dot")
     (tmp_path / "ckpt_00000005.pt").write_bytes(b"complete")
-    assert [p.name for p in remove_stale_temps(tmp_path, "ckpt_*.pt")] == [".ckpt_00000010.pt.tmp"]
+    removed = [p.name for p in remove_stale_temps(tmp_path, "ckpt_*.pt")]
+    assert removed == [".ckpt_00000010.pt.tmp", ".ckpt_00000011.pt.1a2b3c4d.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.txt.tmp", "ckpt_00000005.pt", "keep.tmp"]
