@@ -5,22 +5,41 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from glcic.options import CLASSICAL_METHODS, DEFAULT_DATA_ROOT, DEFAULT_MODEL, METHODS, PRECISIONS
+from glcic import options
+from glcic.options import (
+    CLASSICAL_METHODS,
+    DEFAULT_DATA_ROOT,
+    DEFAULT_MODEL,
+    METHODS,
+    NATIVE_SIZE,
+    NVIDIA_AREA_BINS,
+    NVIDIA_BINS,
+    PRECISIONS,
+)
 
 EPILOG = f"""\
 mask specs (--masks):
   rect              one rectangle of the training distribution (from the bundle's training
                     config, else sides of 29-50 % of the image)
-  center            one centred square, half the side
+  center            one centred square, half the side (half of each side at native sizes)
   freeform          brush strokes
   nvidia:LO-HI      NVIDIA irregular masks with LO-HI % hole area, from
                     ../shared/data/masks/nvidia_irregular_test (nvidia:10-20@FOLDER for another copy)
+  {NVIDIA_BINS}       the literature's table: nvidia:LO-HI for each bin
+                    {', '.join(f'{lo}-{hi}' for lo, hi in NVIDIA_AREA_BINS)} %, the same images in every bin,
+                    one row per bin ({NVIDIA_BINS}@FOLDER for another copy)
   FOLDER            mask images (white = hole), used in sorted order: image i gets mask i
 
 examples:
   glcic evaluate --data {DEFAULT_DATA_ROOT} --masks rect --limit 200 --output report.json
   glcic evaluate --model runs/face64/bundle --masks nvidia:10-20 --limit 100 --grid grid.png
   glcic evaluate --methods telea,ns,mean --size 64 --masks center --data photos/
+  glcic evaluate --masks {NVIDIA_BINS} --limit 0 --output bins.json
+  glcic evaluate --size {NATIVE_SIZE} --data ../shared/data/scenes/images --split val --masks freeform
+
+--size {NATIVE_SIZE} evaluates every image at its own size through the pipeline with the
+defaults of `glcic inpaint` (strategy {{strategy}}, postprocess {{postprocess}} at present); the
+masks are drawn at each image's size. Unreadable images are skipped with a warning and counted.
 """
 
 
@@ -31,7 +50,9 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
         description="Complete deterministic holes in the first N images of a CelebA partition or "
         "folder with each method, and report PSNR and SSIM of the composited image and PSNR and "
         "L1 inside the hole (all in [0, 1] units), overall and by hole area.",
-        epilog=EPILOG,
+        epilog=EPILOG.format(
+            strategy=options.DEFAULT_STRATEGY, postprocess=options.DEFAULT_POSTPROCESS
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -61,10 +82,25 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
         help=f"comma-separated: glcic (the network), {', '.join(CLASSICAL_METHODS)} (default: all)",
     )
     p.add_argument(
-        "--size", type=int, default=None, help="image side in px (default: the model's resolution)"
+        "--size",
+        default=None,
+        metavar=f"PX|{NATIVE_SIZE}",
+        help=f"image side in px (default: the model's resolution), or {NATIVE_SIZE}: each image "
+        "at its own size, through the pipeline with glcic inpaint's defaults",
     )
     p.add_argument(
-        "--split", default=None, help="CelebA partition: train, val, test or all (default: val)"
+        "--split",
+        default=None,
+        help="CelebA partition: train, val, test or all (default: val); for a plain folder "
+        "train or val is the split training makes of it (default: every image)",
+    )
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="held-out share of a plain folder for --split (default: training's, "
+        "data.val_fraction)",
     )
     p.add_argument(
         "--grid",
@@ -101,6 +137,20 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     return p
 
 
+def _size(text: str | None) -> int | str | None:
+    """``--size``: an integer, or ``native``."""
+    from glcic.errors import InputError
+
+    if text is None or text.strip().lower() == NATIVE_SIZE:
+        return text and NATIVE_SIZE
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(
+            f"--size expects a side in pixels (e.g. 64) or {NATIVE_SIZE}; got {text!r}"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
@@ -118,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         seed=args.seed,
         methods=args.methods,
-        size=args.size,
+        size=_size(args.size),
         split=args.split,
         grid=args.grid,
         save_masks_to=args.save_masks,
@@ -126,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         fid_weights=args.fid_weights,
         device=args.device,
         precision=args.precision,
+        val_fraction=args.val_fraction,
     )
     if args.output is not None:
         tmp = args.output.with_name(args.output.name + ".tmp")

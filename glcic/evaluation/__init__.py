@@ -1,17 +1,22 @@
 """Evaluation: the completion network against classical baselines on held-out images.
 
 :func:`evaluate` runs each method on the first N images of a folder (or of a CelebA
-partition), each with a hole mask drawn deterministically from ``(seed, image index)``,
-and measures the composited result against the ground truth with
-:func:`glcic.metrics.all_metrics`:
+partition, or of a folder's training split), each with a hole mask drawn
+deterministically from ``(seed, image index)``, and measures the result against the
+ground truth with :func:`glcic.metrics.all_metrics`:
 
-- ``psnr``, ``ssim``: the whole composited image (known pixels included), in [0, 1] units;
+- ``psnr``, ``ssim``: the whole image (known pixels included), in [0, 1] units;
 - ``hole_psnr``, ``hole_l1``: the hole only (MSE / mean absolute error over hole pixels
   and the three channels), in [0, 1] units.
 
-Images are preprocessed as the model was trained (centre crop to a square, resize to
-the bundle's resolution, :func:`glcic.data.preprocess`). Mask convention: **1 / white /
-non-zero = hole**.
+By default images are preprocessed as the model was trained (centre crop to a square,
+resize to the bundle's resolution, :func:`glcic.data.preprocess`) and the network runs
+alone, composited. With ``size="native"`` each image keeps its own size and every
+method runs through :class:`glcic.pipeline.InpaintPipeline` with ``glcic inpaint``'s
+defaults: what a user gets. ``masks="nvidia-bins"`` evaluates the same images on
+NVIDIA masks of each hole-area bin of the literature, as one table. Unreadable images
+are skipped with a warning naming each, and counted in the report. Mask convention:
+**1 / white / non-zero = hole**.
 
 The modules, in the order the data flows:
 
@@ -35,23 +40,32 @@ from glcic.evaluation.grid import grid_size, write_grid
 from glcic.evaluation.images import list_eval_images
 from glcic.evaluation.masks import (
     EvalMasks,
+    MaskMaker,
     MaskSpec,
     build_masks,
     default_nvidia_folder,
+    mask_bins,
+    mask_folder,
     parse_mask_spec,
     resolve_rect_params,
     save_masks,
 )
-from glcic.evaluation.methods import build_methods, parse_methods, read_model_info
+from glcic.evaluation.methods import (
+    build_methods,
+    inference_options,
+    parse_methods,
+    read_model_info,
+)
 from glcic.evaluation.report import aggregate, area_bin, build_report, format_markdown
 from glcic.evaluation.runner import run_methods
 from glcic.evaluation.scoring import Scorer
-from glcic.options import DEFAULT_DATA_ROOT, DEFAULT_MODEL, METHODS, METRICS
+from glcic.options import DEFAULT_DATA_ROOT, DEFAULT_MODEL, METHODS, METRICS, NATIVE_SIZE
 
 __all__ = [
     "METHODS",
     "METRICS",
     "EvalMasks",
+    "MaskMaker",
     "MaskSpec",
     "aggregate",
     "area_bin",
@@ -61,6 +75,7 @@ __all__ = [
     "format_markdown",
     "grid_size",
     "list_eval_images",
+    "mask_bins",
     "parse_mask_spec",
     "resolve_rect_params",
     "save_masks",
@@ -75,7 +90,7 @@ def evaluate(
     limit: int | None = 100,
     seed: int = 0,
     methods: str | Sequence[str] = METHODS,
-    size: int | None = None,
+    size: int | str | None = None,
     split: str | None = None,
     grid: str | os.PathLike | None = None,
     save_masks_to: str | os.PathLike | None = None,
@@ -85,6 +100,7 @@ def evaluate(
     precision: str = "fp32",
     pipeline: Any | None = None,
     progress: bool | None = None,
+    val_fraction: float | None = None,
 ) -> dict[str, Any]:
     """Evaluate the network and classical baselines on held-out images.
 
@@ -93,12 +109,16 @@ def evaluate(
             ``size`` and the ``rect`` hole sizes; without ``glcic`` among the methods an
             unreadable model is allowed when ``size`` is given.
         data: a CelebA root or a folder of images.
-        masks: a mask spec (see :func:`parse_mask_spec`).
+        masks: a mask spec (see :func:`parse_mask_spec`); ``nvidia-bins`` runs every
+            bin of :data:`glcic.options.NVIDIA_AREA_BINS` on the same images.
         limit: the first N images in sorted order (None or 0 = all).
         seed: seed of the masks; image i's mask depends on (seed, i) only.
         methods: names from :data:`METHODS`, a list or a comma-separated string.
-        size: side the images are cropped and resized to (default: the bundle's resolution).
-        split: CelebA partition (default ``val``); only for CelebA roots.
+        size: side the images are cropped and resized to (default: the bundle's
+            resolution), or ``"native"``: each image at its own size, every method
+            through the pipeline with ``glcic inpaint``'s defaults.
+        split: CelebA partition (default ``val``); for a plain folder ``train`` / ``val``
+            is the split training makes of it (default: every image).
         grid: write a comparison picture (PNG) of the first rows here.
         save_masks_to: write the masks as PNGs into this folder.
         lpips_weights, fid_weights: local weight files (never downloaded): the ``lpips``
@@ -109,39 +129,57 @@ def evaluate(
             ``fp32`` by default so that the numbers do not depend on the CPU's bf16 support).
         pipeline: an InpaintPipeline to use instead of loading ``model``.
         progress: show a progress bar (default: when stderr is a terminal).
+        val_fraction: a plain folder's held-out share for ``split`` (default: training's).
 
     Returns:
         The report, a JSON-able dict (keys in :mod:`glcic.evaluation.report`).
 
     Raises:
-        InputError: bad paths, specs, methods or weights.
+        InputError: bad paths, specs, methods or weights, or no readable image.
+
+    Warns:
+        UserWarning: once per image that cannot be read (it is skipped and counted).
     """
     # 1. Check every option (LPIPS / FID weights loaded here) before any work.
     scorer = Scorer(lpips_weights, fid_weights)
     names = parse_methods(methods)
     spec = parse_mask_spec(masks) if isinstance(masks, str) else masks
-    if size is not None and (int(size) != size or size < 16):
-        raise InputError(f"--size must be an integer >= 16 (SSIM uses a 7x7 window); got {size!r}")
+    native = _check_size(size)
 
     # 2. The bundle sets the default size and the training holes of ``rect``.
-    info, model_path = read_model_info(model, pipeline, required="glcic" in names or size is None)
-    size = int(info.resolution if size is None else size)
+    need_model = "glcic" in names or size is None
+    info, model_path = read_model_info(model, pipeline, required=need_model)
+    px = None if native else int(info.resolution if size is None else size)
 
-    # 3. The images and their masks, image i's mask from (seed, i).
-    paths, split = list_eval_images(data, split, limit)
-    em = build_masks(spec, size, len(paths), seed, info)
-    if save_masks_to is not None:
-        save_masks(em.masks, save_masks_to)
+    # 3. The images, and who draws their masks (image i's from (seed, i), one per bin).
+    paths, split = list_eval_images(data, split, limit, val_fraction)
+    makers = [MaskMaker(s, seed, info, px, label) for label, s in mask_bins(spec)]
+    params = makers[0].params if len(makers) == 1 else {
+        "kind": spec.kind, "bins": {m.label: m.params for m in makers}
+    }
 
-    # 4. Every method on every image: warmed up, timed, scored as composited.
-    runners = build_methods(names, model, device, precision, pipeline)
-    results = run_methods(paths, size, em.masks, runners, scorer, progress)
+    # 4. Every method on every image: warmed up, timed, scored.
+    runners = build_methods(names, model, device, precision, pipeline, native=native)
+    out_dir = mask_folder(save_masks_to) if save_masks_to is not None else None
+    results = run_methods(paths, px, makers, runners, scorer, progress, out_dir)
 
     # 5. The report, and the comparison picture of the first images.
     report = build_report(
-        masks_text=spec.text, seed=seed, size=size, data=data, split=split, model_info=info,
-        model_path=model_path, paths=paths, masks=em, results=results, scorer=scorer,
-    )
+        masks_text=spec.text, seed=seed, size=px, data=data, split=split, model_info=info,
+        model_path=model_path, mask_params=params, inference=inference_options(native),
+        results=results, scorer=scorer,
+    )  # fmt: skip
     if grid is not None:
         write_grid(grid, results.grid_rows, names)
     return report
+
+
+def _check_size(size: int | str | None) -> bool:
+    """True for ``"native"``; None or an int >= 16 (SSIM's 7x7 window) is a square side."""
+    if size == NATIVE_SIZE:
+        return True
+    if size is not None and (isinstance(size, str) or int(size) != size or size < 16):
+        raise InputError(
+            f"--size must be an integer >= 16 (SSIM uses a 7x7 window) or {NATIVE_SIZE}; got {size!r}"
+        )
+    return False

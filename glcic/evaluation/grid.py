@@ -14,6 +14,23 @@ GRID_PAD = 2
 """Pixels of white between cells and around the picture."""
 GRID_HEADER = 14
 """Height of the row of column labels, in pixels."""
+GRID_CELL = 128
+"""Side of a cell when the images have different sizes (``--size native``)."""
+
+
+def fit_cell(img: np.ndarray, cell: int) -> np.ndarray:
+    """``img`` ``uint8`` (H, W, 3) shrunk to fit a ``cell`` square (aspect kept, never
+    enlarged) and centred on white: ``uint8`` (cell, cell, 3)."""
+    from PIL import Image
+
+    h, w = img.shape[:2]
+    scale = min(1.0, cell / max(h, w))
+    th, tw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = img if (th, tw) == (h, w) else np.asarray(Image.fromarray(img).resize((tw, th), Image.BILINEAR))
+    out = np.full((cell, cell, 3), 255, np.uint8)
+    y0, x0 = (cell - th) // 2, (cell - tw) // 2
+    out[y0 : y0 + th, x0 : x0 + tw] = small
+    return out
 
 
 def grid_size(rows: int, cols: int, cell: int) -> tuple[int, int]:
@@ -31,7 +48,8 @@ def write_grid(
 
     Args:
         path: PNG file to write.
-        rows: ``(input, target, outputs)`` per image, each ``uint8`` (S, S, 3); ``outputs``
+        rows: ``(input, target, outputs)`` per image, each ``uint8`` (S, S, 3) (other
+            sizes are fitted into an S square, S the first input's height); ``outputs``
             in the order of ``methods``.
         methods: column labels of the outputs.
 
@@ -59,6 +77,8 @@ def write_grid(
     for r, (inp, target, outs) in enumerate(rows):
         y = GRID_HEADER + GRID_PAD + r * (cell + GRID_PAD)
         for c, img in enumerate([inp, *outs, target]):
+            if img.shape[:2] != (cell, cell):
+                img = fit_cell(img, cell)
             canvas.paste(Image.fromarray(img), (GRID_PAD + c * (cell + GRID_PAD), y))
     canvas.save(path)
     return path

@@ -1,8 +1,9 @@
 """The hole masks of an evaluation: parse ``--masks``, draw one mask per image, save them.
 
-Mask convention: **True / 1 / white = hole**. Every mask is a ``bool`` array
-``(size, size)``; image i's mask depends on ``(seed, i)`` only, so it does not change
-with ``--limit`` or ``--methods``.
+Mask convention: **True / 1 / white = hole**. Every mask is a ``bool`` array (H, W):
+square at the model's resolution, the image's own size with ``--size native`` (see
+:class:`MaskMaker` for how each kind is scaled). Image i's mask depends on
+``(seed, i)`` only, so it does not change with ``--limit`` or ``--methods``.
 
 Mask specs (:func:`parse_mask_spec`):
 
@@ -12,6 +13,8 @@ Mask specs (:func:`parse_mask_spec`):
 - ``freeform``: brush strokes (:class:`glcic.data.FreeFormMaskGenerator`);
 - ``nvidia:LO-HI`` or ``nvidia:LO-HI@FOLDER``: NVIDIA irregular masks whose hole area is
   LO-HI percent (measured on the 512 px originals, from the index CSV);
+- ``nvidia-bins`` or ``nvidia-bins@FOLDER``: ``nvidia:LO-HI`` for each bin of the
+  literature (1-10, 10-20, ..., 50-60 %; :func:`mask_bins`), reported as one table;
 - any other value: a folder of mask images, used in sorted order (image i gets mask
   ``i mod count``), resized with nearest-neighbour interpolation.
 """
@@ -27,13 +30,23 @@ from typing import Any
 import numpy as np
 import torch
 
+from glcic.data import (
+    FolderMaskSource,
+    FreeFormMaskGenerator,
+    RectMaskGenerator,
+    list_images,
+    read_mask,
+    resize_mask,
+)
 from glcic.errors import InputError
-from glcic.options import DEFAULT_DATA_ROOT
+from glcic.io import load_mask
+from glcic.options import DEFAULT_DATA_ROOT, NVIDIA_AREA_BINS, NVIDIA_BINS
 
-MASK_KINDS = ("rect", "center", "freeform", "nvidia", "folder")
+MASK_KINDS = ("rect", "center", "freeform", "nvidia", NVIDIA_BINS, "folder")
 SPEC_HELP = (
     "rect, center, freeform, nvidia:LO-HI (hole area in percent, e.g. nvidia:10-20), "
-    "nvidia:LO-HI@FOLDER, or a folder of mask images (white = hole)"
+    f"nvidia:LO-HI@FOLDER, {NVIDIA_BINS} (every bin 1-10 ... 50-60 %), {NVIDIA_BINS}@FOLDER, "
+    "or a folder of mask images (white = hole)"
 )
 RECT_DEFAULT_FRACTIONS = (0.29, 0.50)
 """Hole sides (fractions of the image side) of ``rect`` when the bundle has no training
@@ -53,7 +66,8 @@ class MaskSpec:
         kind: one of :data:`MASK_KINDS`.
         text: the spec as the user wrote it (stored in the report).
         area: ``(lo, hi)`` hole fractions in [0, 1] for ``nvidia``.
-        folder: the mask folder for ``nvidia`` (None = the shared default) and ``folder``.
+        folder: the mask folder for ``nvidia`` and ``nvidia-bins`` (None = the shared
+            default) and ``folder``.
     """
 
     kind: str
@@ -64,7 +78,7 @@ class MaskSpec:
 
 @dataclass
 class EvalMasks:
-    """The masks of one evaluation: ``masks[i]`` is ``bool`` (size, size), True = hole;
+    """Square masks of images 0..n-1: ``masks[i]`` is ``bool`` (size, size), True = hole;
     ``sources[i]`` names the mask file used (None for generated masks)."""
 
     masks: list[np.ndarray]
@@ -85,6 +99,11 @@ def parse_mask_spec(spec: str) -> MaskSpec:
     low = text.lower()
     if low in ("rect", "center", "freeform"):
         return MaskSpec(low, text)
+    if low == NVIDIA_BINS or low.startswith(NVIDIA_BINS + "@"):
+        folder = text[len(NVIDIA_BINS) + 1 :]
+        if low != NVIDIA_BINS and not folder:
+            raise InputError(f"mask spec {text!r}: nothing after '@'; give {NVIDIA_BINS}@FOLDER")
+        return MaskSpec(NVIDIA_BINS, text, folder=Path(folder) if folder else None)
     if low == "nvidia" or low.startswith("nvidia:"):
         return _parse_nvidia(text, text[len("nvidia:") :] if low.startswith("nvidia:") else "")
     path = Path(text)
@@ -170,14 +189,127 @@ def resolve_rect_params(size: int, info: Any | None) -> dict[str, Any]:
     }
 
 
-def build_masks(
-    spec: MaskSpec | str, size: int, n: int, seed: int, info: Any | None = None
-) -> EvalMasks:
-    """Draw the masks of images 0..n-1 (deterministic in ``seed``).
+class MaskMaker:
+    """Image i's mask at any image size, drawn from ``(seed, i)`` only.
+
+    The same draw serves every method (the masks do not depend on ``--methods`` or
+    ``--limit``) and every size: at the model's resolution all masks are square; with
+    ``--size native`` each image gets its mask at its own (H, W):
+
+    - ``rect`` / ``freeform``: the holes (and window) of :func:`resolve_rect_params`
+      scaled to the image's shorter side, the side training crops its square from;
+    - ``center``: a centred rectangle of half the height and half the width (a quarter
+      of the image, as the square at the model's resolution);
+    - ``nvidia`` / folder masks: the mask image stretched to (H, W), nearest neighbour
+      (hole fraction kept up to resampling; masks are not pictures of the scene).
 
     Generated masks that come out empty or cover the whole image are drawn again (from
     the same image's generator, so still deterministic): hole metrics need a hole and
     the classical methods need known pixels.
+
+    Args:
+        spec: a :class:`MaskSpec` or its text (not ``nvidia-bins``; see :func:`mask_bins`).
+        seed: seed of the masks.
+        info: the bundle's :class:`glcic.bundle.BundleInfo` (sets the ``rect`` holes), or None.
+        size: the square side of the evaluation, or None for native sizes (only sets
+            the reference size of :attr:`params`).
+        label: the bin this spec stands for in an ``nvidia-bins`` run (None otherwise).
+
+    Attributes:
+        params: the report's ``mask_params``.
+
+    Raises:
+        InputError: a missing or empty mask folder.
+    """
+
+    def __init__(
+        self,
+        spec: MaskSpec | str,
+        seed: int,
+        info: Any | None = None,
+        size: int | None = None,
+        label: str | None = None,
+    ) -> None:
+        self.spec = parse_mask_spec(spec) if isinstance(spec, str) else spec
+        if self.spec.kind == NVIDIA_BINS:
+            raise InputError(f"{NVIDIA_BINS} is several specs; expand it with mask_bins first")
+        self.seed, self.info, self.label = int(seed), info, label
+        self.params: dict[str, Any] = {"kind": self.spec.kind}
+        self._files: list[Path] = []
+        self._drawers: dict[tuple[int, int], Drawer] = {}
+        kind = self.spec.kind
+        if kind in ("rect", "freeform"):
+            ref = size or (int(info.resolution) if info is not None else 100)
+            rect = resolve_rect_params(ref, info)
+            self.params.update(rect if kind == "rect" else {"local_size": rect["local_size"]})
+            if size is None:
+                self.params |= {"at_size": ref, "native": "scaled by each image's min(H, W) / at_size"}
+        elif kind == "center":
+            self.params["side"] = size // 2 if size else "half the height and half the width"
+        elif kind == "nvidia":
+            self._files = _nvidia_files(self.spec, self.params)
+        else:
+            self._files = _folder_files(self.spec.folder)
+            self.params["folder"] = str(self.spec.folder)
+
+    def __call__(self, index: int, hw: tuple[int, int]) -> tuple[np.ndarray, str | None]:
+        """Image ``index``'s mask, ``bool`` (H, W), True = hole, and its file's name
+        (relative to the mask folder; None for generated masks)."""
+        h, w = hw
+        kind = self.spec.kind
+        if kind == "center":
+            return _center_mask(h, w), None
+        if kind == "folder":
+            f = self._files[index % len(self._files)]
+            m = resize_mask(read_mask(f), (h, w))
+            _check_usable(m, f"mask {f} (resized to {w}x{h})")
+            return m, f.relative_to(self.spec.folder).as_posix()
+        draw = self._drawers.get((h, w)) or self._drawers.setdefault((h, w), self._drawer(h, w))
+        g = _image_generator(self.seed, index)
+        for _ in range(MAX_REDRAWS):
+            m, name = draw(g)
+            if m.any() and not m.all():
+                return m, name
+        raise InputError(
+            f"mask spec {self.spec.text!r} gave {MAX_REDRAWS} empty or full masks at {w}x{h}; "
+            "use a larger --size or another spec"
+        )
+
+    def _drawer(self, h: int, w: int) -> Drawer:
+        """The random draw of a ``rect``, ``freeform`` or ``nvidia`` mask at (h, w)."""
+        if self.spec.kind == "nvidia":
+            files, folder = self._files, self.spec.folder or default_nvidia_folder()
+
+            def draw_nvidia(g: torch.Generator) -> tuple[np.ndarray, str | None]:
+                f = files[int(torch.randint(0, len(files), (1,), generator=g).item())]
+                hole = load_mask(f, size=(w, h), resize=True, max_pixels=None)  # (h, w) bool
+                return hole, f.relative_to(folder).as_posix()
+
+            return draw_nvidia
+        rect = resolve_rect_params(min(h, w), self.info)
+        if self.spec.kind == "rect":
+            gen: Any = RectMaskGenerator(
+                (h, w), rect["hole_min"], rect["hole_max"], rect["local_size"], rect["num_holes"]
+            )
+        else:
+            gen = FreeFormMaskGenerator((h, w), rect["local_size"])
+        return lambda g: (gen(g)[0][0].numpy() > 0, None)
+
+
+def mask_bins(spec: MaskSpec) -> list[tuple[str | None, MaskSpec]]:
+    """The specs an evaluation runs: ``nvidia-bins`` is one ``nvidia:LO-HI`` spec per bin
+    of :data:`glcic.options.NVIDIA_AREA_BINS` (label ``"LO-HI%"``), anything else itself
+    (label None)."""
+    if spec.kind != NVIDIA_BINS:
+        return [(None, spec)]
+    at = f"@{spec.folder}" if spec.folder is not None else ""
+    return [(f"{lo}-{hi}%", parse_mask_spec(f"nvidia:{lo}-{hi}{at}")) for lo, hi in NVIDIA_AREA_BINS]
+
+
+def build_masks(
+    spec: MaskSpec | str, size: int, n: int, seed: int, info: Any | None = None
+) -> EvalMasks:
+    """The square masks of images 0..n-1 at ``size`` px (:class:`MaskMaker`'s draws).
 
     Args:
         spec: a :class:`MaskSpec` or its text.
@@ -190,91 +322,38 @@ def build_masks(
         InputError: missing mask folders, or a folder mask that is empty / full after
             resizing.
     """
-    if isinstance(spec, str):
-        spec = parse_mask_spec(spec)
-    if spec.kind == "folder":
-        return _folder_masks(spec.folder, size, n)
-    if spec.kind == "center":
-        return _center_masks(size, n)
-
-    params: dict[str, Any] = {"kind": spec.kind}
-    draw = _drawer(spec, size, info, params)
-    masks: list[np.ndarray] = []
-    sources: list[str | None] = []
-    for i in range(n):
-        g = _image_generator(seed, i)
-        for _ in range(MAX_REDRAWS):
-            m, name = draw(g)
-            if m.any() and not m.all():
-                break
-        else:
-            raise InputError(
-                f"mask spec {spec.text!r} gave {MAX_REDRAWS} empty or full masks at {size}x{size}; "
-                "use a larger --size or another spec"
-            )
-        masks.append(m)
-        sources.append(name)
-    return EvalMasks(masks, sources, params)
+    maker = MaskMaker(spec, seed, info, size)
+    drawn = [maker(i, (size, size)) for i in range(n)]
+    return EvalMasks([m for m, _ in drawn], [name for _, name in drawn], maker.params)
 
 
-def _folder_masks(folder: Path, size: int, n: int) -> EvalMasks:
-    """The folder's masks in sorted order, cycled: image i gets mask ``i mod count``."""
-    from glcic.data import list_images, read_mask, resize_mask
-
-    files = list_images(folder)
+def _folder_files(folder: Path | None) -> list[Path]:
+    files = list_images(folder) if folder is not None else []
     if not files:
         raise InputError(f"mask folder {folder} holds no mask images (PNG/BMP); white = hole")
-    masks, sources = [], []
-    for i in range(n):
-        f = files[i % len(files)]
-        m = resize_mask(read_mask(f), size)
-        _check_usable(m, f"mask {f} (resized to {size}x{size})")
-        masks.append(m)
-        sources.append(f.relative_to(folder).as_posix())
-    return EvalMasks(masks, sources, {"kind": "folder", "folder": str(folder)})
+    return files
 
 
-def _center_masks(size: int, n: int) -> EvalMasks:
-    """One centred square of half the side, the same for every image."""
-    side = size // 2
-    m = np.zeros((size, size), bool)
-    y0 = (size - side) // 2
-    m[y0 : y0 + side, y0 : y0 + side] = True
-    return EvalMasks([m.copy() for _ in range(n)], [None] * n, {"kind": "center", "side": side})
-
-
-def _drawer(spec: MaskSpec, size: int, info: Any | None, params: dict[str, Any]) -> Drawer:
-    """The random draw of a ``rect``, ``freeform`` or ``nvidia`` spec; records its
-    parameters in ``params`` (the report's ``mask_params``)."""
-    from glcic.data import FolderMaskSource, FreeFormMaskGenerator, RectMaskGenerator
-
-    if spec.kind == "rect":
-        rect = resolve_rect_params(size, info)
-        gen = RectMaskGenerator(
-            size, rect["hole_min"], rect["hole_max"], rect["local_size"], rect["num_holes"]
-        )
-        params.update(rect)
-        return lambda g: (gen(g)[0][0].numpy() > 0, None)
-    if spec.kind == "freeform":
-        local = resolve_rect_params(size, info)["local_size"]
-        ff = FreeFormMaskGenerator(size, local)
-        params["local_size"] = local
-        return lambda g: (ff(g)[0][0].numpy() > 0, None)
-
+def _nvidia_files(spec: MaskSpec, params: dict[str, Any]) -> list[Path]:
+    """The NVIDIA masks whose hole fraction is in the spec's range; records them in ``params``."""
     folder = spec.folder or default_nvidia_folder()
     if not folder.is_dir():
         raise InputError(
             f"NVIDIA mask folder {folder} does not exist; run from the project folder (next to "
             "../shared/data), set GLCIC_SHARED_DATA, or give nvidia:LO-HI@/path/to/nvidia_irregular_test"
         )
-    src = FolderMaskSource(folder, size, size, area_range=spec.area)
-    params.update({"folder": str(folder), "area": list(spec.area), "candidates": len(src)})
+    # FolderMaskSource filters by the index CSV's fractions; its size is not used here.
+    files = FolderMaskSource(folder, 1, 1, area_range=spec.area).files
+    params.update({"folder": str(folder), "area": list(spec.area or ()), "candidates": len(files)})
+    return files
 
-    def draw_nvidia(g: torch.Generator) -> tuple[np.ndarray, str | None]:
-        j = int(torch.randint(0, len(src), (1,), generator=g).item())
-        return src.load(j)[0].numpy() > 0, src.files[j].relative_to(folder).as_posix()
 
-    return draw_nvidia
+def _center_mask(h: int, w: int) -> np.ndarray:
+    """A centred rectangle of half the height and half the width (a square on a square)."""
+    m = np.zeros((h, w), bool)
+    y0, x0 = (h - h // 2) // 2, (w - w // 2) // 2
+    m[y0 : y0 + h // 2, x0 : x0 + w // 2] = True
+    return m
 
 
 def _image_generator(seed: int, index: int) -> torch.Generator:
@@ -291,23 +370,35 @@ def _check_usable(m: np.ndarray, what: str) -> None:
         raise InputError(f"{what} is all hole; leave some known (black) pixels")
 
 
-def save_masks(masks: Sequence[np.ndarray], folder: str | os.PathLike) -> list[Path]:
-    """Write masks as ``00000.png, 00001.png, ...`` (8-bit, 255 = hole).
-
-    Evaluating with ``--masks FOLDER`` reads them back in the same order, so the same
-    numbers come out.
-    """
+def save_mask(mask: np.ndarray, folder: Path, index: int) -> Path:
+    """Write one mask as ``folder/{index:05d}.png`` (8-bit, 255 = hole)."""
     from PIL import Image
 
+    p = folder / f"{index:05d}.png"
+    Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(p)
+    return p
+
+
+def mask_folder(folder: str | os.PathLike) -> Path:
+    """``--save-masks``: the folder, created if missing.
+
+    Raises:
+        InputError: it is a file.
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(
             f"--save-masks {folder} is a file; give a folder (it is created if missing)"
         )
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, m in enumerate(masks):
-        p = folder / f"{i:05d}.png"
-        Image.fromarray(m.astype(np.uint8) * 255, mode="L").save(p)
-        paths.append(p)
-    return paths
+    return folder
+
+
+def save_masks(masks: Sequence[np.ndarray], folder: str | os.PathLike) -> list[Path]:
+    """Write masks as ``00000.png, 00001.png, ...`` (8-bit, 255 = hole).
+
+    Evaluating with ``--masks FOLDER`` reads them back in the same order, so the same
+    numbers come out.
+    """
+    folder = mask_folder(folder)
+    return [save_mask(m, folder, i) for i, m in enumerate(masks)]

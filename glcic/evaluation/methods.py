@@ -1,9 +1,10 @@
 """The methods under test: their names, the network's bundle, and one call per method.
 
 Every method is a :class:`Method`: ``run(image, mask) -> image`` on ``uint8``
-(S, S, 3) pictures and ``bool`` (S, S) masks (True = hole). The network runs through
+(H, W, 3) pictures and ``bool`` (H, W) masks (True = hole). The network runs through
 the one inference call (:class:`glcic.pipeline.InpaintPipeline`), the classical
-baselines through :func:`glcic.classical.inpaint_classical`.
+baselines through :func:`glcic.classical.inpaint_classical` at the model's
+resolution and through the pipeline at native sizes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from glcic.options import METHODS
 
 @dataclass(frozen=True)
 class Method:
-    """One method: ``run(masked uint8 (S, S, 3), mask bool (S, S)) -> uint8 (S, S, 3)``.
+    """One method: ``run(masked uint8 (H, W, 3), mask bool (H, W)) -> uint8 (H, W, 3)``.
 
     ``warm_up``: call it once untimed before the first timed call (one-time
     allocations and kernel choice of the network would otherwise count as its time).
@@ -83,37 +84,58 @@ def read_model_info(
     return info, "default" if model in (None, "default") else str(model)
 
 
+def inference_options(native: bool) -> dict[str, str]:
+    """How the pipeline is called: at the model's resolution the paper's completion
+    network alone (``original`` scale, no post-processing); at native sizes what
+    ``glcic inpaint`` does, its defaults read from :mod:`glcic.options` now."""
+    from glcic import options
+
+    if not native:
+        return {"strategy": "original", "postprocess": "none"}
+    return {"strategy": options.DEFAULT_STRATEGY, "postprocess": options.DEFAULT_POSTPROCESS}
+
+
 def build_methods(
     names: Sequence[str],
     model: str | os.PathLike | None,
     device: str,
     precision: str,
     pipeline: Any | None = None,
+    native: bool = False,
 ) -> list[Method]:
     """One :class:`Method` per name, in order; loads the network when ``glcic`` is asked for
-    (or uses ``pipeline``)."""
-    from glcic.classical import inpaint_classical
+    (or uses ``pipeline``).
 
+    At the model's resolution the classical methods are called directly; with
+    ``native`` every method runs through the pipeline with :func:`inference_options`.
+    """
+    from glcic.classical import inpaint_classical
+    from glcic.pipeline import InpaintPipeline
+
+    opts = inference_options(native)
+    pipe = pipeline
+    if pipe is None and "glcic" in names:
+        pipe = _load_pipeline(model, device, precision)
+    elif pipe is None and native:
+        pipe = InpaintPipeline.classical()
     out = []
     for name in names:
-        if name == "glcic":
-            pipe = pipeline if pipeline is not None else _load_pipeline(model, device, precision)
-            out.append(Method(name, _network_runner(pipe), warm_up=True))
+        if name == "glcic" or native:
+            out.append(Method(name, _pipeline_runner(pipe, name, opts), warm_up=name == "glcic"))
         else:
             out.append(Method(name, lambda img, m, name=name: inpaint_classical(name, img, m)))
     return out
 
 
-def _network_runner(pipe: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """The network at the image's own scale, without post-processing: the paper's
-    completion network alone."""
+def _pipeline_runner(
+    pipe: Any, method: str, opts: dict[str, str]
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``method`` through the pipeline with the options ``opts`` (strategy, postprocess)."""
 
-    def run_glcic(img: np.ndarray, m: np.ndarray) -> np.ndarray:
-        return pipe(
-            img, m.astype(np.uint8) * 255, postprocess="none", strategy="original", method="glcic"
-        )
+    def run(img: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return pipe(img, m.astype(np.uint8) * 255, method=method, **opts)
 
-    return run_glcic
+    return run
 
 
 def _load_pipeline(model: Any, device: str, precision: str) -> Any:

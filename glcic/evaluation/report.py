@@ -1,17 +1,23 @@
-"""The evaluation report: averages per method and per hole-area bin, as JSON and Markdown.
+"""The evaluation report: averages per method and per bin, as JSON and Markdown.
 
 The report is a plain JSON-able dict::
 
-    {"n_images", "masks", "seed", "size", "data", "split", "model": {...} | None,
-     "mask_params": {...}, "methods": {NAME: {"psnr", "ssim", "hole_psnr",
-     "hole_l1", "n_images", "n_inf", "seconds_per_image"[, "lpips", "fid"]}},
-     "bins": {"10-20%": {NAME: {...}}}, "per_image": [{"index", "image", "mask",
-     "hole_fraction", "bin", NAME: {"psnr", "ssim", "hole_psnr", "hole_l1"[, "lpips"],
-     "seconds"}}]}
+    {"n_images", "n_skipped", "skipped": [{"image", "error"}], "masks", "seed",
+     "size" (px, or "native"), "data", "split", "model": {...} | None,
+     "mask_params": {...}, "inference": {"strategy", "postprocess"},
+     "methods": {NAME: {"psnr", "ssim", "hole_psnr", "hole_l1", "n_images", "n_inf",
+                        "seconds_per_image"[, "lpips", "fid"]}},
+     "bins_by": "hole_area" | "mask_bin", "bins": {"10-20%": {NAME: {... as methods,
+     without lpips / fid}}},
+     "per_image": [{"index", "image", "size": [H, W], "mask", "hole_fraction", "bin",
+                    NAME: {"psnr", "ssim", "hole_psnr", "hole_l1"[, "lpips"], "seconds"}}]}
 
-PSNRs in dB, SSIM in [-1, 1], L1 in [0, 1]; a PSNR of identical pixels is ``inf`` in
-the per-image scores and ``None`` in the report (JSON has no infinity).
-:func:`format_markdown` renders it as tables.
+``bins`` are the measured hole area's 10 % bins, or with ``--masks nvidia-bins`` the
+mask bins (``"1-10%"`` ... ``"50-60%"``; then ``per_image`` has one row per image and
+bin, and the methods' averages are over all of them). ``n_images`` counts the images
+scored, ``skipped`` the unreadable ones. PSNRs in dB, SSIM in [-1, 1], L1 in [0, 1]; a
+PSNR of identical pixels is ``inf`` in the per-image scores and ``None`` in the report
+(JSON has no infinity). :func:`format_markdown` renders it as tables.
 """
 
 from __future__ import annotations
@@ -19,15 +25,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from glcic.errors import InputError
 from glcic.evaluation.images import relative_name
-from glcic.evaluation.masks import EvalMasks
 from glcic.evaluation.runner import RunResults
 from glcic.evaluation.scoring import Scorer
-from glcic.options import METRICS
+from glcic.options import METRICS, NATIVE_SIZE
 
 BIN_WIDTH = 10
 """Width of the hole-area bins, in percent of the image."""
@@ -80,70 +84,87 @@ def build_report(
     *,
     masks_text: str,
     seed: int,
-    size: int,
+    size: int | None,
     data: str | os.PathLike,
     split: str | None,
     model_info: Any | None,
     model_path: str | None,
-    paths: Sequence[Path],
-    masks: EvalMasks,
+    mask_params: dict[str, Any],
+    inference: dict[str, str],
     results: RunResults,
     scorer: Scorer,
 ) -> dict[str, Any]:
-    """The report of one evaluation (keys in the module docstring)."""
-    per_image = _per_image(paths, data, masks, results)
+    """The report of one evaluation (keys in the module docstring).
+
+    Raises:
+        InputError: no image could be read (the message names the first few).
+    """
+    if not results.records:
+        shown = "; ".join(f"{p}: {why}" for p, why in results.skipped[:3])
+        raise InputError(
+            f"none of the {len(results.skipped)} images could be read ({shown}); "
+            "check --data and the files"
+        )
+    per_image = _per_image(data, results)
+    by_mask_bin = any(r.label is not None for r in results.records)
     return {
-        "n_images": len(paths),
+        "n_images": len({r.index for r in results.records}),
+        "n_skipped": len(results.skipped),
+        "skipped": [{"image": relative_name(p, data), "error": why} for p, why in results.skipped],
         "masks": masks_text,
         "seed": int(seed),
-        "size": size,
+        "size": NATIVE_SIZE if size is None else size,
         "data": str(data),
         "split": split,
         "model": _model_json(model_info, model_path),
-        "mask_params": masks.params,
+        "mask_params": mask_params,
+        "inference": inference,
         "methods": _summaries(results, scorer),
+        "bins_by": "mask_bin" if by_mask_bin else "hole_area",
         "bins": _bins(per_image, results),
         "per_image": per_image,
     }
 
 
-def _per_image(
-    paths: Sequence[Path], data: str | os.PathLike, masks: EvalMasks, results: RunResults
-) -> list[dict[str, Any]]:
+def _per_image(data: str | os.PathLike, results: RunResults) -> list[dict[str, Any]]:
     rows = []
-    for i, path in enumerate(paths):
-        fraction = float(masks.masks[i].mean())
+    for j, rec in enumerate(results.records):
         row: dict[str, Any] = {
-            "index": i,
-            "image": relative_name(path, data),
-            "mask": masks.sources[i],
-            "hole_fraction": fraction,
-            "bin": area_bin(fraction),
+            "index": rec.index,
+            "image": relative_name(rec.path, data),
+            "size": list(rec.hw),
+            "mask": rec.mask,
+            "hole_fraction": rec.hole_fraction,
+            "bin": rec.label or area_bin(rec.hole_fraction),
         }
         for name, scores in results.scores.items():
-            vals = {k: json_float(v) for k, v in scores[i].items()}
-            row[name] = vals | {"seconds": results.seconds[name][i]}
+            vals = {k: json_float(v) for k, v in scores[j].items()}
+            row[name] = vals | {"seconds": results.seconds[name][j]}
         rows.append(row)
     return rows
 
 
 def _summaries(results: RunResults, scorer: Scorer) -> dict[str, dict[str, Any]]:
     """Per method: the averages, seconds per image, and LPIPS / FID when measured."""
-    out = {}
-    for name, scores in results.scores.items():
-        seconds = math.fsum(results.seconds[name]) / len(scores)
-        out[name] = aggregate(scores) | {"seconds_per_image": seconds} | scorer.summarize(name, scores)
-    return out
+    return {
+        name: _average(results, name, range(len(scores))) | scorer.summarize(name, scores)
+        for name, scores in results.scores.items()
+    }
+
+
+def _average(results: RunResults, name: str, rows: Sequence[int]) -> dict[str, Any]:
+    """:func:`aggregate` of ``name``'s scores of the records ``rows``, and their mean time."""
+    seconds = math.fsum(results.seconds[name][j] for j in rows) / len(rows)
+    return aggregate([results.scores[name][j] for j in rows]) | {"seconds_per_image": seconds}
 
 
 def _bins(per_image: Sequence[dict[str, Any]], results: RunResults) -> dict[str, dict[str, Any]]:
-    """Per hole-area bin (in increasing order) and method: the averages of its images."""
+    """Per bin (increasing area) and method: the averages of its records. Bins are the
+    ``nvidia-bins`` bins of the masks, else the measured hole area's :func:`area_bin`."""
     bins: dict[str, dict[str, Any]] = {}
     for label in sorted({r["bin"] for r in per_image}, key=lambda s: int(s.split("-")[0])):
-        idx = [r["index"] for r in per_image if r["bin"] == label]
-        bins[label] = {
-            name: aggregate([scores[j] for j in idx]) for name, scores in results.scores.items()
-        }
+        rows = [j for j, r in enumerate(per_image) if r["bin"] == label]
+        bins[label] = {name: _average(results, name, rows) for name in results.scores}
     return bins
 
 
@@ -161,28 +182,13 @@ def _fmt(v: float | None, digits: int) -> str:
 
 
 def format_markdown(report: dict[str, Any]) -> str:
-    """The report's averages as Markdown: one table overall, one per hole-area bin."""
-    m = report["model"]
-    lines = [
-        f"{report['n_images']} images from {report['data']}"
-        + (f" ({report['split']} split)" if report.get("split") else "")
-        + f" at {report['size']} px, masks {report['masks']}, seed {report['seed']}"
-        + (f", model {m.get('name')} ({m.get('path')})" if m else ""),
-        "",
-        "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 | s / image |",
-        "|---|---|---|---|---|---|",
-    ]
-    extra = [k for k in ("lpips", "fid") if any(k in s for s in report["methods"].values())]
-    if extra:  # LPIPS / FID columns when their weights were given
-        lines[-2] += "".join(f" {k.upper()} |" for k in extra)
-        lines[-1] += "---|" * len(extra)
-    for name, s in report["methods"].items():
-        lines.append(
-            f"| {name} | {_fmt(s['psnr'], 2)} | {_fmt(s['ssim'], 4)} | {_fmt(s['hole_psnr'], 2)} "
-            f"| {_fmt(s['hole_l1'], 4)} | {s['seconds_per_image']:.4f} |"
-            + "".join(f" {_fmt(s.get(k), 4)} |" for k in extra)
-        )
-    if report["bins"]:
+    """The report as Markdown: a header line, the ``nvidia-bins`` table (bins x methods)
+    when there is one, the overall table, and the table by measured hole area."""
+    lines = [_header(report), ""]
+    if report["bins_by"] == "mask_bin":
+        lines += _bin_table(report) + [""]
+    lines += _method_table(report)
+    if report["bins_by"] == "hole_area" and report["bins"]:
         lines += [
             "",
             "By hole area (percent of the image):",
@@ -197,3 +203,63 @@ def format_markdown(report: dict[str, Any]) -> str:
                     f"| {_fmt(s['hole_psnr'], 2)} | {_fmt(s['hole_l1'], 4)} |"
                 )
     return "\n".join(lines) + "\n"
+
+
+def _header(report: dict[str, Any]) -> str:
+    """One line: what was evaluated, how, and how many images were skipped."""
+    m = report["model"]
+    size = report["size"]
+    inf = report.get("inference") or {}
+    where = (
+        f"at their own size (strategy {inf.get('strategy')}, postprocess {inf.get('postprocess')})"
+        if size == NATIVE_SIZE
+        else f"at {size} px"
+    )
+    skipped = report.get("n_skipped", 0)
+    names = [s["image"] for s in report.get("skipped", [])]
+    return (
+        f"{report['n_images']} images from {report['data']}"
+        + (f" ({report['split']} split)" if report.get("split") else "")
+        + f" {where}, masks {report['masks']}, seed {report['seed']}"
+        + (f", model {m.get('name')} ({m.get('path')})" if m else "")
+        + f"; skipped {skipped} unreadable image(s)"
+        + (": " + ", ".join(names[:10]) + (" ..." if len(names) > 10 else "") if names else "")
+    )
+
+
+def _method_table(report: dict[str, Any]) -> list[str]:
+    """Overall averages, one row per method, LPIPS / FID columns when measured."""
+    lines = [
+        "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 | s / image |",
+        "|---|---|---|---|---|---|",
+    ]
+    extra = [k for k in ("lpips", "fid") if any(k in s for s in report["methods"].values())]
+    if extra:  # LPIPS / FID columns when their weights were given
+        lines[-2] += "".join(f" {k.upper()} |" for k in extra)
+        lines[-1] += "---|" * len(extra)
+    for name, s in report["methods"].items():
+        lines.append(
+            f"| {name} | {_fmt(s['psnr'], 2)} | {_fmt(s['ssim'], 4)} | {_fmt(s['hole_psnr'], 2)} "
+            f"| {_fmt(s['hole_l1'], 4)} | {s['seconds_per_image']:.4f} |"
+            + "".join(f" {_fmt(s.get(k), 4)} |" for k in extra)
+        )
+    return lines
+
+
+def _bin_table(report: dict[str, Any]) -> list[str]:
+    """The literature's table: one row per mask bin, one column per method, each cell
+    ``hole PSNR (dB) / hole L1``; the last row is the mean seconds per image."""
+    names = list(report["methods"])
+    lines = [
+        "Hole PSNR (dB) / hole L1 by NVIDIA mask bin (hole area, percent of the image):",
+        "",
+        "| hole area | images | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for label, by_method in report["bins"].items():
+        n = next(iter(by_method.values()))["n_images"]
+        cells = [f"{_fmt(by_method[k]['hole_psnr'], 2)} / {_fmt(by_method[k]['hole_l1'], 4)}" for k in names]
+        lines.append(f"| {label} | {n} | " + " | ".join(cells) + " |")
+    secs = [f"{report['methods'][k]['seconds_per_image']:.4f}" for k in names]
+    lines.append("| s / image | | " + " | ".join(secs) + " |")
+    return lines

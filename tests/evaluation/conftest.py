@@ -57,3 +57,38 @@ def run_eval(bundle: Path, image_dir: Path, **kw):
     )
     args.update(kw)
     return evaluate(**args)
+
+
+@pytest.fixture(scope="module")
+def two_size_dir(tmp_path_factory) -> Path:
+    """Two photos of different sizes and aspect ratios (56x40 and 48x72, H x W)."""
+    root = tmp_path_factory.mktemp("two_sizes")
+    rng = np.random.default_rng(2)
+    for name, (h, w) in (("a.png", (56, 40)), ("b.png", (48, 72))):
+        yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+        base = np.stack([np.sin(4 * xx), np.cos(3 * yy), xx * yy], axis=-1)
+        img = (base - base.min()) / np.ptp(base) * 200 + rng.uniform(0, 40, base.shape)
+        Image.fromarray(img.astype(np.uint8)).save(root / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def fake_nvidia(tmp_path_factory) -> Path:
+    """An NVIDIA-style mask folder: two 64 px masks per bin (a square of the bin's middle
+    area), with its ``<folder>_index.csv`` of hole fractions beside it."""
+    from glcic.options import NVIDIA_AREA_BINS
+
+    folder = tmp_path_factory.mktemp("nv") / "masks"
+    folder.mkdir()
+    rows = ["filename,hole_fraction_white,bucket"]
+    k = 0
+    for b, (lo, hi) in enumerate(NVIDIA_AREA_BINS):
+        for j in range(2):
+            side = round(64 * ((lo + hi) / 200) ** 0.5)
+            m = np.zeros((64, 64), np.uint8)
+            m[j : j + side, 3 * j : 3 * j + side] = 255
+            Image.fromarray(m).save(folder / f"{k:05d}.png")
+            rows.append(f"{k:05d}.png,{(m > 0).mean():.4f},{b}")
+            k += 1
+    (folder.parent / "masks_index.csv").write_text("\n".join(rows) + "\n")
+    return folder

@@ -62,7 +62,8 @@ def test_writes_report_and_prints_table(bundle, images, tmp_path, capsys):
         (["--masks", "squares"], "unknown mask spec 'squares'"),
         (["--masks", "nvidia:30-20"], "0 <= LO < HI <= 100"),
         (["--methods", "telea,magic"], r"unknown method\(s\) magic"),
-        (["--split", "val"], "selects a CelebA partition"),
+        (["--split", "test"], "is a plain folder .*choose train, val or all"),
+        (["--size", "big"], "--size expects a side in pixels .* or native; got 'big'"),
         (
             ["--output", "/nonexistent-dir/report.json"],
             "the folder /nonexistent-dir does not exist",
@@ -85,3 +86,20 @@ def test_user_errors_are_one_line_and_exit_2(bundle, images, capsys, args, match
 def test_missing_model_is_a_clear_error(images, tmp_path, capsys):
     assert cli("--model", str(tmp_path / "nope"), "--data", str(images), "--methods", "glcic") == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_native_run_skips_and_reports_an_unreadable_image(bundle, images, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(images, data)
+    (data / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    out = tmp_path / "r.json"
+    with pytest.warns(UserWarning, match="skipped unreadable image .*broken.png"):
+        code = cli("--model", str(bundle), "--data", str(data), "--size", "native", "--masks", "center",
+                   "--methods", "glcic,mean", "--output", str(out))  # fmt: skip
+    assert code == 0
+    r = json.loads(out.read_text())
+    assert (r["n_images"], r["n_skipped"], r["size"]) == (4, 1, "native")
+    assert {tuple(p["size"]) for p in r["per_image"]} == {(40, 48)}
+    assert "skipped 1 unreadable image(s): broken.png" in capsys.readouterr().out

@@ -46,3 +46,71 @@ def test_size_overrides_the_model_resolution(bundle, image_dir):
     with pytest.raises(InputError, match="--size must be an integer >= 16"):
         run_eval(bundle, image_dir, size=8)
 
+
+
+def test_nvidia_bins_one_entry_per_bin_same_holes_as_each_spec(bundle, image_dir, fake_nvidia):
+    from glcic.evaluation import format_markdown
+    from glcic.options import NVIDIA_AREA_BINS
+
+    r = run_eval(bundle, image_dir, masks=f"nvidia-bins@{fake_nvidia}", limit=2, methods="telea,mean")
+    labels = [f"{lo}-{hi}%" for lo, hi in NVIDIA_AREA_BINS]
+    assert r["bins_by"] == "mask_bin" and list(r["bins"]) == labels
+    assert list(r["mask_params"]["bins"]) == labels
+    assert all(b[m]["n_images"] == 2 for b in r["bins"].values() for m in ("telea", "mean"))
+    assert r["n_images"] == 2 and len(r["per_image"]) == 2 * len(labels)
+    for (lo, hi), label in zip(NVIDIA_AREA_BINS, labels, strict=True):
+        rows = [p for p in r["per_image"] if p["bin"] == label]
+        assert all(lo / 100 - 0.03 < p["hole_fraction"] < hi / 100 + 0.03 for p in rows)
+        # Each bin is exactly the nvidia:LO-HI evaluation: same holes for every method.
+        one = run_eval(bundle, image_dir, masks=f"nvidia:{lo}-{hi}@{fake_nvidia}", limit=2,
+                       methods="telea,mean")  # fmt: skip
+        assert [p["mask"] for p in one["per_image"]] == [p["mask"] for p in rows]
+        for a, b in zip(one["per_image"], rows, strict=True):
+            assert {k: a["telea"][k] for k in METRICS} == {k: b["telea"][k] for k in METRICS}
+        assert r["bins"][label]["telea"]["hole_psnr"] == pytest.approx(one["methods"]["telea"]["hole_psnr"])
+    md = format_markdown(r)
+    assert "| hole area | images | telea | mean |" in md
+    assert "| 1-10% | 2 | " in md and "| 50-60% | 2 | " in md and "| s / image | |" in md
+
+
+def test_unreadable_images_are_skipped_named_and_counted(bundle, image_dir, tmp_path):
+    import shutil
+
+    for p in sorted(image_dir.glob("img_*"))[:3]:
+        shutil.copy(p, tmp_path / p.name)
+    good = (tmp_path / "img_0.jpg").read_bytes()
+    (tmp_path / "img_0b.jpg").write_bytes(good[: len(good) // 2])  # truncated
+    (tmp_path / "img_1b.png").write_bytes(b"")  # empty
+    with pytest.warns(UserWarning) as rec:
+        r = run_eval(bundle, tmp_path, methods="telea")
+    for name in ("img_0b.jpg", "img_1b.png"):  # one warning naming each
+        assert sum(f"skipped unreadable image {tmp_path / name}: " in str(w.message) for w in rec) == 1
+    assert (r["n_images"], r["n_skipped"]) == (3, 2)
+    assert [s["image"] for s in r["skipped"]] == ["img_0b.jpg", "img_1b.png"]
+    assert "Truncated" in r["skipped"][0]["error"] and "empty" in r["skipped"][1]["error"]
+    # The others keep their masks (image i's from (seed, i), i counted over the listing).
+    assert [(p["index"], p["image"]) for p in r["per_image"]] == [
+        (0, "img_0.jpg"), (2, "img_1.png"), (4, "img_2.jpg"),
+    ]  # fmt: skip
+    from glcic.evaluation import format_markdown
+
+    assert "skipped 2 unreadable image(s): img_0b.jpg, img_1b.png" in format_markdown(r)
+
+
+def test_no_readable_image_is_an_error(bundle, tmp_path):
+    (tmp_path / "a.png").write_bytes(b"not a png")
+    with pytest.warns(UserWarning), pytest.raises(InputError, match="none of the 1 images could be read"):
+        run_eval(bundle, tmp_path, methods="telea")
+
+
+def test_folder_val_split_is_the_training_hold_out(bundle, image_dir):
+    from glcic.config import DataConfig
+    from glcic.data import build_datasets
+
+    cfg = DataConfig(root=str(image_dir), format="folder", val_fraction=0.3, cache=False, size=32)
+    train_ds, val_ds = build_datasets(cfg, (0.0, 1.0))
+    for split, ds in (("val", val_ds), ("train", train_ds)):
+        r = run_eval(bundle, image_dir, split=split, val_fraction=0.3, limit=0, methods="mean")
+        assert r["split"] == split
+        assert [p["image"] for p in r["per_image"]] == sorted(p.name for p in ds.paths)
+    assert len(val_ds.paths) == 2

@@ -14,9 +14,9 @@ def test_folder_images_sorted_and_limited(image_dir):
     assert len(list_eval_images(image_dir, None, 0)[0]) == 7
 
 
-def test_split_on_a_plain_folder_raises(image_dir):
-    with pytest.raises(InputError, match="selects a CelebA partition.*drop --split"):
-        list_eval_images(image_dir, "val", 3)
+def test_test_split_of_a_plain_folder_raises(image_dir):
+    with pytest.raises(InputError, match="is a plain folder .*choose train, val or all"):
+        list_eval_images(image_dir, "test", 3)
 
 
 def test_celeba_limit_and_split(celeba_root):

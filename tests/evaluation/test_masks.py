@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from glcic.errors import InputError
-from glcic.evaluation import build_masks, parse_mask_spec, resolve_rect_params
+from glcic.evaluation import MaskMaker, build_masks, mask_bins, parse_mask_spec, resolve_rect_params
 from tests.evaluation.conftest import make_info
 
 
@@ -38,6 +38,7 @@ def test_parse_nvidia_spec(tmp_path):
         ("nvidia:x", r"expected nvidia:LO-HI with the hole area in percent"),
         ("nvidia", r"expected nvidia:LO-HI"),
         ("nvidia:10-20@", r"nothing after '@'"),
+        ("nvidia-bins@", r"nothing after '@'; give nvidia-bins@FOLDER"),
         ("", r"mask spec must be one of"),
     ],
 )
@@ -127,3 +128,45 @@ def test_nvidia_masks_in_range(nvidia_masks_dir):
         assert 0.05 < m.mean() < 0.3  # measured at 512 px; nearest resizing moves it a little
     assert em.sources == build_masks(f"nvidia:10-20@{nvidia_masks_dir}", 64, 4, seed=0).sources
 
+
+
+def test_nvidia_bins_expand_to_the_literature_bins(tmp_path):
+    spec = parse_mask_spec("nvidia-bins")
+    assert (spec.kind, spec.folder) == ("nvidia-bins", None)
+    bins = mask_bins(parse_mask_spec(f"nvidia-bins@{tmp_path}"))
+    assert [label for label, _ in bins] == ["1-10%", "10-20%", "20-30%", "30-40%", "40-50%", "50-60%"]
+    assert bins[0][1].area == (0.01, 0.1) and bins[-1][1].area == (0.5, 0.6)
+    assert {s.folder for _, s in bins} == {tmp_path} and {s.kind for _, s in bins} == {"nvidia"}
+    assert mask_bins(parse_mask_spec("rect"))[0][0] is None
+    with pytest.raises(InputError, match="expand it with mask_bins"):
+        MaskMaker("nvidia-bins", seed=0)
+
+
+def test_native_masks_are_scaled_to_each_image():
+    h, w = 40, 100
+    # rect: the 29-50 % holes of the shorter side (12-20 px here), inside the image.
+    for i in range(10):
+        m, _ = MaskMaker("rect", seed=0)(i, (h, w))
+        ys, xs = np.nonzero(m)
+        assert m.shape == (h, w)
+        assert 12 <= ys.max() - ys.min() + 1 <= 20 and 12 <= xs.max() - xs.min() + 1 <= 20
+    # center: half the height and half the width, centred (a square on a square image).
+    m, _ = MaskMaker("center", seed=0)(0, (h, w))
+    ys, xs = np.nonzero(m)
+    assert (ys.min(), ys.max(), xs.min(), xs.max()) == (10, 29, 25, 74)
+    m, _ = MaskMaker("freeform", seed=0)(3, (h, w))
+    assert m.shape == (h, w) and m.any() and not m.all()
+
+
+def test_native_folder_masks_are_stretched_to_the_image(tmp_path, fake_nvidia):
+    mk = np.zeros((64, 64), np.uint8)
+    mk[:32, :16] = 255  # the left quarter of the top half
+    Image.fromarray(mk).save(tmp_path / "m.png")
+    m, name = MaskMaker(str(tmp_path), seed=0)(0, (20, 80))
+    assert name == "m.png" and m[:10, :20].all() and m.sum() == 10 * 20
+    # NVIDIA masks: the same file at any size (the draw depends on (seed, i) only).
+    nv = MaskMaker(f"nvidia:20-30@{fake_nvidia}", seed=0)
+    for i in range(4):
+        (a, fa), (b, fb) = nv(i, (64, 64)), nv(i, (30, 90))
+        assert fa == fb and b.shape == (30, 90)
+        assert abs(a.mean() - b.mean()) < 0.05

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from glcic.evaluation import build_masks, list_eval_images
+from glcic.evaluation import MaskMaker, build_masks, list_eval_images
 from glcic.evaluation.images import blank_hole, load_target
 from glcic.evaluation.methods import Method
 from glcic.evaluation.runner import GRID_ROWS, run_methods
@@ -21,7 +21,8 @@ def test_outputs_are_composited_and_the_warm_up_is_untimed_and_once(image_dir):
         calls.append(1)
         return np.zeros_like(img)  # also overwrites the known pixels
 
-    res = run_methods(paths, 32, masks, [Method("black", black, warm_up=True)], Scorer())
+    makers = [MaskMaker("rect", seed=0, size=32)]
+    res = run_methods(paths, 32, makers, [Method("black", black, warm_up=True)], Scorer())
     assert len(calls) == 3 + 1  # one warm-up, then once per image
     assert len(res.scores["black"]) == len(res.seconds["black"]) == 3
     assert all(s >= 0 for s in res.seconds["black"])
@@ -35,7 +36,6 @@ def test_outputs_are_composited_and_the_warm_up_is_untimed_and_once(image_dir):
 
 def test_a_method_returning_the_wrong_type_is_an_error(image_dir):
     paths, _ = list_eval_images(image_dir, None, 1)
-    masks = build_masks("center", 32, 1, seed=0).masks
     bad = Method("bad", lambda img, m: img.astype(np.float32))
     with pytest.raises(RuntimeError, match="method bad returned float32 .*expected uint8"):
-        run_methods(paths, 32, masks, [bad], Scorer())
+        run_methods(paths, 32, [MaskMaker("center", seed=0)], [bad], Scorer())
