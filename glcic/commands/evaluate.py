@@ -55,52 +55,9 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--model", default=DEFAULT_MODEL, help="'default' (the shipped model) or a bundle folder"
-    )
-    p.add_argument(
-        "--data",
-        default=DEFAULT_DATA_ROOT,
-        help="a CelebA root (official layout) or any folder of images (default: %(default)s)",
-    )
-    p.add_argument(
-        "--masks", default="rect", metavar="SPEC", help="mask spec, see below (default: rect)"
-    )
-    p.add_argument(
-        "--limit",
-        type=int,
-        default=100,
-        help="the first N images in sorted order; 0 = all (default: 100)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the masks (default: 0)")
+    _add_selection(p)
     p.add_argument(
         "--output", "-o", type=Path, default=None, help="write the full report as JSON here"
-    )
-    p.add_argument(
-        "--methods",
-        default=",".join(METHODS),
-        help=f"comma-separated: glcic (the network), {', '.join(CLASSICAL_METHODS)} (default: all)",
-    )
-    p.add_argument(
-        "--size",
-        default=None,
-        metavar=f"PX|{NATIVE_SIZE}",
-        help=f"image side in px (default: the model's resolution), or {NATIVE_SIZE}: each image "
-        "at its own size, through the pipeline with glcic inpaint's defaults",
-    )
-    p.add_argument(
-        "--split",
-        default=None,
-        help="CelebA partition: train, val, test or all (default: val); for a plain folder "
-        "train or val is the split training makes of it (default: every image)",
-    )
-    p.add_argument(
-        "--val-fraction",
-        type=float,
-        default=None,
-        metavar="F",
-        help="held-out share of a plain folder for --split (default: training's, "
-        "data.val_fraction)",
     )
     p.add_argument(
         "--grid",
@@ -137,6 +94,54 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     return p
 
 
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    """What is evaluated: the model, the images, the masks and the methods."""
+    p.add_argument(
+        "--model", default=DEFAULT_MODEL, help="'default' (the shipped model) or a bundle folder"
+    )
+    p.add_argument(
+        "--data",
+        default=DEFAULT_DATA_ROOT,
+        help="a CelebA root (official layout) or any folder of images (default: %(default)s)",
+    )
+    p.add_argument(
+        "--masks", default="rect", metavar="SPEC", help="mask spec, see below (default: rect)"
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=100,
+        help="the first N images in sorted order; 0 = all (default: 100)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the masks (default: 0)")
+    p.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help=f"comma-separated: glcic (the network), {', '.join(CLASSICAL_METHODS)} (default: all)",
+    )
+    p.add_argument(
+        "--size",
+        default=None,
+        metavar=f"PX|{NATIVE_SIZE}",
+        help=f"image side in px (default: the model's resolution), or {NATIVE_SIZE}: each image "
+        "at its own size, through the pipeline with glcic inpaint's defaults",
+    )
+    p.add_argument(
+        "--split",
+        default=None,
+        help="CelebA partition: train, val, test or all (default: val); for a plain folder "
+        "train or val is the split training makes of it (default: every image)",
+    )
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="held-out share of a plain folder for --split (default: training's, "
+        "data.val_fraction)",
+    )
+
+
 def _size(text: str | None) -> int | str | None:
     """``--size``: an integer, or ``native``."""
     from glcic.errors import InputError
@@ -161,22 +166,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             f"--output {args.output}: the folder {args.output.parent} does not exist; create it first"
         )
+    same = ("model", "data", "masks", "limit", "seed", "methods", "split", "val_fraction", "grid",
+            "lpips_weights", "fid_weights", "device", "precision")  # fmt: skip
     report = evaluate(
-        model=args.model,
-        data=args.data,
-        masks=args.masks,
-        limit=args.limit,
-        seed=args.seed,
-        methods=args.methods,
-        size=_size(args.size),
-        split=args.split,
-        grid=args.grid,
-        save_masks_to=args.save_masks,
-        lpips_weights=args.lpips_weights,
-        fid_weights=args.fid_weights,
-        device=args.device,
-        precision=args.precision,
-        val_fraction=args.val_fraction,
+        **{k: getattr(args, k) for k in same}, size=_size(args.size), save_masks_to=args.save_masks
     )
     if args.output is not None:
         tmp = args.output.with_name(args.output.name + ".tmp")
