@@ -17,6 +17,7 @@ LIMIT_FLAGS = {  # ServerSettings field -> its flag's help; the flag is --max-up
     "max_uploads": "request bodies read at once; more wait unread",
     "upload_timeout": "seconds to send a whole body before 408",
     "idle_timeout": "seconds a body may pause before 408",
+    "min_upload_rate": "KiB/s a body must average after --idle-timeout s, or 408",
     "header_timeout": "seconds to send the request line and headers",
     "keep_alive": "seconds an idle connection stays open",
     "max_connections": "open connections; more requests get 503",

@@ -3,7 +3,7 @@
 A request meets them in this order (``docs/serving.md`` says what the client gets at each):
 connections (``max_connections``), the request line and headers (``header_timeout``),
 the body (``max_uploads`` read at once, each within ``upload_timeout`` and never idle for
-``idle_timeout``, at most ``max_upload_mb``), the pixels (``max_pixels``), then the
+``idle_timeout``, at most ``max_upload_mb``, at least ``min_upload_rate``), the pixels (``max_pixels``), then the
 inference (``max_concurrent`` at once, ``queue`` waiting, ``timeout``). Idle keep-alive
 connections are closed after ``keep_alive`` seconds.
 
@@ -40,6 +40,8 @@ class ServerSettings:
     """Seconds from the end of the headers by which the whole body must have arrived (408)."""
     idle_timeout: float = 10.0
     """Seconds a body may pause between two pieces before the request is dropped (408)."""
+    min_upload_rate: float = 8.0
+    """KiB/s a body must average once it has taken ``idle_timeout`` seconds (408); 0 = any."""
     header_timeout: float = 10.0
     """Seconds from connecting (or from the first byte of a following request) to the end of the headers."""
     keep_alive: float = 5.0
@@ -64,6 +66,8 @@ class ServerSettings:
         for name in ("timeout", "upload_timeout", "idle_timeout", "header_timeout", "keep_alive"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be > 0 seconds; got {getattr(self, name)}")
+        if not self.min_upload_rate >= 0:
+            raise InputError(f"min_upload_rate must be >= 0 KiB/s; got {self.min_upload_rate}")
         if self.max_uploads < 1:
             raise InputError(f"max_uploads must be >= 1; got {self.max_uploads}")
         if self.max_connections < self.max_uploads + self.max_concurrent + self.queue:

@@ -5,14 +5,15 @@ body of every request that has one before the app sees it, so a slow or stalled
 client holds an *upload* slot (``max_uploads``, cheap: a socket and at most
 ``max_upload_mb`` of memory) and never a worker slot: the inference queue only ever
 holds requests whose bodies are complete. Clients beyond ``max_uploads`` wait, unread,
-for a slot; a slot held by a stalled client is freed after ``idle_timeout``.
+for a slot; a slot held by a stalled or trickling client is freed after ``idle_timeout``.
 
 Its answers, all JSON ``{"error", "detail"}``:
 
 - 413 ``payload_too_large``: a declared ``Content-Length`` or the bytes counted so far
   pass the limit;
-- 408 ``upload_timeout``: the body paused longer than ``idle_timeout`` or was not
-  complete ``upload_timeout`` seconds after the headers (``Connection: close``: the
+- 408 ``upload_timeout``: the body paused longer than ``idle_timeout``, arrived slower
+  than ``min_upload_rate`` on average once it had taken ``idle_timeout`` seconds, or was
+  not complete ``upload_timeout`` seconds after the headers (``Connection: close``: the
   client is too slow to be worth waiting for);
 - 503 ``busy``: no upload slot came free within ``upload_timeout`` (``Retry-After``).
 
@@ -93,6 +94,8 @@ class BodyReader:
     async def _read(self, receive: Receive, deadline: float) -> bytes:
         """The whole body; ApiError 413 past the limit, 408 when too slow."""
         loop = asyncio.get_running_loop()
+        started = loop.time()
+        min_rate = self.settings.min_upload_rate * 1024  # bytes/s
         chunks, total = [], 0
         while True:
             message = await self._next(receive, deadline, loop)
@@ -105,6 +108,13 @@ class BodyReader:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+            # A client that trickles a byte now and then is never idle: hold it to a rate.
+            elapsed = loop.time() - started
+            if elapsed > self.settings.idle_timeout and total < min_rate * elapsed:
+                raise self._too_slow(
+                    f"the request body arrived at {total / 1024 / elapsed:.2g} KiB/s, below "
+                    f"this server's minimum of {self.settings.min_upload_rate:g} KiB/s"
+                )
 
     async def _next(
         self, receive: Receive, deadline: float, loop: asyncio.AbstractEventLoop
@@ -115,7 +125,12 @@ class BodyReader:
         try:
             return await asyncio.wait_for(receive(), max(wait, 0.0))
         except asyncio.TimeoutError:
-            raise self._too_slow(idle=wait < left) from None
+            s = self.settings
+            if wait < left:
+                why = f"no part of the request body arrived for {s.idle_timeout:g} s"
+            else:
+                why = f"the request body was not complete {s.upload_timeout:g} s after its headers"
+            raise self._too_slow(why) from None
 
     async def _refuse(self, error: ApiError, receive: Receive, send: Send, scope: dict) -> None:
         """Answer ``error`` after reading on, for at most LINGER s, what the client still sends."""
@@ -136,17 +151,14 @@ class BodyReader:
             pass
         await _answer(error, scope, receive, send, close=not drained)
 
-    def _too_slow(self, idle: bool) -> ApiError:
+    def _too_slow(self, why: str) -> ApiError:
         s = self.settings
-        if idle:
-            why = f"no part of the request body arrived for {s.idle_timeout:g} s"
-        else:
-            why = f"the request body was not complete {s.upload_timeout:g} s after its headers"
         return ApiError(
             408,
             "upload_timeout",
-            f"{why}; send the whole body without pausing (this server's limits: "
-            f"--idle-timeout {s.idle_timeout:g}, --upload-timeout {s.upload_timeout:g})",
+            f"{why}; send the whole body at once (this server's limits: --idle-timeout "
+            f"{s.idle_timeout:g}, --min-upload-rate {s.min_upload_rate:g}, --upload-timeout "
+            f"{s.upload_timeout:g})",
         )
 
     def _no_slot(self) -> ApiError:

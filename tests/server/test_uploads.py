@@ -123,8 +123,18 @@ def test_stalled_uploads_beyond_the_upload_slots_are_dropped_after_the_idle_time
             assert "no part of the request body arrived for 0.5 s" in json.loads(answer)["detail"]
 
 
-def test_a_trickling_upload_is_dropped_at_the_upload_timeout(pipe, body):
-    settings = ServerSettings(upload_timeout=1.0, idle_timeout=0.5)
+@pytest.mark.parametrize(
+    "min_rate,upload_timeout,why",
+    [
+        (0.0, 1.0, b"not complete 1 s after its headers"),
+        (8.0, 60.0, b"below this server's minimum of 8 KiB/s"),
+    ],
+)
+def test_a_trickling_upload_is_dropped(pipe, body, min_rate, upload_timeout, why):
+    """A byte every 0.1 s is never idle; it is dropped by the minimum rate or the upload timeout."""
+    settings = ServerSettings(
+        upload_timeout=upload_timeout, idle_timeout=0.5, min_upload_rate=min_rate
+    )
     with serve_in_thread(create_app(pipeline=pipe, settings=settings)) as url, ExitStack() as stack:
         sock = stalled_upload(url, body, stack)
         started = time.monotonic()
@@ -145,7 +155,7 @@ def test_a_trickling_upload_is_dropped_at_the_upload_timeout(pipe, body):
             if answer:
                 break
         assert answer.startswith(b"HTTP/1.1 408"), answer
-        assert b"not complete 1 s after its headers" in answer
+        assert why in answer
         assert time.monotonic() - started < 3
 
 
