@@ -40,6 +40,8 @@ MAX_RESOLUTION = 4096
 strategies crop and scale to it."""
 TEXT_FIELDS = ("name", "training_data", "license", "description")
 """The free-text fields of config.json (each optional, each a string)."""
+KNOWN_FIELDS = {"format", "version", "model", "resolution", "mean_pixel", "value_range", *TEXT_FIELDS}
+"""The fields :class:`BundleInfo` reads; the others (``step``, ``train_config``) go to ``extra``."""
 
 
 @dataclass
@@ -171,8 +173,7 @@ def bundle_info_from_json(raw: Any) -> BundleInfo:
     bad = [k for k, v in texts.items() if not isinstance(v, str)]
     if bad:
         raise ValueError(f"{', '.join(bad)} must be text; got {', '.join(repr(texts[k]) for k in bad)}")
-    extra = {k: v for k, v in raw.items() if k not in {"format", "version", "model", "resolution", "mean_pixel",
-                                                       "value_range", *TEXT_FIELDS}}
+    extra = {k: v for k, v in raw.items() if k not in KNOWN_FIELDS}
     if "step" in extra and (not _is_int(extra["step"]) or extra["step"] < 0):
         raise ValueError(f"step must be a whole number >= 0; got {extra['step']!r}")
     if "train_config" in extra and not isinstance(extra["train_config"], dict):
