@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["InpaintPipeline", "__version__"]
+__all__ = ["InpaintPipeline", "InpaintResult", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from glcic.pipeline import InpaintPipeline
+    from glcic.steps import InpaintResult
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +22,8 @@ def __getattr__(name: str) -> Any:
         from glcic.pipeline import InpaintPipeline
 
         return InpaintPipeline
+    if name == "InpaintResult":
+        from glcic.steps import InpaintResult
+
+        return InpaintResult
     raise AttributeError(f"module 'glcic' has no attribute {name!r}")

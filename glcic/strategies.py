@@ -10,13 +10,17 @@ picks what the network sees instead (measured in ``docs/inference.md``):
   resolution; the completion is scaled back up and pasted into the hole.
 - ``crop``: a window around each cluster of nearby holes (:func:`crop_regions`),
   each scaled like ``resize``; for small holes in big images.
-- ``auto``: per hole, the working scale comes from how far its pixels are from
-  known pixels (the distance transform, :func:`auto_scales`), not from its box: a
-  long thin stroke is completed at native resolution, a wide blob at a scale
-  where it is about as deep as the holes the network was trained on. At each
-  scale the image is covered by windows of 1.5x the training resolution placed
-  along the hole (:func:`windowed_forward`); an image that fits in one window is
-  completed whole. What ran is reported as :class:`Used`.
+- ``auto``: per hole, from how far its pixels are from known pixels (the distance
+  transform, :func:`split_by_depth`), not from its box. A thin hole (a brush
+  stroke, a scribble: at most :data:`AUTO_DEPTH` x the training resolution deep)
+  needs only the pixels next to it: it is completed at native resolution by windows
+  of 1.5x the training resolution placed along it (:func:`windowed_forward`), so
+  it is not blurred by a round trip through a small image. A deep hole needs the
+  scene around it at the scale the network was trained at: ``original`` while the
+  image's short side is at most 1.5x the training resolution, else ``crop`` when
+  every deep hole is under 1/16 of the short side, else ``resize`` (thin holes are
+  filled first and serve as known pixels). What ran is reported as :class:`Used`.
+  Measured in ``docs/inference.md``.
 
 Every strategy keeps the known pixels exact: only hole pixels are replaced.
 """
@@ -32,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "AUTO_CROP_FRACTION",
     "AUTO_DEPTH",
     "AUTO_ORIGINAL_FACTOR",
     "CROP_CONTEXT",
@@ -39,7 +44,7 @@ __all__ = [
     "CropRegion",
     "Forward",
     "Used",
-    "auto_scales",
+    "split_by_depth",
     "complete_with_strategy",
     "crop_regions",
     "scaled_forward",
@@ -50,11 +55,13 @@ AUTO_ORIGINAL_FACTOR = 1.5
 """The largest side, in training resolutions, the network is shown at once: ``auto``'s
 windows have this side, and ``original`` warns on images whose short side is larger
 (the network then fills holes with checkerboard garbage)."""
-AUTO_DEPTH = 0.25
-"""``auto`` shrinks a hole until its deepest pixel is at most this x the training
-resolution from a known pixel (16 px for a 64 px model: the shipped model was trained
-on 18-32 px holes, 9-16 px deep); thinner holes run at native resolution.
-Measured in docs/inference.md."""
+AUTO_DEPTH = 1 / 16
+"""``auto`` completes a hole at native resolution when no pixel of it is farther than
+this x the training resolution from a known pixel (4 px for a 64 px model: strokes up
+to ~8 px wide); deeper holes at the training scale. Measured in docs/inference.md."""
+AUTO_CROP_FRACTION = 1 / 16
+"""``auto`` crops around deep holes when every one is smaller than this fraction of the
+short side (below it, ``resize`` would leave the hole only a few pixels)."""
 CROP_CONTEXT = 2.0
 """A crop's side is this x the hole cluster's longest bounding-box side (at least the
 training resolution), so the hole fills at most half the crop, as in training."""
@@ -175,39 +182,37 @@ class Used:
     scale: float
 
 
-def auto_scales(hole: np.ndarray, resolution: int) -> list[tuple[float, np.ndarray]]:
-    """Where and at what scale ``auto`` completes each hole.
+def split_by_depth(hole: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """``auto``'s split: thin holes (completed at native resolution) and deep ones.
 
-    Each hole (8-connected component) gets the scale at which its deepest pixel
-    (the largest distance to a known pixel) is :data:`AUTO_DEPTH` x ``resolution``
-    deep: ``min(1, AUTO_DEPTH * resolution / depth)``, rounded up to a power of
-    sqrt(2) so that holes of similar depth share a pass, and never below the scale
-    at which the short side is the training resolution (``resize``'s).
+    A hole (8-connected component) is thin when its deepest pixel, the largest
+    distance (L2) to a known pixel, is at most :data:`AUTO_DEPTH` x ``resolution``.
 
     Args:
         hole: ``bool`` ``(H, W)``, True = hole.
         resolution: the model's training resolution in pixels.
 
     Returns:
-        ``(scale, holes)`` pairs, largest scale first; ``holes`` is ``bool`` ``(H, W)``,
-        the holes completed at that scale.
+        ``(thin, deep)``: ``bool`` ``(H, W)`` each, disjoint, together ``hole``.
     """
     import cv2
 
     n, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return []
     depth_map = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)  # (H, W) px to the nearest known
     depth = np.zeros(n, np.float64)
     np.maximum.at(depth, labels.ravel(), depth_map.ravel())
-    floor = min(1.0, resolution / min(hole.shape))  # resize's scale
-    wanted = np.minimum(1.0, AUTO_DEPTH * resolution / np.maximum(depth[1:], 1e-6))  # (n - 1,)
-    steps = np.floor(-2 * np.log2(wanted) + 1e-9)  # scale 2 ** (-steps / 2)
-    scales = np.maximum(2.0 ** (-steps / 2), floor)
-    plan = []
-    for s in sorted(set(scales.tolist()), reverse=True):
-        plan.append((float(s), np.isin(labels, np.flatnonzero(scales == s) + 1)))
-    return plan
+    thin_ids = np.flatnonzero(depth[1:] <= AUTO_DEPTH * resolution) + 1
+    thin = np.isin(labels, thin_ids) & hole
+    return thin, hole & ~thin
+
+
+def _deep_strategy(deep: np.ndarray, resolution: int) -> str:
+    """What ``auto`` runs for deep holes (see the module docstring)."""
+    short = min(deep.shape)
+    if short <= AUTO_ORIGINAL_FACTOR * resolution:
+        return "original"
+    largest = max((r.hole_side for r in crop_regions(deep, resolution)), default=0)
+    return "crop" if largest < AUTO_CROP_FRACTION * short else "resize"
 
 
 def complete_with_strategy(
@@ -262,33 +267,18 @@ def complete_with_strategy(
 
 
 def _auto(forward: Forward, x: torch.Tensor, hole: np.ndarray, resolution: int) -> tuple[torch.Tensor, Used]:
-    """``auto``: each scale of :func:`auto_scales` in turn, thinnest holes first.
-
-    Holes completed at one scale are known pixels for the next, so a blob sees the
-    strokes around it filled rather than as holes.
-    """
-    H, W = hole.shape
-    out = x.clone()
-    left = torch.from_numpy(hole).to(x.device)[None, None].clone()  # (1, 1, H, W): holes not yet filled
-    tiled, scales = False, []
-    for scale, target in auto_scales(hole, resolution):
-        tgt = torch.from_numpy(target).to(x.device)[None, None]  # (1, 1, H, W)
-        h, w = max(8, round(H * scale)), max(8, round(W * scale))
-        if scale >= 1.0 or (h >= H and w >= W):
-            filled, kind = windowed_forward(forward, out, left, tgt, resolution)
-            scale = 1.0
-        else:
-            xs = F.interpolate(out, size=(h, w), mode="area")  # (1, 3, h, w)
-            ls = F.interpolate(left.float(), size=(h, w), mode="area") > 0  # a hole if any pixel under it is
-            ts = F.interpolate(tgt.float(), size=(h, w), mode="area") > 0
-            small, kind = windowed_forward(forward, xs, ls, ts, resolution)
-            filled = F.interpolate(small, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
-        out = torch.where(tgt, filled, out)
-        left &= ~tgt
-        tiled |= kind == "tiles"
-        scales.append(scale)
-    one_pass = "original" if min(scales) == 1.0 else "resize"
-    return out, Used("tiles" if tiled else one_pass, min(scales))
+    """``auto``: thin holes at native resolution along them, then deep ones at the training scale."""
+    thin, deep = split_by_depth(hole, resolution)
+    out, used = x, Used("tiles", 1.0)
+    if thin.any():
+        left = torch.from_numpy(hole).to(x.device)[None, None]  # (1, 1, H, W): deep holes stay holes
+        target = torch.from_numpy(thin).to(x.device)[None, None]
+        out, kind = windowed_forward(forward, x, left, target, resolution)
+        used = Used(kind, 1.0)
+    if deep.any():
+        # The thin holes are known pixels now: context for the deep ones.
+        out, used = complete_with_strategy(forward, out, deep, _deep_strategy(deep, resolution), resolution)
+    return out, used
 
 
 def windowed_forward(
@@ -296,10 +286,10 @@ def windowed_forward(
 ) -> tuple[torch.Tensor, str]:
     """Complete ``target`` with windows of :data:`AUTO_ORIGINAL_FACTOR` x ``resolution``.
 
-    The image is cut into tiles of half the training resolution; each tile that
-    holds target pixels is completed in the window centred on it (a full tile of
-    context on every side, less at the image border), and its target pixels become
-    known pixels for the windows after it. An image whose short side fits in one
+    The image is cut into tiles of the training resolution; each tile that holds
+    target pixels is completed in the window centred on it (a quarter of the
+    resolution of context on every side, less at the image border), and its target
+    pixels become known pixels for the windows after it. An image whose short side fits in one
     window (and whose long side in two) is completed in one pass.
 
     Args:
@@ -319,7 +309,7 @@ def windowed_forward(
         return torch.where(target, forward(x, hole), x), "original"
     out, left = x.clone(), hole.clone()
     todo = target[0, 0].cpu().numpy()  # (h, w)
-    tile = max(4, resolution // 2)
+    tile = max(4, resolution)
     wh, ww = min(side, h), min(side, w)
     for ty in range(0, h, tile):
         for tx in range(0, w, tile):

@@ -301,7 +301,7 @@ def test_run_says_what_ran_and_call_returns_its_image(pipe: InpaintPipeline) -> 
     assert isinstance(res, InpaintResult)
     assert (res.strategy, res.scale, res.model) == ("tiles", 1.0, "tiny")
     np.testing.assert_array_equal(res.image, pipe(img, stroke, postprocess="none"))
-    deep = _mask(100, 160, [(10, 20, 80, 120)])  # 40 px deep: shrunk
+    deep = _mask(100, 160, [(10, 20, 80, 120)])  # 40 px deep: at the training scale
     res = pipe.run(img, deep, postprocess="none")
     assert res.strategy == "resize" and res.scale == pytest.approx(0.32)
     res = pipe.run(img, deep, method="telea")

@@ -7,23 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from glcic.strategies import Used, auto_scales, complete_with_strategy, crop_regions
+from glcic.strategies import Used, complete_with_strategy, crop_regions, split_by_depth
 
 RES = 32  # the "training resolution" of these tests
 
 
-def test_auto_scale_comes_from_hole_depth_not_its_box() -> None:
+def test_auto_splits_holes_by_depth_not_by_box() -> None:
     hole = np.zeros((400, 600), bool)
-    hole[100, 20:580] = True  # a 1-px stroke across the image: a huge box, no depth
+    hole[100:103, 20:580] = True  # a 3 px stroke across the image: a huge box, 2 px deep
     hole[200:300, 250:350] = True  # a 100 px square: 50 px deep
-    plan = auto_scales(hole, RES)
-    assert [s for s, _ in plan] == [1.0, 2**-2.5]  # 0.25 * 32 / 50 = 0.16, rounded up to a power of sqrt(2)
-    stroke, square = plan[0][1], plan[1][1]
-    assert stroke.sum() == 560 and square.sum() == 100 * 100
-    assert not (stroke & square).any() and np.array_equal(stroke | square, hole)
-    mid = np.zeros((400, 600), bool)
-    mid[100:132, 100:132] = True  # 16 px deep: 0.25 * 32 / 16 = 0.5
-    assert [s for s, _ in auto_scales(mid, RES)] == [0.5]
+    thin, deep = split_by_depth(hole, RES)  # thin: at most 32 / 16 = 2 px deep
+    assert thin.sum() == 3 * 560 and deep.sum() == 100 * 100
+    assert not (thin & deep).any() and np.array_equal(thin | deep, hole)
 
 
 def test_auto_covers_a_thin_stroke_with_native_windows_along_it() -> None:
@@ -34,23 +29,29 @@ def test_auto_covers_a_thin_stroke_with_native_windows_along_it() -> None:
     out, used = complete_with_strategy(_stand_in(seen), x, hole, "auto", RES)
     assert used == Used("tiles", 1.0)
     assert seen and all(s == (48, 48) for s in seen)  # 1.5 x 32, native pixels
-    assert len(seen) == 19  # one per 16 px tile the stroke crosses (columns 0-303), nothing elsewhere
+    assert len(seen) == 10  # one per 32 px tile the stroke crosses (columns 0-319), nothing elsewhere
     h = torch.from_numpy(hole)
     assert torch.equal(out[:, :, ~h], x[:, :, ~h]) and (out[:, :, h] > 0.5).all()
 
 
-def test_auto_runs_a_small_image_whole_and_a_deep_hole_resized() -> None:
+def test_auto_completes_deep_holes_at_the_training_scale_after_thin_ones() -> None:
     small = np.zeros((40, 40), bool)
-    small[10:15, 10:15] = True
-    x = torch.rand(1, 3, 40, 40)
+    small[10:25, 10:25] = True
     seen: list[tuple[int, int]] = []
-    assert complete_with_strategy(_stand_in(seen), x, small, "auto", RES)[1] == Used("original", 1.0)
+    assert complete_with_strategy(_stand_in(seen), torch.rand(1, 3, 40, 40), small, "auto", RES)[1] == Used("original", 1.0)
     assert seen == [(40, 40)]
     big = np.zeros((200, 300), bool)
-    big[10:190, 20:280] = True  # 90 px deep: down to resize's 32 / 200
+    big[20:140, 50:200] = True  # deep and large: resize
+    big[180:182, 10:290] = True  # and a thin stroke: native windows first
     seen = []
-    _, used = complete_with_strategy(_stand_in(seen), torch.rand(1, 3, 200, 300), big, "auto", RES)
-    assert used == Used("resize", 0.16) and seen == [(32, 48)]
+    x = torch.rand(1, 3, 200, 300)
+    out, used = complete_with_strategy(_stand_in(seen), x, big, "auto", RES)
+    assert used == Used("resize", 0.16) and seen[-1] == (32, 48) and set(seen[:-1]) == {(48, 48)}
+    h = torch.from_numpy(big)
+    assert torch.equal(out[:, :, ~h], x[:, :, ~h]) and (out[:, :, h] > 0.5).all()
+    specks = np.zeros((200, 300), bool)
+    specks[50:60, 100:110] = True  # deep (5 px) but small: crop
+    assert complete_with_strategy(_stand_in([]), x, specks, "auto", RES)[1].strategy == "crop"
 
 
 def test_original_warns_above_the_training_size() -> None:
