@@ -10,8 +10,8 @@ picks what the network sees instead (measured in ``docs/inference.md``):
   resolution; the completion is scaled back up and pasted into the hole.
 - ``crop``: a window around each cluster of nearby holes (:func:`crop_regions`),
   each scaled like ``resize``; for small holes in big images.
-- ``auto``: per hole, from how far its pixels are from known pixels (the distance
-  transform, :func:`split_by_depth`), not from its box. A thin hole (a brush
+- ``auto``: from how far hole pixels are from known pixels (the distance
+  transform, :func:`split_by_depth`), not from a hole's box. A thin hole (a brush
   stroke, a scribble: at most :data:`AUTO_DEPTH` x the training resolution deep)
   needs only the pixels next to it: it is completed at native resolution by windows
   of 1.5x the training resolution placed along it (:func:`windowed_forward`), so
@@ -56,9 +56,10 @@ AUTO_ORIGINAL_FACTOR = 1.5
 windows have this side, and ``original`` warns on images whose short side is larger
 (the network then fills holes with checkerboard garbage)."""
 AUTO_DEPTH = 1 / 16
-"""``auto`` completes a hole at native resolution when no pixel of it is farther than
-this x the training resolution from a known pixel (4 px for a 64 px model: strokes up
-to ~8 px wide); deeper holes at the training scale. Measured in docs/inference.md."""
+"""``auto`` completes hole pixels at native resolution where no hole pixel near them is
+farther than this x the training resolution from a known pixel (4 px for a 64 px
+model: strokes up to ~8 px wide); deeper parts at the training scale. Measured in
+docs/inference.md."""
 AUTO_CROP_FRACTION = 1 / 16
 """``auto`` crops around deep holes when every one is smaller than this fraction of the
 short side (below it, ``resize`` would leave the hole only a few pixels)."""
@@ -183,10 +184,13 @@ class Used:
 
 
 def split_by_depth(hole: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
-    """``auto``'s split: thin holes (completed at native resolution) and deep ones.
+    """``auto``'s split: thin parts of holes (completed at native resolution) and deep ones.
 
-    A hole (8-connected component) is thin when its deepest pixel, the largest
-    distance (L2) to a known pixel, is at most :data:`AUTO_DEPTH` x ``resolution``.
+    A hole pixel's depth is its distance (L2) to the nearest known pixel. A pixel is
+    thin when no hole pixel within ``2 T`` of it is deeper than ``T`` =
+    :data:`AUTO_DEPTH` x ``resolution``: the whole of a stroke up to ``2 T`` wide,
+    but not a blob's rim or corners, nor the knot where several strokes cross (those
+    go with the deep part).
 
     Args:
         hole: ``bool`` ``(H, W)``, True = hole.
@@ -197,12 +201,11 @@ def split_by_depth(hole: np.ndarray, resolution: int) -> tuple[np.ndarray, np.nd
     """
     import cv2
 
-    n, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
-    depth_map = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)  # (H, W) px to the nearest known
-    depth = np.zeros(n, np.float64)
-    np.maximum.at(depth, labels.ravel(), depth_map.ravel())
-    thin_ids = np.flatnonzero(depth[1:] <= AUTO_DEPTH * resolution) + 1
-    thin = np.isin(labels, thin_ids) & hole
+    t = AUTO_DEPTH * resolution
+    depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)  # (H, W) px to the nearest known
+    k = 4 * int(np.ceil(t)) + 1
+    nearby = cv2.dilate(depth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))  # (H, W) deepest within 2 t
+    thin = hole & (nearby <= t)
     return thin, hole & ~thin
 
 
