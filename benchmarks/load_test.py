@@ -12,12 +12,16 @@ network of width ``--width`` unless ``--model`` names a bundle), warms it up, th
 - the server's resident memory (VmRSS) after warm-up and after each round, to show it
   does not grow from round to round.
 
-Bounded: a fixed number of requests, at most ``--max-seconds`` of wall time.
+With ``--slow-clients N``, N more connections trickle an upload (a byte every 2 s) during
+the rounds and reconnect whenever the server drops them, to show that slow clients do
+not starve the others. Bounded: a fixed number of requests, at most ``--max-seconds``
+of wall time.
 
     python benchmarks/load_test.py                       # 2 rounds x 200 requests, 8 at a time
     python benchmarks/load_test.py --width 1             # the paper's network size (random weights)
     python benchmarks/load_test.py --model default       # the shipped model
     python benchmarks/load_test.py --url http://127.0.0.1:8000   # a server already running
+    python benchmarks/load_test.py --slow-clients 24     # while 24 clients trickle their uploads
 """
 
 from __future__ import annotations
@@ -28,11 +32,14 @@ import base64
 import io
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -265,6 +272,59 @@ def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 120.0
     raise SystemExit(f"no answer from {url}/api/v1/health within {timeout:.0f} s")
 
 
+class SlowClients:
+    """``n`` connections that send the headers of a 1 MiB upload, then one byte every
+    ``interval`` s, reopened whenever the server drops them: slow clients holding
+    upload slots while the rounds run. A context manager; its thread stops on exit."""
+
+    def __init__(self, url: str, n: int, interval: float = 2.0) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.address = (host, int(port))
+        self.n, self.interval = n, interval
+        self.dropped: Counter = Counter()  # the server's answers to them, by status line
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="slow-clients", daemon=True)
+
+    def __enter__(self) -> SlowClients:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _open(self) -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=5)
+        sock.sendall(
+            f"POST {INPAINT} HTTP/1.1\r\nHost: {self.address[0]}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{".encode()
+        )
+        sock.setblocking(False)
+        return sock
+
+    def _run(self) -> None:
+        socks = [self._open() for _ in range(self.n)]
+        try:
+            while not self._stop.wait(self.interval):
+                for i, sock in enumerate(socks):
+                    try:
+                        answer = sock.recv(4096)
+                    except BlockingIOError:  # nothing from the server: still uploading
+                        try:
+                            sock.send(b" ")
+                            continue
+                        except OSError:
+                            answer = b""
+                    except OSError:
+                        answer = b""
+                    self.dropped[answer.split(b"\r\n")[0].decode("latin-1") or "closed"] += 1
+                    sock.close()
+                    socks[i] = self._open()
+        finally:
+            for sock in socks:
+                sock.close()
+
+
 def run_rounds(
     url: str, args: argparse.Namespace, proc: subprocess.Popen | None
 ) -> list[tuple[str, Report, float]]:
@@ -278,14 +338,20 @@ def run_rounds(
         seed=10_000 + args.seed,
     )
     rows = [("warm-up", warm, rss())]
-    for k in range(args.rounds):
-        if time.monotonic() > deadline:
-            print(f"stopping: --max-seconds {args.max_seconds:g} reached", file=sys.stderr)
-            break
-        rep = run_load(
-            url, requests=args.requests, concurrency=args.concurrency, seed=args.seed + k
+    with SlowClients(url, args.slow_clients) if args.slow_clients else nullcontext() as slow:
+        for k in range(args.rounds):
+            if time.monotonic() > deadline:
+                print(f"stopping: --max-seconds {args.max_seconds:g} reached", file=sys.stderr)
+                break
+            rep = run_load(
+                url, requests=args.requests, concurrency=args.concurrency, seed=args.seed + k
+            )
+            rows.append((f"round {k + 1}", rep, rss()))
+    if slow is not None:
+        answers = ", ".join(f"{n} x {what}" for what, n in slow.dropped.most_common())
+        print(
+            f"slow clients: {args.slow_clients} kept open; the server dropped them {answers or 'never'}"
         )
-        rows.append((f"round {k + 1}", rep, rss()))
     return rows
 
 
@@ -344,6 +410,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--max-seconds", type=float, default=600, help="give up after this long (default 600)"
+    )
+    p.add_argument(
+        "--slow-clients",
+        type=int,
+        default=0,
+        help="connections that trickle an upload (a byte every 2 s) during the rounds (default 0)",
     )
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)

@@ -14,7 +14,7 @@ LIMIT_FLAGS = {  # ServerSettings field -> its flag's help; the flag is --max-up
     "max_concurrent": "inferences that run at once",
     "queue": "requests that may wait for a worker before 503",
     "timeout": "seconds per request before 504",
-    "max_uploads": "request bodies read at once; more wait unread",
+    "max_uploads": "bodies over 256 KiB read at once; more wait unread",
     "upload_timeout": "seconds to send a whole body before 408",
     "idle_timeout": "seconds a body may pause before 408",
     "min_upload_rate": "KiB/s a body must average after --idle-timeout s, or 408",

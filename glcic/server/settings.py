@@ -2,7 +2,7 @@
 
 A request meets them in this order (``docs/serving.md`` says what the client gets at each):
 connections (``max_connections``), the request line and headers (``header_timeout``),
-the body (``max_uploads`` read at once, each within ``upload_timeout`` and never idle for
+the body (``max_uploads`` large ones read at once, each within ``upload_timeout`` and never idle for
 ``idle_timeout``, at most ``max_upload_mb``, at least ``min_upload_rate``), the pixels (``max_pixels``), then the
 inference (``max_concurrent`` at once, ``queue`` waiting, ``timeout``). Idle keep-alive
 connections are closed after ``keep_alive`` seconds.
@@ -35,7 +35,7 @@ class ServerSettings:
     retry_after: int = 5
     """Seconds suggested to a client that got a 503."""
     max_uploads: int = 16
-    """Request bodies read at once; more wait (without being read) for one to finish."""
+    """Bodies over 256 KiB read at once (smaller ones need no slot); more wait, unread."""
     upload_timeout: float = 60.0
     """Seconds from the end of the headers by which the whole body must have arrived (408)."""
     idle_timeout: float = 10.0

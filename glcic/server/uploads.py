@@ -1,25 +1,30 @@
-"""Reading request bodies: a bounded number at once, each against a deadline and a size limit.
+"""Reading request bodies: each against a deadline and a size limit, few large ones at once.
 
 :class:`BodyReader` is the ASGI middleware in front of the routes. It reads the whole
 body of every request that has one before the app sees it, so a slow or stalled
-client holds an *upload* slot (``max_uploads``, cheap: a socket and at most
-``max_upload_mb`` of memory) and never a worker slot: the inference queue only ever
-holds requests whose bodies are complete. Clients beyond ``max_uploads`` wait, unread,
-for a slot; a slot held by a stalled or trickling client is freed after ``idle_timeout``.
+client never holds a worker or a place in the queue: the inference queue only ever
+holds requests whose bodies are complete.
+
+Uploads in flight are limited apart from inference. Every body may buffer up to
+:data:`FREE_BYTES` without asking; past that it needs one of ``max_uploads`` upload
+slots, which bound the memory that large bodies hold at once. Slow clients, having
+sent little, rarely reach a slot, and a client that holds one but stalls or trickles
+loses it (``idle_timeout``, ``min_upload_rate``). A body waiting for a slot is not read
+(the client waits on TCP), and its waiting counts neither as idle nor against its rate.
 
 Its answers, all JSON ``{"error", "detail"}``:
 
 - 413 ``payload_too_large``: a declared ``Content-Length`` or the bytes counted so far
-  pass the limit;
+  pass ``max_upload_mb``;
 - 408 ``upload_timeout``: the body paused longer than ``idle_timeout``, arrived slower
   than ``min_upload_rate`` on average once it had taken ``idle_timeout`` seconds, or was
   not complete ``upload_timeout`` seconds after the headers (``Connection: close``: the
   client is too slow to be worth waiting for);
-- 503 ``busy``: no upload slot came free within ``upload_timeout`` (``Retry-After``).
+- 503 ``busy``: no upload slot came free before ``upload_timeout`` (``Retry-After``).
 
-Before a refusal it reads on (and throws away) what the client is still sending, for
-at most :data:`LINGER` seconds, so that the client is not reset mid-upload and reads
-the answer; ``Connection: close`` is added when the body could not be drained.
+Before a 413 or 503 it reads on (and throws away) what the client is still sending,
+for at most :data:`LINGER` seconds, so that the client is not reset mid-upload and
+reads the answer; ``Connection: close`` is added when the body could not be drained.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from glcic.server.settings import ServerSettings
 
 LINGER = 2.0
 """Seconds a refused body is still read (and discarded) so that the client sees the answer."""
+FREE_BYTES = 256 * 1024
+"""Bytes a body may buffer before it needs an upload slot: a PNG or JPEG of about 300x300
+and its mask fit, and at ``--max-connections`` 1000 they add up to 256 MiB at most."""
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -44,7 +52,7 @@ class _Disconnected(Exception):
 
 
 class UploadSlots:
-    """``max_uploads`` slots for bodies being read, and how many are taken (for ``/health``)."""
+    """``max_uploads`` slots for bodies past :data:`FREE_BYTES`; the bodies being read (for ``/health``)."""
 
     def __init__(self, max_uploads: int) -> None:
         self.free = asyncio.Semaphore(max_uploads)
@@ -64,57 +72,61 @@ class BodyReader:
         if scope["type"] != "http" or not _has_body(scope):
             await self.app(scope, receive, send)
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.upload_timeout
         declared = _declared_length(scope)
         if declared is not None and declared > self.limit:
             await self._refuse(too_large(self.limit, declared), receive, send, scope)
             return
-        try:
-            await asyncio.wait_for(self.slots.free.acquire(), deadline - loop.time())
-        except asyncio.TimeoutError:
-            await self._refuse(self._no_slot(), receive, send, scope)
-            return
         self.slots.reading += 1
         try:
-            body = await self._read(receive, deadline)
+            body = await self._read(receive)
         except _Disconnected:
             return
         except ApiError as e:
-            if e.status == 413:  # a fast client: let it finish sending, then tell it why
-                await self._refuse(e, receive, send, scope)
-            else:  # a slow one: answer and hang up
+            if e.status == 408:  # a slow client: answer and hang up
                 await _answer(e, scope, receive, send, close=True)
+            else:  # 413 or 503 to a client still sending: let it finish, then tell it why
+                await self._refuse(e, receive, send, scope)
             return
         finally:
             self.slots.reading -= 1
-            self.slots.free.release()
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read(self, receive: Receive, deadline: float) -> bytes:
-        """The whole body; ApiError 413 past the limit, 408 when too slow."""
+    async def _read(self, receive: Receive) -> bytes:
+        """The whole body; ApiError 413 past the limit, 408 when too slow, 503 without a slot."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        min_rate = self.settings.min_upload_rate * 1024  # bytes/s
+        deadline = started + self.settings.upload_timeout
+        waited = 0.0  # seconds spent waiting for a slot: not the client's fault
+        slot = False
         chunks, total = [], 0
-        while True:
-            message = await self._next(receive, deadline, loop)
-            if message["type"] == "http.disconnect":
-                raise _Disconnected
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.limit:
-                raise too_large(self.limit)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-            # A client that trickles a byte now and then is never idle: hold it to a rate.
-            elapsed = loop.time() - started
-            if elapsed > self.settings.idle_timeout and total < min_rate * elapsed:
-                raise self._too_slow(
-                    f"the request body arrived at {total / 1024 / elapsed:.2g} KiB/s, below "
-                    f"this server's minimum of {self.settings.min_upload_rate:g} KiB/s"
-                )
+        try:
+            while True:
+                message = await self._next(receive, deadline, loop)
+                if message["type"] == "http.disconnect":
+                    raise _Disconnected
+                chunk = message.get("body", b"")
+                total += len(chunk)
+                if total > self.limit:
+                    raise too_large(self.limit)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+                if not slot and total > FREE_BYTES:
+                    waited = await self._take_slot(deadline, loop)
+                    slot = True
+                self._check_rate(total, loop.time() - started - waited)
+        finally:
+            if slot:
+                self.slots.free.release()
+
+    async def _take_slot(self, deadline: float, loop: asyncio.AbstractEventLoop) -> float:
+        """Wait for an upload slot until ``deadline`` (503 if none); return the seconds waited."""
+        asked = loop.time()
+        try:
+            await asyncio.wait_for(self.slots.free.acquire(), max(deadline - asked, 0.0))
+        except asyncio.TimeoutError:
+            raise self._no_slot() from None
+        return loop.time() - asked
 
     async def _next(
         self, receive: Receive, deadline: float, loop: asyncio.AbstractEventLoop
@@ -131,6 +143,18 @@ class BodyReader:
             else:
                 why = f"the request body was not complete {s.upload_timeout:g} s after its headers"
             raise self._too_slow(why) from None
+
+    def _check_rate(self, total: int, elapsed: float) -> None:
+        """408 for a body averaging under ``min_upload_rate`` once it has taken ``idle_timeout`` s.
+
+        A client that trickles a byte now and then is never idle; this is what stops it.
+        """
+        s = self.settings
+        if elapsed > s.idle_timeout and total < s.min_upload_rate * 1024 * elapsed:
+            raise self._too_slow(
+                f"the request body arrived at {total / 1024 / elapsed:.2g} KiB/s, below "
+                f"this server's minimum of {s.min_upload_rate:g} KiB/s"
+            )
 
     async def _refuse(self, error: ApiError, receive: Receive, send: Send, scope: dict) -> None:
         """Answer ``error`` after reading on, for at most LINGER s, what the client still sends."""
@@ -166,8 +190,8 @@ class BodyReader:
         return ApiError(
             503,
             "busy",
-            f"{s.max_uploads} upload(s) were in progress for all of {s.upload_timeout:g} s; "
-            f"retry in {s.retry_after} s",
+            f"all {s.max_uploads} upload slot(s) for large bodies stayed taken until "
+            f"{s.upload_timeout:g} s after the headers; retry in {s.retry_after} s",
             headers={"Retry-After": str(s.retry_after)},
         )
 

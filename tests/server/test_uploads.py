@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from glcic.server import ServerSettings, create_app, serve_in_thread
-from tests.server.conftest import INPAINT, encode, files, random_image, rect_mask
+from glcic.server.uploads import FREE_BYTES
+from tests.server.conftest import INPAINT, H, W, encode, files, random_image, rect_mask
 from tests.server.test_workers import BlockingPipeline
 
 BOUNDARY = "glcicboundary"
@@ -40,11 +41,14 @@ def request_head(length: int) -> bytes:
     ).encode()
 
 
-def stalled_upload(url: str, body: bytes, stack: ExitStack) -> socket.socket:
-    """A connection that sends the headers and half of ``body``, then waits (closed by ``stack``)."""
+def stalled_upload(
+    url: str, body: bytes, stack: ExitStack, sent: int | None = None
+) -> socket.socket:
+    """A connection that sends the headers and ``sent`` bytes of ``body`` (default half), then
+    waits (closed by ``stack``)."""
     host, port = url.removeprefix("http://").split(":")
     sock = stack.enter_context(socket.create_connection((host, int(port)), timeout=10))
-    sock.sendall(request_head(len(body)) + body[: len(body) // 2])
+    sock.sendall(request_head(len(body)) + body[: len(body) // 2 if sent is None else sent])
     return sock
 
 
@@ -81,11 +85,14 @@ def uploading(url: str) -> int:
     return httpx.get(f"{url}/api/v1/health", timeout=5).json()["uploading"]
 
 
-def valid_request(url: str) -> tuple[httpx.Response, float]:
-    image, mask = encode(random_image()), encode(rect_mask())
+def valid_request(url: str, size: tuple[int, int] = (H, W)) -> tuple[httpx.Response, float]:
+    image, mask = encode(random_image(*size)), encode(rect_mask(*size))
     started = time.monotonic()
     r = httpx.post(url + INPAINT, files=files(image, mask), timeout=20)
     return r, time.monotonic() - started
+
+
+BIG = (320, 320)  # a noise PNG of this size is over FREE_BYTES: its body needs an upload slot
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +100,17 @@ def body() -> bytes:
     return multipart_body(encode(random_image()), encode(rect_mask()))
 
 
+@pytest.fixture(scope="module")
+def big_body() -> bytes:
+    body = multipart_body(encode(random_image(*BIG)), encode(rect_mask(*BIG)))
+    assert len(body) > FREE_BYTES + 10_000
+    return body
+
+
 def test_stalled_uploads_beyond_the_worker_slots_do_not_block_a_valid_request(pipe, body):
-    """12 clients stalled mid-body, against 1 worker + 2 queue places: a valid request is still a prompt 200."""
-    settings = ServerSettings(max_concurrent=1, queue=2, max_uploads=16, idle_timeout=30)
+    """12 clients stalled mid-body, against 1 worker + 2 queue places (and 4 upload slots):
+    a valid request is still a prompt 200."""
+    settings = ServerSettings(max_concurrent=1, queue=2, max_uploads=4, idle_timeout=30)
     with serve_in_thread(create_app(pipeline=pipe, settings=settings)) as url, ExitStack() as stack:
         stalled = [stalled_upload(url, body, stack) for _ in range(12)]
         wait_for(lambda: uploading(url) == 12)
@@ -103,16 +118,20 @@ def test_stalled_uploads_beyond_the_worker_slots_do_not_block_a_valid_request(pi
         assert r.status_code == 200, r.text
         assert seconds < 5
         assert uploading(url) == 12  # the stalled ones are still there, and held no worker
-        assert len(stalled) > settings.max_concurrent + settings.queue
+        assert len(stalled) > settings.max_concurrent + settings.queue + settings.max_uploads
 
 
-def test_stalled_uploads_beyond_the_upload_slots_are_dropped_after_the_idle_timeout(pipe, body):
-    """More stalled clients than upload slots: each is answered 408 after --idle-timeout, then the valid one runs."""
+def test_stalled_large_uploads_beyond_the_upload_slots_are_dropped_after_the_idle_timeout(
+    pipe, big_body
+):
+    """4 large bodies stalled past FREE_BYTES against 2 upload slots: each is answered 408
+    after --idle-timeout, and a valid large request waiting behind them gets its 200."""
     settings = ServerSettings(max_concurrent=1, queue=0, max_uploads=2, idle_timeout=0.5)
     with serve_in_thread(create_app(pipeline=pipe, settings=settings)) as url, ExitStack() as stack:
-        stalled = [stalled_upload(url, body, stack) for _ in range(4)]
-        wait_for(lambda: uploading(url) == 2)
-        r, seconds = valid_request(url)
+        sent = len(big_body) - 5000
+        stalled = [stalled_upload(url, big_body, stack, sent) for _ in range(4)]
+        wait_for(lambda: uploading(url) == 4)
+        r, seconds = valid_request(url, BIG)
         assert r.status_code == 200, r.text
         assert seconds < 5  # two rounds of 0.5 s idle timeouts, then the upload itself
         for sock in stalled:
@@ -121,6 +140,45 @@ def test_stalled_uploads_beyond_the_upload_slots_are_dropped_after_the_idle_time
             assert headers["connection"] == "close"
             assert json.loads(answer)["error"] == "upload_timeout"
             assert "no part of the request body arrived for 0.5 s" in json.loads(answer)["detail"]
+
+
+def test_no_upload_slot_before_the_upload_timeout_is_503():
+    """BodyReader alone: a large body finds the only upload slot taken until its deadline."""
+    import asyncio
+
+    from glcic.server.uploads import BodyReader, UploadSlots
+
+    settings = ServerSettings(max_uploads=1, upload_timeout=0.3, retry_after=2)
+    messages = [
+        {"type": "http.request", "body": b"x" * (FREE_BYTES + 1), "more_body": True},
+        {"type": "http.request", "body": b"x", "more_body": False},  # drained before the answer
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def app(scope, receive, send) -> None:
+        raise AssertionError("the app must not see a body that was refused")
+
+    async def main() -> None:
+        slots = UploadSlots(1)
+        await slots.free.acquire()  # another upload holds the only slot throughout
+        scope = {
+            "type": "http",
+            "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
+        }
+        await BodyReader(app, settings, slots)(scope, receive, send)
+
+    asyncio.run(main())
+    assert sent[0]["status"] == 503
+    assert (b"retry-after", b"2") in sent[0]["headers"]
+    assert all(name != b"connection" for name, _ in sent[0]["headers"])  # drained: no need to close
+    body = json.loads(sent[1]["body"])
+    assert body["error"] == "busy" and "upload slot" in body["detail"]
 
 
 @pytest.mark.parametrize(
