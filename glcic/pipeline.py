@@ -48,7 +48,7 @@ from glcic.options import (
 )
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
 from glcic.prefill import prefill
-from glcic.steps import InpaintResult, classical_filler, complete
+from glcic.steps import Filler, InpaintResult, classical_filler, complete
 from glcic.strategies import complete_with_strategy
 
 __all__ = ["InpaintPipeline", "InpaintResult"]  # the option tuples live in glcic.options
@@ -231,8 +231,9 @@ class InpaintPipeline:
                 again). PIL images and files are turned upright by their EXIF orientation
                 tag first, as viewers show them; the result is upright (pass
                 ``np.asarray(im)`` to use the pixels as stored).
-            mask: same height and width (upright, like the image); PIL image (``L``/``1``/RGB: non-zero = hole,
-                RGBA: see :func:`glcic.io.load_mask`), ``bool``/``uint8`` array, or tensor
+            mask: same height and width (upright, like the image); PIL image
+                (``L``/``1``/RGB: non-zero = hole, RGBA: see :func:`glcic.io.load_mask`;
+                JPEG files over mid-grey), ``bool``/``uint8`` array, or tensor
                 ``(H, W)``, ``(1, H, W)``, ``(B, 1, H, W)``. **Non-zero = hole.** A
                 ``bool`` ``(H, W)`` array (what ``load_mask`` returns) is used as is.
             postprocess: ``"blend"`` (the default: the paper's fast marching + Poisson
@@ -289,11 +290,11 @@ class InpaintPipeline:
         if method == "glcic" and self.net is None:
             raise InputError(
                 "this pipeline has no network (it was made with InpaintPipeline.classical); load one "
-                "with InpaintPipeline.from_pretrained(PATH) or pick method telea, ns, biharmonic or mean"
+                f"with InpaintPipeline.from_pretrained(PATH) or pick method {', '.join(CLASSICAL_METHODS)}"
             )
         return method
 
-    def _network_filler(self, strategy: str):
+    def _network_filler(self, strategy: str) -> Filler:
         """A :data:`glcic.steps.Filler` that runs the network with ``strategy``."""
         assert self.bundle_info is not None
         resolution = self.bundle_info.resolution

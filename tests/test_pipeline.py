@@ -318,3 +318,14 @@ def test_blend_is_the_default(pipe: InpaintPipeline) -> None:
 def test_info_has_a_description(pipe: InpaintPipeline) -> None:
     assert isinstance(pipe.info["description"], str)
     assert "telea" in InpaintPipeline.classical("telea").info["description"]
+
+
+def test_run_classical_is_the_classical_pipeline_without_torch() -> None:
+    from glcic.steps import run_classical
+
+    img, hole = _image(40, 48), _mask(40, 48, [(10, 10, 12, 20)])
+    for post in ("none", "blend"):
+        a = run_classical(Image.fromarray(img).convert("L"), hole, "ns", post)
+        b = InpaintPipeline.classical("ns").run(Image.fromarray(img).convert("L"), hole, postprocess=post)
+        np.testing.assert_array_equal(np.asarray(a.image), np.asarray(b.image))
+        assert (a.strategy, a.scale, a.model) == (b.strategy, b.scale, b.model) == ("none", 1.0, "ns")
