@@ -33,8 +33,8 @@ class InpaintResult:
     Attributes:
         image: the completed image, exactly what ``InpaintPipeline.__call__`` returns.
         strategy: what ran: ``original``, ``resize``, ``crop`` or ``tiles`` (``auto``'s
-            windows along the hole) for the network; ``none`` for a classical method
-            or an empty mask.
+            native windows along thin holes), or ``tiles+resize`` (etc.) when ``auto``
+            ran both, for the network; ``none`` for a classical method or an empty mask.
         scale: the network's scale relative to native (1.0 = native; the smallest,
             when holes ran at several scales); 1.0 for classical methods.
         model: the bundle's name, or the classical method's (``telea``, ...).

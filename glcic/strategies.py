@@ -175,8 +175,8 @@ class Used:
     """What a strategy ran: its name and the network's scale relative to native.
 
     ``strategy`` is ``original``, ``resize``, ``crop`` or ``tiles`` (``auto``'s
-    windows; ``original`` or ``resize`` when the image fit in one window); ``scale``
-    is the smallest scale any hole was completed at (1.0 = native).
+    native windows along thin holes), or ``tiles+resize`` (etc.) when ``auto`` ran
+    both; ``scale`` is the smallest scale any hole was completed at (1.0 = native).
     """
 
     strategy: str
@@ -280,7 +280,9 @@ def _auto(forward: Forward, x: torch.Tensor, hole: np.ndarray, resolution: int) 
         used = Used(kind, 1.0)
     if deep.any():
         # The thin holes are known pixels now: context for the deep ones.
-        out, used = complete_with_strategy(forward, out, deep, _deep_strategy(deep, resolution), resolution)
+        out, deep_used = complete_with_strategy(forward, out, deep, _deep_strategy(deep, resolution), resolution)
+        name = f"tiles+{deep_used.strategy}" if thin.any() else deep_used.strategy
+        used = Used(name, deep_used.scale)
     return out, used
 
 

@@ -46,7 +46,7 @@ def test_auto_completes_deep_holes_at_the_training_scale_after_thin_ones() -> No
     seen = []
     x = torch.rand(1, 3, 200, 300)
     out, used = complete_with_strategy(_stand_in(seen), x, big, "auto", RES)
-    assert used == Used("resize", 0.16) and seen[-1] == (32, 48) and set(seen[:-1]) == {(48, 48)}
+    assert used == Used("tiles+resize", 0.16) and seen[-1] == (32, 48) and set(seen[:-1]) == {(48, 48)}
     h = torch.from_numpy(big)
     assert torch.equal(out[:, :, ~h], x[:, :, ~h]) and (out[:, :, h] > 0.5).all()
     specks = np.zeros((200, 300), bool)
