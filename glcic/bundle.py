@@ -190,15 +190,13 @@ def check_bundle_model(raw: Any, resolution: int) -> ModelConfig:
         ValueError: a width over :data:`MAX_WIDTH`, or a dilation over ``resolution``.
     """
     model = dataclass_from_dict(ModelConfig, raw, "model.")  # keys and types
-    Config(model=model).validate()  # choices, dilations >= 1, widths > 0: one set of rules
+    Config(model=model).validate()  # choices, dilations >= 1, widths > 0, attributes >= 0: one set of rules
     for name in ("width", "disc_width"):
         value = getattr(model, name)
         if not math.isfinite(value) or value > MAX_WIDTH:
             raise ValueError(
                 f"model.{name} must be a number in (0, {MAX_WIDTH:g}] (the paper's network is 1); got {value!r}"
             )
-    if model.attributes < 0:
-        raise ValueError(f"model.attributes must be >= 0 (0 = no attribute head); got {model.attributes}")
     if max(model.dilations) > resolution:
         raise ValueError(
             f"model.dilations must be at most the resolution ({resolution}); a larger one reads only padding; "

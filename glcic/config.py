@@ -178,6 +178,8 @@ class Config:
             raise ConfigError(f"model.dilations must be four integers >= 1; got {m.dilations}")
         if m.width <= 0 or m.disc_width <= 0:
             raise ConfigError("model.width and model.disc_width must be > 0")
+        if m.attributes < 0:
+            raise ConfigError(f"model.attributes must be >= 0 (0 = no attribute head); got {m.attributes}")
         if d.size % 4 != 0 or d.size < 16:
             raise ConfigError(
                 f"data.size must be a multiple of 4 and >= 16 (the network halves twice); got {d.size}"
