@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps of this call")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop (with a checkpoint) once this call has trained this many minutes: equal time budgets",
+    )
     return p
 
 
@@ -55,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     from glcic.training.step import TrainingError
 
     try:
-        result = train(cfg, args.run_dir, resume=args.resume, device=args.device, max_steps=args.max_steps)
+        result = train(
+            cfg, args.run_dir, resume=args.resume, device=args.device, max_steps=args.max_steps,
+            max_minutes=args.max_minutes,
+        )
     except TrainingError as e:
         print(f"glcic train: error: {e}", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ averaged per phase).
 
 from __future__ import annotations
 
+from time import monotonic
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ def train(
     device: str = "auto",
     progress: bool | None = None,
     max_steps: int | None = None,
+    max_minutes: float | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) training; return the final step, the last logged stats and the weights.
 
@@ -50,6 +52,8 @@ def train(
         device: 'auto', 'cpu', 'cuda' or 'cuda:N'.
         progress: show a progress bar (default: when stdout is a terminal).
         max_steps: stop after this many steps of this call (for tests and interruptions).
+        max_minutes: stop (with a checkpoint) after the first step that ends past this many
+            minutes of this call: equal wall-clock budgets for experiments.
 
     Returns:
         ``{"step", "stats", "run_dir", "completion", "discriminator"}`` (the two state dicts).
@@ -88,6 +92,7 @@ def train(
     out = RunOutputs(run_dir, cfg, step, main, progress)
 
     end = tc.t_train if max_steps is None else min(tc.t_train, step + max_steps)
+    deadline = None if max_minutes is None else monotonic() + 60 * max_minutes
     last: dict[str, float] = {}
     while step < end:
         # Which phase of Algorithm 1 this iteration is in (and the completion network's rate).
@@ -100,6 +105,8 @@ def train(
         dist.average_buffers(nets.netD)
         step += 1
         out.add(stats)
+        if deadline is not None and dist.any_rank(monotonic() > deadline):
+            end = step  # the time budget is spent: log, sample and checkpoint this step, then stop
 
         # Log a tick: averaged stats, throughput, learning rates.
         if main and (step % tc.log_every == 0 or step == end):

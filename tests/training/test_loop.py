@@ -132,3 +132,17 @@ def test_a_resumed_run_logs_each_step_once_in_stats_and_tensorboard(image_folder
     events.Reload()
     # Step 2 (logged before the checkpoint resumed from) stays; the first run's step 3 is hidden.
     assert [e.step for e in events.Scalars("loss/C_mse")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_max_minutes_stops_with_a_checkpoint(image_folder, tmp_path, monkeypatch):
+    import itertools
+
+    from glcic.training import loop
+
+    clock = itertools.count(0.0, 25.0)  # each call to the clock is 25 s later
+    monkeypatch.setattr(loop, "monotonic", lambda: next(clock))
+    cfg = tiny_config(image_folder, **{"train.t_train": "50", "train.ckpt_every": "100"})
+    run = tmp_path / "run"
+    result = train(cfg, run, progress=False, max_minutes=1.0)  # deadline at 60 s: the 3rd step
+    assert result["step"] == 3
+    assert [p.name for p in list_checkpoints(run)] == ["ckpt_00000003.pt"]
