@@ -13,8 +13,8 @@ averaged per phase).
 
 from __future__ import annotations
 
-from time import monotonic
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import torch
