@@ -129,6 +129,18 @@ class CompletionNetwork(nn.Module):
                     h = h + saved.pop(i)
         return h  # (B, 3, H, W)
 
+    def for_inference(self, dtype: torch.dtype | None = None) -> nn.Module:
+        """A snapshot of this network in eval mode with batch norm folded into the convolutions.
+
+        Computes what ``self.eval()`` computes (same call and shapes), faster: one pass per
+        layer, the activation inside the convolution on the CPU, weights stored in ``dtype``
+        (``None``: float32) and channels_last. Build it again after the weights change.
+        See :mod:`glcic.models.inference`.
+        """
+        from glcic.models.inference import InferenceCompletionNetwork
+
+        return InferenceCompletionNetwork(self, dtype).eval()
+
 
 def check_input_size(x: torch.Tensor) -> None:
     """Raise InputError unless x is (B, 3, H, W) with H and W multiples of 4."""

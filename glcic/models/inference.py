@@ -1,0 +1,104 @@
+"""An inference copy of the completion network: batch norm folded into the convolutions.
+
+In eval mode a batch-norm layer is an affine map per channel, ``y = s * z + t`` with
+``s = gamma / sqrt(running_var + eps)`` and ``t = beta - s * running_mean``, so it can be
+folded into the convolution before it (weights scaled by ``s`` along the output
+channels, bias ``s * b + t``). The copy computes the same function as the network in
+eval mode, with one pass over each feature map instead of three (convolution, batch
+norm, ReLU): on the CPU the ReLU (and the output sigmoid or tanh) runs inside oneDNN's
+convolution (``torch.ops.mkldnn._convolution_pointwise``), elsewhere right after it.
+
+Weights are folded in float64 and stored in the dtype the copy will run in (bf16 under
+the pipeline's autocast on CPUs with native bf16), channels_last, so that no call casts
+a weight. The copy is a snapshot: build it again after the weights change.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from glcic.models.completion import SKIP_LINKS, CompletionNetwork, check_input_size
+
+FP32_BIAS = True
+ACTIVATIONS = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
+
+
+class FoldedConv(nn.Module):
+    """One block of the completion network (conv or deconv, batch norm, activation) as one op.
+
+    Args:
+        block: a ``nn.Sequential`` of ``Conv2d`` or ``ConvTranspose2d``, an optional
+            ``BatchNorm2d`` and the activation (``ReLU``, ``Sigmoid`` or ``Tanh``).
+        dtype: the dtype to store the folded weights in (``None``: float32).
+    """
+
+    def __init__(self, block: nn.Sequential, dtype: torch.dtype | None) -> None:
+        super().__init__()
+        conv, *rest = list(block)
+        bn = next((m for m in rest if isinstance(m, nn.BatchNorm2d)), None)
+        act = rest[-1]
+        self.act = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}[type(act)]
+        self.transposed = isinstance(conv, nn.ConvTranspose2d)
+        self.stride, self.padding, self.dilation = list(conv.stride), list(conv.padding), list(conv.dilation)
+        w = conv.weight.detach().double()  # conv (out, in, k, k); deconv (in, out, k, k)
+        out_ch = w.shape[1] if self.transposed else w.shape[0]
+        b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(out_ch, dtype=torch.float64)
+        if bn is not None:
+            s = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)  # (out,)
+            shape = (1, -1, 1, 1) if self.transposed else (-1, 1, 1, 1)
+            w = w * s.view(shape)
+            b = s * (b - bn.running_mean.double()) + bn.bias.detach().double()
+        dtype = dtype or torch.float32
+        self.register_buffer("weight", w.to(dtype).contiguous(memory_format=torch.channels_last))
+        self.register_buffer("bias", b.to(torch.float32 if FP32_BIAS else dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.weight.dtype)
+        if x.device.type == "cpu" and torch.backends.mkldnn.is_available():
+            # oneDNN applies the activation to the convolution's output in place.
+            if self.transposed:
+                return torch.ops.mkldnn._convolution_transpose_pointwise(
+                    x, self.weight, self.bias, self.padding, [0, 0], self.stride, self.dilation, 1,
+                    self.act, [], "",
+                )
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, self.weight, self.bias, self.padding, self.stride, self.dilation, 1, self.act, [], ""
+            )
+        bias = self.bias.to(x.dtype)
+        if self.transposed:
+            y = F.conv_transpose2d(x, self.weight, bias, self.stride, self.padding, dilation=self.dilation)
+        else:
+            y = F.conv2d(x, self.weight, bias, self.stride, self.padding, self.dilation)
+        return ACTIVATIONS[self.act](y)
+
+
+class InferenceCompletionNetwork(nn.Module):
+    """The completion network in eval mode, batch norm folded (see the module docstring).
+
+    Build it with :meth:`glcic.models.CompletionNetwork.for_inference`. Same call as the
+    network: ``(x (B, 3, H, W), mask (B, 1, H, W), 1 = hole) -> (B, 3, H, W)`` in the
+    model's value range, in the copy's dtype.
+    """
+
+    def __init__(self, net: CompletionNetwork, dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.cfg = net.cfg
+        self.layers = nn.ModuleList(FoldedConv(block, dtype) for block in net.layers)
+        device = next(net.parameters()).device
+        self.to(device)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        check_input_size(x)
+        h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
+        h = h.to(self.layers[0].weight.dtype).contiguous(memory_format=torch.channels_last)
+        saved: dict[int, torch.Tensor] = {}
+        for i, layer in enumerate(self.layers):
+            h = layer(h)
+            if self.cfg.skip:
+                if i in SKIP_LINKS:
+                    saved[SKIP_LINKS[i]] = h
+                elif i in saved:
+                    h = h + saved.pop(i)
+        return h  # (B, 3, H, W)
