@@ -80,7 +80,8 @@ def http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
             if not self._awaiting_headers():
                 self._stop_header_timer()
             elif self._header_timer is None and (
-                self.cycle is None or self.conn.trailing_data[0]  # a new connection, or bytes of the next request
+                self.cycle is None
+                or self.conn.trailing_data[0]  # a new connection, or bytes of the next request
             ):
                 self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
 

@@ -94,7 +94,9 @@ def kept(mask: np.ndarray, seam: int = DEFAULT_SEAM) -> np.ndarray:
     return hole == 0
 
 
-def assert_completed(r, image: np.ndarray, mask: np.ndarray, seam: int = DEFAULT_SEAM) -> np.ndarray:
+def assert_completed(
+    r, image: np.ndarray, mask: np.ndarray, seam: int = DEFAULT_SEAM
+) -> np.ndarray:
     """A 200 PNG of ``image``'s shape, equal to ``image`` outside the hole and its ``seam`` (0: no blend)."""
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/png"
