@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 
 from glcic.options import DEFAULT_MODEL
-from glcic.server.settings import ServerSettings  # no FastAPI: `glcic --help` stays cheap
+from glcic.server.settings import (
+    FREE_BYTES,
+    ServerSettings,
+)  # no FastAPI: `glcic --help` stays cheap
 
 DEFAULTS = ServerSettings()
 LIMIT_FLAGS = {  # ServerSettings field -> its flag's help; the flag is --max-upload-mb for max_upload_mb
@@ -14,7 +17,7 @@ LIMIT_FLAGS = {  # ServerSettings field -> its flag's help; the flag is --max-up
     "max_concurrent": "inferences that run at once",
     "queue": "requests that may wait for a worker before 503",
     "timeout": "seconds per request before 504",
-    "max_uploads": "bodies over 256 KiB read at once; more wait unread",
+    "max_uploads": f"bodies over {FREE_BYTES // 1024} KiB read at once; more wait unread",
     "upload_timeout": "seconds to send a whole body before 408",
     "idle_timeout": "seconds a body may pause before 408",
     "min_upload_rate": "KiB/s a body must average after --idle-timeout s, or 408",

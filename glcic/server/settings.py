@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 from glcic.errors import InputError
 
+FREE_BYTES = 256 * 1024
+"""Bytes a body may buffer before it needs one of ``max_uploads`` slots: a PNG or JPEG of
+about 300x300 and its mask fit, and at ``max_connections`` 1000 they add up to 256 MiB."""
+
 
 @dataclass
 class ServerSettings:
@@ -35,7 +39,7 @@ class ServerSettings:
     retry_after: int = 5
     """Seconds suggested to a client that got a 503."""
     max_uploads: int = 16
-    """Bodies over 256 KiB read at once (smaller ones need no slot); more wait, unread."""
+    """Bodies past their first FREE_BYTES (256 KiB) read at once; more wait, unread."""
     upload_timeout: float = 60.0
     """Seconds from the end of the headers by which the whole body must have arrived (408)."""
     idle_timeout: float = 10.0

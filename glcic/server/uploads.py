@@ -6,7 +6,7 @@ client never holds a worker or a place in the queue: the inference queue only ev
 holds requests whose bodies are complete.
 
 Uploads in flight are limited apart from inference. Every body may buffer up to
-:data:`FREE_BYTES` without asking; past that it needs one of ``max_uploads`` upload
+:data:`~glcic.server.settings.FREE_BYTES` without asking; past that it needs one of ``max_uploads`` upload
 slots, which bound the memory that large bodies hold at once. Slow clients, having
 sent little, rarely reach a slot, and a client that holds one but stalls or trickles
 loses it (``idle_timeout``, ``min_upload_rate``). A body waiting for a slot is not read
@@ -34,13 +34,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from glcic.server.errors import ApiError, error_response
-from glcic.server.settings import ServerSettings
+from glcic.server.settings import FREE_BYTES, ServerSettings
 
 LINGER = 2.0
 """Seconds a refused body is still read (and discarded) so that the client sees the answer."""
-FREE_BYTES = 256 * 1024
-"""Bytes a body may buffer before it needs an upload slot: a PNG or JPEG of about 300x300
-and its mask fit, and at ``--max-connections`` 1000 they add up to 256 MiB at most."""
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -52,7 +49,7 @@ class _Disconnected(Exception):
 
 
 class UploadSlots:
-    """``max_uploads`` slots for bodies past :data:`FREE_BYTES`; the bodies being read (for ``/health``)."""
+    """``max_uploads`` slots for bodies past :data:`~glcic.server.settings.FREE_BYTES`; the bodies being read (for ``/health``)."""
 
     def __init__(self, max_uploads: int) -> None:
         self.free = asyncio.Semaphore(max_uploads)
