@@ -1,0 +1,175 @@
+"""The face ablation of docs/ablations.md: the paper's baseline and each improvement alone.
+
+Every variant is the ``ablation64`` preset (the paper's choices at 64 px, mixed holes) with
+ONE override, trained with ``glcic train`` for the same wall-clock budget
+(``--max-minutes``), exported, and evaluated with ``glcic evaluate`` on the CelebA val
+partition with the literature's binned NVIDIA masks and the ``rect``, ``center`` and
+``freeform`` sets (the same seeded holes for every variant; the classical methods are
+scored once, in the ``paper`` variant's evaluation, on those same holes).
+
+Re-running the command continues where it stopped: a finished variant is skipped, an
+interrupted one resumes from its last checkpoint (``--resume``). Nothing is written into
+the repository except with ``--markdown``.
+
+    python experiments/ablate.py --out ~/glcic-runs/ablation --minutes 12
+    python experiments/ablate.py --out ~/glcic-runs/ablation --only paper,skip
+    python experiments/ablate.py --out ~/glcic-runs/ablation --report-only --markdown table.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PRESET = "ablation64"
+VARIANTS: dict[str, list[str]] = {
+    "mse-only": ["train.t_c=1000000"],  # never leaves the completion phase: eq. (1) alone
+    "paper": [],
+    "skip-links": ["model.skip=true"],
+    "attributes": ["model.attributes=40"],  # the report's semi-supervised discriminator
+    "tanh": ["model.output=tanh"],  # inputs in [-1, 1], tanh output
+    "nonsaturating": ["train.nonsaturating=true"],
+    "no-batch-norm": ["model.norm=none"],  # the paper and the report both use batch norm
+    "label-smoothing": ["train.real_label=0.75"],  # one-sided, positives 0.75
+    "telea-prefill": ["model.prefill=telea"],
+}
+"""Variant name -> its one override on the preset (beside the shared budget overrides)."""
+BUDGET = ["train.t_train=1000000", "train.ckpt_every=250"]  # the clock ends every run, not t_train
+MASKS = ("nvidia-bins", "rect", "center", "freeform")
+CLASSICAL = "telea,ns,biharmonic"
+DATA = "../shared/data/celeba"
+
+
+def run(cmd: list[str], log: Path) -> None:
+    """Run a glcic command, its output appended to ``log``; stop the script if it fails."""
+    with open(log, "a") as f:
+        f.write(f"$ {' '.join(cmd)}\n")
+        f.flush()
+        rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT)
+    if rc != 0:
+        sys.exit(f"ablate: `{' '.join(cmd)}` exited {rc}; see {log}")
+
+
+def train_variant(name: str, out: Path, minutes: float) -> None:
+    """Train (or finish training) one variant for ``minutes`` of wall clock in all."""
+    run_dir = out / name
+    done = run_dir / "trained.json"
+    if done.is_file():
+        return
+    spent_file = run_dir / "minutes_spent.json"
+    spent = json.loads(spent_file.read_text())["minutes"] if spent_file.is_file() else 0.0
+    if spent < minutes:
+        t0 = time.monotonic()
+        cmd = ["glcic", "train", "--config", PRESET, "--run-dir", str(run_dir),
+               "--max-minutes", f"{minutes - spent:.3f}"]
+        cmd += [a for o in BUDGET + VARIANTS[name] for a in ("--set", o)]
+        if (run_dir / "checkpoints").is_dir():
+            cmd.append("--resume")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        run(cmd, run_dir / "ablate.log")
+        spent += (time.monotonic() - t0) / 60
+        spent_file.write_text(json.dumps({"minutes": spent}) + "\n")
+    rows = [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines() if x.strip()]
+    speeds = [r["speed/images_per_s"] for r in rows if "speed/images_per_s" in r]
+    steps = max(r["step"] for r in rows)
+    done.write_text(json.dumps({"minutes": spent, "steps": steps,
+                                "images_per_s": sorted(speeds)[len(speeds) // 2] if speeds else None}) + "\n")
+
+
+def evaluate_variant(name: str, out: Path, limit: int) -> None:
+    """Export the variant's bundle and evaluate it on every mask set (once)."""
+    run_dir = out / name
+    bundle = run_dir / "bundle"
+    if not (bundle / "config.json").is_file():
+        run(["glcic", "export", str(run_dir), "--output", str(bundle), "--name", f"ablation-{name}"],
+            run_dir / "ablate.log")
+    methods = "glcic," + CLASSICAL if name == "paper" else "glcic"
+    for spec in MASKS:
+        report = run_dir / f"eval_{spec}.json"
+        if report.is_file():
+            continue
+        run(["glcic", "evaluate", "--model", str(bundle), "--data", DATA, "--split", "val",
+             "--masks", spec, "--limit", str(limit), "--methods", methods, "--precision", "fp32",
+             "--output", str(report), "--grid", str(run_dir / f"grid_{spec}.png")], run_dir / "ablate.log")
+
+
+def table(out: Path, names: list[str]) -> str:
+    """One markdown table: hole PSNR / hole L1 / SSIM per mask family, images/s, minutes."""
+    def scores(report: dict, method: str) -> dict[str, tuple[float, float, float]]:
+        fams: dict[str, tuple[float, float, float]] = {}
+        if report.get("masks") == "nvidia-bins":  # one entry per hole-area bin
+            for b, entry in report["bins"].items():
+                m = entry[method]
+                fams[f"nvidia {b}"] = (m["hole_psnr"], m["hole_l1"], m["ssim"])
+        else:
+            m = report["methods"][method]
+            fams[report["masks"]] = (m["hole_psnr"], m["hole_l1"], m["ssim"])
+        return fams
+
+    rows, families = [], []
+    for name in names:
+        run_dir = out / name
+        if not (run_dir / "trained.json").is_file():
+            continue
+        meta = json.loads((run_dir / "trained.json").read_text())
+        fams: dict[str, tuple[float, float, float]] = {}
+        for spec in MASKS:
+            p = run_dir / f"eval_{spec}.json"
+            if p.is_file():
+                fams.update(scores(json.loads(p.read_text()), "glcic"))
+        families = families or list(fams)
+        rows.append((name, meta, fams))
+    paper = out / "paper"
+    classical = []
+    for method in CLASSICAL.split(","):
+        fams = {}
+        for spec in MASKS:
+            p = paper / f"eval_{spec}.json"
+            if p.is_file():
+                fams.update(scores(json.loads(p.read_text()), method))
+        if fams:
+            classical.append((method, fams))
+    head = "| variant | " + " | ".join(families) + " | images/s | minutes |"
+    lines = [head, "|" + "---|" * (len(families) + 3)]
+    for name, meta, fams in rows:
+        cells = [f"{fams[f][0]:.2f} / {fams[f][1]:.3f} / {fams[f][2]:.3f}" if f in fams else "—" for f in families]
+        ips = f"{meta['images_per_s']:.0f}" if meta.get("images_per_s") else "—"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ips} | {meta['minutes']:.1f} |")
+    for method, fams in classical:
+        cells = [f"{fams[f][0]:.2f} / {fams[f][1]:.3f} / {fams[f][2]:.3f}" if f in fams else "—" for f in families]
+        lines.append(f"| {method} (classical) | " + " | ".join(cells) + " | — | — |")
+    return "\n".join(lines) + "\n\nCells: hole PSNR (dB) / hole L1 / SSIM, CelebA val at 64 px.\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, required=True, help="folder for the runs (outside the repository)")
+    p.add_argument("--minutes", type=float, default=12.0, help="training budget of every variant")
+    p.add_argument("--limit", type=int, default=0, help="val faces per evaluation (0 = all 780)")
+    p.add_argument("--only", default="", help="comma-separated variants (default: all, in order)")
+    p.add_argument("--report-only", action="store_true", help="only print the table of what is done")
+    p.add_argument("--markdown", type=Path, help="also write the table here")
+    args = p.parse_args(argv)
+    names = [n for n in args.only.split(",") if n] or list(VARIANTS)
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        for name in names:
+            print(f"ablate: {name}", flush=True)
+            train_variant(name, args.out, args.minutes)
+            evaluate_variant(name, args.out, args.limit)
+    md = table(args.out, names)
+    print(md)
+    if args.markdown:
+        args.markdown.write_text(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
