@@ -34,9 +34,16 @@ def test_default_model_loads_and_completes():
     img = np.full((info.resolution, info.resolution, 3), 128, np.uint8)
     mask = np.zeros(img.shape[:2], bool)
     mask[8:24, 8:24] = True
-    out = pipe(img, mask)
+    out = pipe(img, mask, postprocess="none")
     assert out.shape == img.shape and out.dtype == np.uint8
     assert np.array_equal(out[~mask], img[~mask])
+    # The default blends (Sec. 3.4): only the hole and a seam of DEFAULT_SEAM pixels change.
+    from glcic.postprocess import DEFAULT_SEAM
+
+    blended = pipe(img, mask)
+    seam = np.zeros_like(mask)
+    seam[8 - DEFAULT_SEAM : 24 + DEFAULT_SEAM, 8 - DEFAULT_SEAM : 24 + DEFAULT_SEAM] = True
+    assert np.array_equal(blended[~seam], img[~seam])
 
 
 @pytest.mark.slow
