@@ -54,14 +54,6 @@ from glcic.strategies import complete_with_strategy
 __all__ = ["InpaintPipeline", "InpaintResult"]  # the option tuples live in glcic.options
 
 
-def _resolve_device(device: str | torch.device) -> torch.device:
-    """:func:`glcic.precision.resolve_device`, with the Python API's wording in errors."""
-    try:
-        return resolve_device(device)
-    except InputError as e:
-        raise InputError(str(e).replace("use --device cpu", "use device='cpu'")) from e
-
-
 def _check_onnx_precision(precision: str) -> None:
     if precision not in ("auto", "fp32"):
         raise InputError(f"the onnxruntime backend runs in fp32; got precision={precision!r}; use 'fp32' or 'auto'")
@@ -96,7 +88,7 @@ class InpaintPipeline:
         if (net is None) != (bundle_info is None):
             raise InputError("pass both net and bundle_info (from glcic.bundle.load_bundle) or neither")
         check_choice("backend", backend, BACKENDS)
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device)
         self.net = net
         self.bundle_info = bundle_info
         self.backend = backend
@@ -158,7 +150,7 @@ class InpaintPipeline:
         check_choice("precision", precision, PRECISIONS)
         if backend == "onnxruntime":
             _check_onnx_precision(precision)
-        dev = _resolve_device(device)
+        dev = resolve_device(device)
         net, info = load_bundle(path, map_location="cpu")
         onnx_path = None
         if backend == "onnxruntime":

@@ -70,7 +70,7 @@ def resolve_device(device: str | torch.device = "auto", local_rank: int = 0) -> 
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise InputError(
-                f"device {str(device)!r} was asked for but torch.cuda.is_available() is False; use --device cpu"
+                f"device {str(device)!r} was asked for but torch.cuda.is_available() is False; use device='cpu' (CLI: --device cpu)"
             )
         if dev.index is None:
             dev = torch.device("cuda", local_rank)
