@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:  # run from a checkout without `pip install -e .`
 
 from glcic import strategies  # noqa: E402
 from glcic.data.celeba import CelebAIndex  # noqa: E402
-from glcic.data.datasets import _folder_split  # noqa: E402  (the split glcic.data uses)
+from glcic.data.datasets import folder_split  # noqa: E402  (the split glcic.data uses)
 from glcic.data.mask_mix import blob, strokes  # noqa: E402
 from glcic.io import list_images, read_rgb  # noqa: E402
 from glcic.metrics import hole_psnr  # noqa: E402
@@ -84,7 +84,7 @@ def val_images(name: str, n: int) -> list[Path]:
         paths, _ = CelebAIndex.load(REPO.parent / "shared/data/celeba").split("val")
         return paths[:n]
     root = REPO.parent / "shared/data/scenes/images"
-    _, val = _folder_split(list_images(root), 0.05, root)  # data.val_fraction's default
+    _, val = folder_split(list_images(root), 0.05, root)  # data.val_fraction's default
     return val[:n]
 
 

@@ -77,7 +77,7 @@ def build_datasets(
         train_paths, train_attrs = _celeba_split(source, data_cfg.train_split, attributes)
         val_paths, val_attrs = _celeba_split(source, data_cfg.val_split, attributes)
     else:
-        train_paths, val_paths = _folder_split(source, data_cfg.val_fraction, root)
+        train_paths, val_paths = folder_split(source, data_cfg.val_fraction, root)
         train_attrs, val_attrs = _no_attributes(train_paths), _no_attributes(val_paths)
 
     # Extra roots join the training set only: a CelebA root's train split, a folder's every image.
@@ -178,9 +178,12 @@ def _resolve_root(root: str, what: str) -> Path:
     return p
 
 
-def _folder_split(
+def folder_split(
     paths: list[Path], val_fraction: float, root: Path
 ) -> tuple[list[Path], list[Path]]:
+    """A plain folder's ``(train, val)`` images: a hold-out of ``val_fraction`` (at least one
+    image) drawn with the fixed :data:`FOLDER_SPLIT_SEED`, so it never changes with the
+    training seed; evaluation's ``--split`` uses the same function."""
     if not 0.0 < val_fraction < 1.0:
         raise ConfigError(
             f"data.val_fraction must be in (0, 1) for a plain image folder; got {val_fraction}"

@@ -71,7 +71,7 @@ def _folder_split(
 ) -> list[Path]:
     """A plain folder's ``train`` or ``val`` images, exactly as training holds them out."""
     from glcic.config import DataConfig
-    from glcic.data.datasets import _folder_split as training_split
+    from glcic.data.datasets import folder_split as training_split
 
     fraction = DataConfig.val_fraction if val_fraction is None else val_fraction
     train, val = training_split(paths, fraction, root)
