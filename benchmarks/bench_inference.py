@@ -9,6 +9,9 @@ padding and compositing cost well under a millisecond here). Variants:
 - ``cl``: float32, channels_last;
 - ``bf16+cl``: autocast bf16 with channels_last (what the pipeline's ``precision="auto"``
   does on CPUs with native bf16);
+- ``fp32+folded``, ``bf16+cl+folded``: the same on the network's inference copy
+  (:meth:`glcic.models.CompletionNetwork.for_inference`: batch norm folded into the
+  convolutions, activations inside oneDNN's convolution, weights stored in the dtype);
 - ``fp32+compile``, ``bf16+cl+compile``: ``torch.compile`` (only with ``--compile``;
   the compile time of each size is listed apart);
 - ``onnxruntime``: fp32, exported once with dynamic axes by
@@ -44,6 +47,8 @@ VARIANTS = (
     ("bf16", True, False, False),
     ("cl", False, True, False),
     ("bf16+cl", True, True, False),
+    ("fp32+folded", False, True, False),
+    ("bf16+cl+folded", True, True, False),
 )
 COMPILE_VARIANTS = (
     ("fp32+compile", False, False, True),
@@ -74,9 +79,11 @@ def make_input(size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return fill_holes(x, m, torch.full((3,), 0.5)), m
 
 
-def torch_runner(net, x, m, bf16: bool, channels_last: bool, compile_: bool):
+def torch_runner(net, x, m, bf16: bool, channels_last: bool, compile_: bool, folded: bool = False):
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     net = net.to(memory_format=fmt)
+    if folded:
+        net = net.for_inference(torch.bfloat16 if bf16 else None)
     if compile_:
         net = torch.compile(net)
     x, m = x.contiguous(memory_format=fmt), m.contiguous(memory_format=fmt)
@@ -146,7 +153,8 @@ def run(args: argparse.Namespace, peak: dict[str, dict[str, float]]) -> str:
             for name, bf16, cl, comp in variants:
                 net = CompletionNetwork(ModelConfig(width=args.width)).eval()
                 net.load_state_dict(base.state_dict())
-                cases.append((name, bf16, torch_runner(net, x, m, bf16, cl, comp), comp))
+                call = torch_runner(net, x, m, bf16, cl, comp, folded=name.endswith("folded"))
+                cases.append((name, bf16, call, comp))
             if onnx_path is not None:
                 cases.append(
                     ("onnxruntime", False, onnx_runner(onnx_path, x, m, args.threads), False)

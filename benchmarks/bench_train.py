@@ -15,11 +15,13 @@ and backward convs and matmuls); GFLOP/s divides them by the median step time, a
     python benchmarks/bench_train.py --quick            # smoke run: face64, batch 8, 2 steps
     python benchmarks/bench_train.py --case "face64,train.batch_size=64" --case "report,model.width=0.5"
     python benchmarks/bench_train.py --compile          # adds torch.compile variants (20-55 s to compile each)
+    python benchmarks/bench_train.py --against 0de1141  # an older commit and this tree, alternating (against.py)
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from dataclasses import dataclass, replace
 
@@ -105,6 +107,20 @@ class Bench:
 
         return training_step(self.nets, self.batch, phase, self.cfg, self.mean)
 
+    def flops(self, phase) -> int:
+        """FLOPs of one step of ``phase``, counted on the plain networks.
+
+        FlopCounterMode does not see oneDNN's fused convolutions, which the discriminator
+        phase runs through the completion network's folded copy; the count is the same
+        convolutions run plainly.
+        """
+        plain = self.nets.frozen_c.get
+        self.nets.frozen_c.get = lambda net, dtype: net
+        try:
+            return count_flops(lambda: self.step(phase))
+        finally:
+            self.nets.frozen_c.get = plain
+
 
 def run(args: argparse.Namespace, peak: dict[str, dict[str, float]]) -> str:
     """Time every case x variant x phase; return the Markdown section."""
@@ -120,7 +136,7 @@ def run(args: argparse.Namespace, peak: dict[str, dict[str, float]]) -> str:
         for phase_name, phase in PHASES.items():
             # FLOPs do not depend on the precision: count them once, in fp32.
             b = Bench(cfg, VARIANTS[0])
-            flops[phase_name] = count_flops(lambda b=b, phase=phase: b.step(phase))
+            flops[phase_name] = b.flops(phase)
         for v in variants:
             for phase_name, phase in PHASES.items():
                 b = Bench(cfg, v)
@@ -180,10 +196,70 @@ def add_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="add torch.compile variants (slow: 20-55 s to compile each)",
     )
+    p.add_argument(
+        "--against",
+        metavar="REV",
+        default=None,
+        help="instead: time face64 (each phase), full width 160 px batch 8 (joint) and the shipped "
+        "model at 512² for commit REV and for this tree, alternately in fresh processes (see against.py)",
+    )
+    p.add_argument("--rounds", type=int, default=3, help="with --against: alternating rounds (default: 3)")
+
+
+def run_against(args: argparse.Namespace, peak: dict[str, dict[str, float]]) -> str:
+    """The side-by-side table of ``--against REV``: old and new medians, their ratio, new % of peak."""
+    import against
+
+    cases = against.default_cases(args.quick)
+    results = against.run_side_by_side(args.against, cases, args.rounds, args.threads)
+    rows = []
+    for case in cases:
+        res = results[case.label]
+        old, new = statistics.median(res.old), statistics.median(res.new)
+        ratios = [o / n for o, n in zip(res.old, res.new, strict=True)]
+        gflop = case_gflop(case)
+        if case.is_train:  # throughput: images/s, higher is better
+            cells = [f"{case.batch / old:.1f} img/s", f"{case.batch / new:.1f} img/s"]
+        else:  # latency
+            cells = [f"{old * 1e3:.0f} ms", f"{new * 1e3:.0f} ms"]
+        rows.append(
+            [
+                case.label,
+                *cells,
+                f"**{old / new:.2f}x**",
+                f"{min(ratios):.2f}–{max(ratios):.2f}",
+                f"{100 * gflop / new / conv_peak(peak, True):.0f} %",
+            ]
+        )
+    headers = ["case", f"`{args.against}`", "this tree", "speed-up", "per round", "this tree: of bf16 conv peak"]
+    return (
+        f"### Side by side: `{args.against}` against this tree ({args.rounds} alternating rounds, "
+        "fresh processes; medians)\n\n" + md_table(headers, rows)
+    )
+
+
+def case_gflop(case) -> float:
+    """GFLOP of one step (training: forward and backward) or one call (inference) of a side-by-side case."""
+    from glcic.training.step import PHASES
+
+    if case.is_train:
+        cfg = parse_case(",".join([case.preset, *case.overrides]))
+        b = Bench(cfg, VARIANTS[0])
+        return b.flops(PHASES[case.phase]) / 1e9
+    from glcic.pipeline import InpaintPipeline
+
+    net = InpaintPipeline.from_pretrained("default", device="cpu", precision="fp32").net
+    x = torch.rand(1, 3, case.size, case.size)
+    with torch.inference_mode():
+        return count_flops(lambda: net(x, torch.zeros(1, 1, case.size, case.size))) / 1e9
+
+
+def dispatch(args: argparse.Namespace, peak: dict[str, dict[str, float]]) -> str:
+    return run(args, peak) if args.against is None else run_against(args, peak)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, "Training benchmark", run, add_args, argv)
+    return bench_main(__doc__, "Training benchmark", dispatch, add_args, argv)
 
 if __name__ == "__main__":
     raise SystemExit(main())

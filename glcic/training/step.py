@@ -23,6 +23,7 @@ from glcic.models import CompletionNetwork, ContextDiscriminator, composite
 from glcic.precision import autocast, resolve_precision
 from glcic.prefill import prefill
 from glcic.training import distributed as dist
+from glcic.training.optim import make_optimizer
 
 
 @dataclass(frozen=True)
@@ -104,29 +105,6 @@ class TrainingError(RuntimeError):
 def memory_format(tc: TrainConfig) -> torch.memory_format:
     """The layout of the networks' weights and of every training batch."""
     return torch.channels_last if tc.channels_last else torch.contiguous_format
-
-
-def make_optimizer(params, kind: str, lr: float, weight_decay: float, betas) -> torch.optim.Optimizer:
-    """``adadelta`` (the paper) or ``adam`` over ``params``, in their fastest exact form.
-
-    Adam runs fused (one kernel for all parameters; on the CPU too since torch 2.4),
-    Adadelta, which has no fused kernel, with ``foreach`` (one kernel per operation over
-    all parameters). Both compute the same update as the per-parameter loop, up to
-    float rounding. A checkpoint written without these flags resumes with them.
-    """
-    if kind == "adadelta":
-        opt: torch.optim.Optimizer = torch.optim.Adadelta(params, lr=lr, weight_decay=weight_decay, foreach=True)
-        fast = {"foreach": True}
-    else:
-        opt = torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, fused=True)
-        fast = {"fused": True, "foreach": None}
-
-    def keep_fast(optimizer: torch.optim.Optimizer) -> None:
-        for group in optimizer.param_groups:  # load_state_dict restores the saved flags
-            group.update(fast)
-
-    opt.register_load_state_dict_post_hook(keep_fast)
-    return opt
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:

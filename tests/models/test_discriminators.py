@@ -55,3 +55,38 @@ def test_wrong_input_size_is_refused():
     d = ContextDiscriminator(64, 32, ModelConfig(disc_width=0.125))
     with pytest.raises(InputError, match=r"expects \(B, 3, 32, 32\)"):
         d(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 30, 30))
+
+
+@pytest.mark.parametrize("size,bias", [(5, False), (10, True), (6, False)])
+def test_conv_as_matmul_is_the_convolution(size, bias):
+    """The late layers' matrix-product form: same outputs and gradients as F.conv2d (fp32)."""
+    from glcic.models.discriminators import conv2d_as_matmul
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(256, 32, 5, stride=2, padding=2, bias=bias).to(memory_format=torch.channels_last)
+    x = torch.randn(3, 256, size, size).contiguous(memory_format=torch.channels_last).requires_grad_()
+    ref = conv(x)
+    (gx_ref, gw_ref) = torch.autograd.grad(ref.square().sum(), (x, conv.weight))
+    out = conv2d_as_matmul(x, conv)
+    assert out.shape == ref.shape and out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+    (gx, gw) = torch.autograd.grad(out.square().sum(), (x, conv.weight))
+    torch.testing.assert_close(gx, gx_ref, atol=1e-3, rtol=1e-4)
+    torch.testing.assert_close(gw, gw_ref, atol=1e-3, rtol=1e-4)
+
+
+def test_only_small_maps_with_many_channels_run_as_matmul(monkeypatch):
+    """The report's late layers (512 channels, 5x5 and 3x3 outputs) take the matmul form; others don't."""
+    from glcic.models import discriminators
+
+    calls = []
+    real = discriminators.conv2d_as_matmul
+    monkeypatch.setattr(discriminators, "conv2d_as_matmul", lambda x, c: calls.append(tuple(x.shape[1:])) or real(x, c))
+    d = LocalDiscriminator(80, 1.0, "batch")
+    with torch.no_grad():
+        d(torch.rand(2, 3, 80, 80))
+    assert calls == [(256, 10, 10), (512, 5, 5)]
+    calls.clear()
+    with torch.no_grad():
+        LocalDiscriminator(32, 0.5, "batch")(torch.rand(2, 3, 32, 32))  # face64: 128 channels at most
+    assert calls == []

@@ -149,7 +149,8 @@ def _losses_side_by_side(amp: torch.dtype | None) -> list[tuple[str, int, float,
 
     # Adadelta (the paper's): its first steps scale with the gradient. Adam's first steps are
     # sign(gradient) * lr, which turns rounding-level gradients into whole steps and makes any
-    # two runs drift apart; fused Adam is compared with torch's loop on equal gradients below.
+    # two runs drift apart; fused Adam is compared with torch's loop on equal gradients in
+    # tests/training/test_optim.py.
     tc = TrainConfig(optimizer="adadelta", lr_c=1.0, lr_joint=1.0, lr_d=1.0, alpha=0.05, t_c=2, t_d=2)
     cfg = _cfg(tc)
     torch.manual_seed(0)
@@ -189,7 +190,7 @@ def _losses_side_by_side(amp: torch.dtype | None) -> list[tuple[str, int, float,
 
 
 def test_optimized_fp32_step_matches_the_plain_reference():
-    """foreach Adadelta, channels_last and the folded frozen netC change nothing beyond fp32 rounding.
+    """Blocked Adadelta, channels_last and the folded frozen netC change nothing beyond fp32 rounding.
 
     Tolerance: each of 7 steps through the three phases, started from the reference's
     state, gives every loss within 1e-4 (relative) of the reference's (measured ~2e-6).
@@ -206,29 +207,6 @@ def test_optimized_bf16_step_matches_the_plain_fp32_reference():
     """
     for name, step, got, want in _losses_side_by_side(torch.bfloat16):
         assert got == pytest.approx(want, rel=2e-2, abs=1e-3), (name, step)
-
-
-def test_fused_adam_is_torchs_adam_and_stays_fused_after_a_resume():
-    from glcic.training.step import make_optimizer
-
-    torch.manual_seed(0)
-    ps = [torch.randn(300, requires_grad=True), torch.randn(20, 5, requires_grad=True)]
-    qs = [p.detach().clone().requires_grad_() for p in ps]
-    fast = make_optimizer(ps, "adam", 1e-3, 1e-4, [0.5, 0.999])
-    plain = torch.optim.Adam(qs, lr=1e-3, betas=(0.5, 0.999), weight_decay=1e-4, foreach=False)
-    assert fast.param_groups[0]["fused"]
-    for _ in range(3):
-        for p, q in zip(ps, qs, strict=True):
-            p.grad = torch.randn_like(p) * 10.0 ** -torch.randint(0, 9, p.shape)
-            q.grad = p.grad.clone()
-        fast.step()
-        plain.step()
-        assert all(torch.equal(p, q) for p, q in zip(ps, qs, strict=True))
-    fast.load_state_dict(plain.state_dict())  # a checkpoint written without the flag
-    assert fast.param_groups[0]["fused"] and not fast.param_groups[0]["foreach"]
-    slow = make_optimizer(qs, "adadelta", 1.0, 0.0, [0.5, 0.999])
-    slow.load_state_dict(torch.optim.Adadelta(qs, foreach=False).state_dict())
-    assert slow.param_groups[0]["foreach"]
 
 
 def test_discriminator_phase_reuses_the_folded_completion_network_until_it_changes():

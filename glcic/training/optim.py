@@ -1,0 +1,102 @@
+"""The optimisers of Algorithm 1 in their fastest exact form on a CPU.
+
+An optimiser step is memory-bound: per parameter it reads and writes a few state
+tensors with one pass per operation. torch's Adam has a fused kernel (one pass for
+all operations); Adadelta has none, and its ten or so passes over the full-width
+networks' 44 M parameters took 18 % of a 160 px training step (both the per-parameter
+loop and ``foreach``). :class:`BlockedAdadelta` runs torch's own per-parameter
+sequence of operations on blocks small enough to stay in the CPU caches, so memory is
+read and written about once per step; the arithmetic is the same, element by element.
+"""
+
+from __future__ import annotations
+
+import torch
+
+BLOCK = 1 << 17
+"""Elements per block: 4 state tensors x 512 KiB, about what the L2 caches of two cores hold."""
+
+
+class BlockedAdadelta(torch.optim.Adadelta):
+    """``torch.optim.Adadelta`` (same options, state and checkpoints), stepping block by block.
+
+    Each element goes through exactly the operations of torch's per-parameter
+    implementation (``foreach=False``), in the same order; only the traversal differs.
+    """
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+            if group["maximize"] or group["capturable"] or group["differentiable"]:
+                raise ValueError("BlockedAdadelta supports neither maximize, capturable nor differentiable")
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise RuntimeError("Adadelta does not support sparse gradients")
+                state = self.state[p]
+                if len(state) == 0:  # as torch.optim.Adadelta initialises it
+                    state["step"] = torch.zeros((), dtype=_scalar_dtype())
+                    state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["acc_delta"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["step"] += 1
+                tensors = (p, p.grad, state["square_avg"], state["acc_delta"])
+                for block in _blocks(tensors):
+                    _adadelta(*block, lr=lr, rho=rho, eps=eps, weight_decay=wd)
+        return loss
+
+
+def _scalar_dtype() -> torch.dtype:
+    """The dtype torch's optimisers keep ``step`` in."""
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+def _blocks(tensors: tuple[torch.Tensor, ...]):
+    """The tensors cut into matching 1-D blocks of :data:`BLOCK` elements (whole when layouts differ)."""
+    first = tensors[0]
+    same = all(t.stride() == first.stride() and t.shape == first.shape for t in tensors)
+    dense = first.is_contiguous() or first.is_contiguous(memory_format=torch.channels_last)
+    if not (same and dense) or first.numel() <= BLOCK:
+        yield tensors
+        return
+    # Dense with one layout (contiguous or channels_last): memory order is element order for all.
+    flat = [t.as_strided((t.numel(),), (1,)) for t in tensors]
+    for start in range(0, first.numel(), BLOCK):
+        yield tuple(f[start : start + BLOCK] for f in flat)
+
+
+def _adadelta(param, grad, square_avg, acc_delta, *, lr: float, rho: float, eps: float, weight_decay: float) -> None:
+    """torch's ``_single_tensor_adadelta`` body, operation for operation."""
+    if weight_decay != 0:
+        grad = grad.add(param, alpha=weight_decay)
+    square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+    std = square_avg.add(eps).sqrt_()
+    delta = acc_delta.add(eps).sqrt_()
+    delta.div_(std).mul_(grad)
+    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    param.add_(delta, alpha=-lr)
+
+
+def make_optimizer(params, kind: str, lr: float, weight_decay: float, betas) -> torch.optim.Optimizer:
+    """``adadelta`` (the paper) or ``adam`` over ``params``, in their fastest exact form.
+
+    Adam runs fused (one kernel for all parameters; on the CPU too since torch 2.4),
+    Adadelta as :class:`BlockedAdadelta`. Both compute torch's per-parameter update:
+    Adadelta bit for bit, fused Adam bit for bit without weight decay and within one
+    float32 rounding with it. A checkpoint written without the fused flag resumes with it.
+    """
+    if kind == "adadelta":
+        return BlockedAdadelta(params, lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, fused=True)
+
+    def keep_fused(optimizer: torch.optim.Optimizer) -> None:
+        for group in optimizer.param_groups:  # load_state_dict restores the saved flags
+            group.update(fused=True, foreach=None)
+
+    opt.register_load_state_dict_post_hook(keep_fused)
+    return opt

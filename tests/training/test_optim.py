@@ -1,0 +1,81 @@
+"""The fast optimisers compute torch's per-parameter updates."""
+
+import pytest
+import torch
+
+from glcic.training import optim
+from glcic.training.optim import BlockedAdadelta, make_optimizer
+
+
+def _params(seed: int = 0) -> list[torch.Tensor]:
+    """A vector, a channels_last conv weight and a matrix, with gradients from 1 to 1e-8."""
+    g = torch.Generator().manual_seed(seed)
+    shapes = [(3000,), (64, 32, 3, 3), (200, 50)]
+    ps = [torch.randn(s, generator=g).requires_grad_() for s in shapes]
+    ps[1] = ps[1].detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+    return ps
+
+
+def _set_grads(ps, qs, g: torch.Generator) -> None:
+    for p, q in zip(ps, qs, strict=True):
+        grad = torch.randn(p.shape, generator=g) * 10.0 ** -torch.randint(0, 9, p.shape, generator=g)
+        p.grad = grad.contiguous(memory_format=torch.channels_last) if p.ndim == 4 else grad
+        q.grad = p.grad.clone()
+
+
+def _copies(ps):
+    return [p.detach().clone().requires_grad_() for p in ps]
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 4e-4])
+def test_blocked_adadelta_is_torchs_adadelta_bit_for_bit(monkeypatch, weight_decay):
+    monkeypatch.setattr(optim, "BLOCK", 1000)  # several blocks per tensor, and a partial last one
+    ps = _params()
+    qs = _copies(ps)
+    fast = BlockedAdadelta(ps, lr=1.0, weight_decay=weight_decay)
+    plain = torch.optim.Adadelta(qs, lr=1.0, weight_decay=weight_decay, foreach=False)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(4):
+        _set_grads(ps, qs, g)
+        fast.step()
+        plain.step()
+        for p, q in zip(ps, qs, strict=True):
+            assert torch.equal(p, q)
+    # Same state, so checkpoints move between the two either way.
+    a, b = fast.state_dict(), plain.state_dict()
+    for i in a["state"]:
+        for k in ("step", "square_avg", "acc_delta"):
+            assert torch.equal(a["state"][i][k], b["state"][i][k]), (i, k)
+    fast.load_state_dict(b)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-4])
+def test_fused_adam_is_torchs_adam_and_stays_fused_after_a_resume(weight_decay):
+    """Bit for bit without weight decay; with it, within one float32 rounding (a fused multiply-add)."""
+    ps = _params()
+    qs = _copies(ps)
+    fast = make_optimizer(ps, "adam", 1e-3, weight_decay, [0.5, 0.999])
+    plain = torch.optim.Adam(qs, lr=1e-3, betas=(0.5, 0.999), weight_decay=weight_decay, foreach=False)
+    assert fast.param_groups[0]["fused"]
+    g = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        _set_grads(ps, qs, g)
+        fast.step()
+        plain.step()
+        for p, q in zip(ps, qs, strict=True):
+            torch.testing.assert_close(p, q, rtol=0 if weight_decay == 0 else 1e-6, atol=0)
+    fast.load_state_dict(plain.state_dict())  # a checkpoint written without the flag
+    assert fast.param_groups[0]["fused"] and not fast.param_groups[0]["foreach"]
+
+
+def test_make_optimizer_picks_the_fast_forms():
+    assert isinstance(make_optimizer(_params(), "adadelta", 1.0, 0.0, [0.5, 0.999]), BlockedAdadelta)
+    assert isinstance(make_optimizer(_params(), "adam", 1e-3, 0.0, [0.5, 0.999]), torch.optim.Adam)
+
+
+def test_blocked_adadelta_refuses_options_it_does_not_implement():
+    opt = BlockedAdadelta(_params(), maximize=True)
+    for p in opt.param_groups[0]["params"]:
+        p.grad = torch.ones_like(p)
+    with pytest.raises(ValueError, match="neither maximize"):
+        opt.step()
