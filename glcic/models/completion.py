@@ -119,15 +119,7 @@ class CompletionNetwork(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         check_input_size(x)
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
-        saved: dict[int, torch.Tensor] = {}
-        for i, layer in enumerate(self.layers):
-            h = layer(h)
-            if self.cfg.skip:
-                if i in SKIP_LINKS:
-                    saved[SKIP_LINKS[i]] = h
-                elif i in saved:
-                    h = h + saved.pop(i)
-        return h  # (B, 3, H, W)
+        return run_layers(self.layers, h, self.cfg.skip)  # (B, 3, H, W)
 
     def for_inference(self, dtype: torch.dtype | None = None) -> nn.Module:
         """A snapshot of this network in eval mode with batch norm folded into the convolutions.
@@ -140,6 +132,19 @@ class CompletionNetwork(nn.Module):
         from glcic.models.inference import InferenceCompletionNetwork
 
         return InferenceCompletionNetwork(self, dtype).eval()
+
+
+def run_layers(layers: nn.ModuleList, h: torch.Tensor, skip: bool) -> torch.Tensor:
+    """Table 1's layers in order on ``h`` (B, 4, H, W), with the skip links when ``skip``."""
+    saved: dict[int, torch.Tensor] = {}
+    for i, layer in enumerate(layers):
+        h = layer(h)
+        if skip:
+            if i in SKIP_LINKS:
+                saved[SKIP_LINKS[i]] = h
+            elif i in saved:
+                h = h + saved.pop(i)
+    return h  # (B, 3, H, W)
 
 
 def check_input_size(x: torch.Tensor) -> None:

@@ -10,7 +10,8 @@ convolution (``torch.ops.mkldnn._convolution_pointwise``), elsewhere right after
 
 Weights are folded in float64 and stored in the dtype the copy will run in (bf16 under
 the pipeline's autocast on CPUs with native bf16), channels_last, so that no call casts
-a weight. The copy is a snapshot: build it again after the weights change.
+a weight. The copy is a snapshot for inference only (no gradients flow through oneDNN's
+fused ops): build it again after the weights change.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from glcic.models.completion import SKIP_LINKS, CompletionNetwork, check_input_size
+from glcic.models.completion import CompletionNetwork, check_input_size, run_layers
 
-FP32_BIAS = True
 ACTIVATIONS = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
 
 
@@ -42,6 +42,7 @@ class FoldedConv(nn.Module):
         self.act = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}[type(act)]
         self.transposed = isinstance(conv, nn.ConvTranspose2d)
         self.stride, self.padding, self.dilation = list(conv.stride), list(conv.padding), list(conv.dilation)
+        self.output_padding = list(getattr(conv, "output_padding", (0, 0)))
         w = conv.weight.detach().double()  # conv (out, in, k, k); deconv (in, out, k, k)
         out_ch = w.shape[1] if self.transposed else w.shape[0]
         b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(out_ch, dtype=torch.float64)
@@ -52,7 +53,9 @@ class FoldedConv(nn.Module):
             b = s * (b - bn.running_mean.double()) + bn.bias.detach().double()
         dtype = dtype or torch.float32
         self.register_buffer("weight", w.to(dtype).contiguous(memory_format=torch.channels_last))
-        self.register_buffer("bias", b.to(torch.float32 if FP32_BIAS else dtype))
+        # The bias stays float32: oneDNN adds it to its float32 sums (mean error against fp32
+        # at 512²: 0.0018 with a float32 bias, 0.0022 with a bf16 one; autocast: 0.0015).
+        self.register_buffer("bias", b.float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.weight.dtype)
@@ -60,7 +63,7 @@ class FoldedConv(nn.Module):
             # oneDNN applies the activation to the convolution's output in place.
             if self.transposed:
                 return torch.ops.mkldnn._convolution_transpose_pointwise(
-                    x, self.weight, self.bias, self.padding, [0, 0], self.stride, self.dilation, 1,
+                    x, self.weight, self.bias, self.padding, self.output_padding, self.stride, self.dilation, 1,
                     self.act, [], "",
                 )
             return torch.ops.mkldnn._convolution_pointwise(
@@ -68,7 +71,7 @@ class FoldedConv(nn.Module):
             )
         bias = self.bias.to(x.dtype)
         if self.transposed:
-            y = F.conv_transpose2d(x, self.weight, bias, self.stride, self.padding, dilation=self.dilation)
+            y = F.conv_transpose2d(x, self.weight, bias, self.stride, self.padding, self.output_padding, 1, self.dilation)
         else:
             y = F.conv2d(x, self.weight, bias, self.stride, self.padding, self.dilation)
         return ACTIVATIONS[self.act](y)
@@ -93,12 +96,4 @@ class InferenceCompletionNetwork(nn.Module):
         check_input_size(x)
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
         h = h.to(self.layers[0].weight.dtype).contiguous(memory_format=torch.channels_last)
-        saved: dict[int, torch.Tensor] = {}
-        for i, layer in enumerate(self.layers):
-            h = layer(h)
-            if self.cfg.skip:
-                if i in SKIP_LINKS:
-                    saved[SKIP_LINKS[i]] = h
-                elif i in saved:
-                    h = h + saved.pop(i)
-        return h  # (B, 3, H, W)
+        return run_layers(self.layers, h, self.cfg.skip)  # (B, 3, H, W)
