@@ -228,10 +228,12 @@ def run_against(args: argparse.Namespace, peak: dict[str, dict[str, float]]) -> 
                 *cells,
                 f"**{old / new:.2f}x**",
                 f"{min(ratios):.2f}–{max(ratios):.2f}",
-                f"{100 * gflop / new / conv_peak(peak, True):.0f} %",
+                f"{gflop:.1f}",
+                f"{100 * gflop / old / conv_peak(peak, True):.0f} % → {100 * gflop / new / conv_peak(peak, True):.0f} %",
             ]
         )
-    headers = ["case", f"`{args.against}`", "this tree", "speed-up", "per round", "this tree: of bf16 conv peak"]
+    headers = ["case", f"`{args.against}`", "this tree", "speed-up", "per round", "GFLOP / step or call",
+               "of bf16 conv peak"]
     return (
         f"### Side by side: `{args.against}` against this tree ({args.rounds} alternating rounds, "
         "fresh processes; medians)\n\n" + md_table(headers, rows)

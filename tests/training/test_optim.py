@@ -79,3 +79,21 @@ def test_blocked_adadelta_refuses_options_it_does_not_implement():
         p.grad = torch.ones_like(p)
     with pytest.raises(ValueError, match="neither maximize"):
         opt.step()
+
+
+def test_blocked_adadelta_resumes_bit_for_bit(monkeypatch):
+    """Steps after load_state_dict continue exactly as without the interruption."""
+    monkeypatch.setattr(optim, "BLOCK", 1000)
+    ps, g = _params(), torch.Generator().manual_seed(1)
+    qs = _copies(ps)
+    straight = BlockedAdadelta(ps, lr=1.0, weight_decay=4e-4)
+    first = BlockedAdadelta(qs, lr=1.0, weight_decay=4e-4)
+    for step in range(4):
+        if step == 2:  # "resume": a fresh optimiser from the saved state
+            saved = first.state_dict()
+            first = BlockedAdadelta(qs, lr=1.0, weight_decay=4e-4)
+            first.load_state_dict(saved)
+        _set_grads(ps, qs, g)
+        straight.step()
+        first.step()
+    assert all(torch.equal(p, q) for p, q in zip(ps, qs, strict=True))
