@@ -82,7 +82,7 @@ def test_a_telea_bundle_gets_the_training_prefill_at_inference(tmp_path: Path) -
     pipe = InpaintPipeline.from_pretrained(save_bundle(tmp_path / "b", net, info), precision="fp32")
     assert pipe.bundle_info.model.prefill == "telea"  # stored in and read back from config.json
     seen: list[torch.Tensor] = []
-    pipe.net.register_forward_pre_hook(lambda mod, args: seen.append(args[0].clone()))
+    pipe._inference_net().register_forward_pre_hook(lambda mod, args: seen.append(args[0].clone()))
     x, m = _batch(b=1)
     pipe(x[0], m[0, 0].bool(), strategy="original")
     mean = torch.tensor([0.5, 0.4, 0.3])
