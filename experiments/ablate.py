@@ -1,8 +1,10 @@
 """The face ablation of docs/ablations.md: the paper's baseline and each improvement alone.
 
 Every variant is the ``ablation64`` preset (the paper's choices at 64 px, mixed holes) with
-ONE override, trained with ``glcic train`` for the same wall-clock budget
-(``--max-minutes``), exported, and evaluated with ``glcic evaluate`` on the CelebA val
+ONE override, trained with ``glcic train`` for the same number of steps (the preset's
+``t_c`` / ``t_d`` and ``--steps`` in all; equal CPU budgets, since the variants cost about
+the same per step, and unlike a wall-clock budget it survives interruptions and the
+project's two CPU kinds; the table reports each variant's training minutes), exported, and evaluated with ``glcic evaluate`` on the CelebA val
 partition with the literature's binned NVIDIA masks and the ``rect``, ``center`` and
 ``freeform`` sets (the same seeded holes for every variant; the classical methods are
 scored once, in the ``paper`` variant's evaluation, on those same holes).
@@ -11,7 +13,7 @@ Re-running the command continues where it stopped: a finished variant is skipped
 interrupted one resumes from its last checkpoint (``--resume``). Nothing is written into
 the repository except with ``--markdown``.
 
-    python experiments/ablate.py --out ~/glcic-runs/ablation --minutes 12
+    python experiments/ablate.py --out ~/glcic-runs/ablation --steps 3500
     python experiments/ablate.py --out ~/glcic-runs/ablation --only paper,skip
     python experiments/ablate.py --out ~/glcic-runs/ablation --report-only --markdown table.md
 """
@@ -22,7 +24,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 PRESET = "ablation64"
@@ -38,7 +39,7 @@ VARIANTS: dict[str, list[str]] = {
     "telea-prefill": ["model.prefill=telea"],
 }
 """Variant name -> its one override on the preset (beside the shared budget overrides)."""
-BUDGET = ["train.t_train=1000000", "train.ckpt_every=250"]  # the clock ends every run, not t_train
+BUDGET = ["train.ckpt_every=250"]
 MASKS = ("nvidia-bins", "rect", "center", "freeform")
 CLASSICAL = "telea,ns,biharmonic"
 DATA = "../shared/data/celeba"
@@ -54,30 +55,37 @@ def run(cmd: list[str], log: Path) -> None:
         sys.exit(f"ablate: `{' '.join(cmd)}` exited {rc}; see {log}")
 
 
-def train_variant(name: str, out: Path, minutes: float) -> None:
-    """Train (or finish training) one variant for ``minutes`` of wall clock in all."""
+def cpu_name() -> str:
+    """The CPU model (the project runs on two kinds; speeds compare only within one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def train_variant(name: str, out: Path, steps: int) -> None:
+    """Train (or finish training) one variant to ``steps`` steps; note its minutes and speed."""
     run_dir = out / name
     done = run_dir / "trained.json"
     if done.is_file():
         return
-    spent_file = run_dir / "minutes_spent.json"
-    spent = json.loads(spent_file.read_text())["minutes"] if spent_file.is_file() else 0.0
-    if spent < minutes:
-        t0 = time.monotonic()
-        cmd = ["glcic", "train", "--config", PRESET, "--run-dir", str(run_dir),
-               "--max-minutes", f"{minutes - spent:.3f}"]
-        cmd += [a for o in BUDGET + VARIANTS[name] for a in ("--set", o)]
-        if (run_dir / "checkpoints").is_dir():
-            cmd.append("--resume")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        run(cmd, run_dir / "ablate.log")
-        spent += (time.monotonic() - t0) / 60
-        spent_file.write_text(json.dumps({"minutes": spent}) + "\n")
+    cmd = ["glcic", "train", "--config", PRESET, "--run-dir", str(run_dir)]
+    cmd += [a for o in [f"train.t_train={steps}", *BUDGET, *VARIANTS[name]] for a in ("--set", o)]
+    if (run_dir / "checkpoints").is_dir():
+        cmd.append("--resume")  # an interrupted variant continues where it stopped
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run(cmd, run_dir / "ablate.log")
     rows = [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines() if x.strip()]
-    speeds = [r["speed/images_per_s"] for r in rows if "speed/images_per_s" in r]
-    steps = max(r["step"] for r in rows)
-    done.write_text(json.dumps({"minutes": spent, "steps": steps,
-                                "images_per_s": sorted(speeds)[len(speeds) // 2] if speeds else None}) + "\n")
+    ticks = sorted((r["step"], r["speed/s_per_step"]) for r in rows if "speed/s_per_step" in r)
+    seconds = sum(s_per * (step - prev) for (prev, _), (step, s_per) in zip([(0, 0.0), *ticks], ticks, strict=False))
+    speeds = sorted(r["speed/images_per_s"] for r in rows if "speed/images_per_s" in r)
+    done.write_text(json.dumps({
+        "minutes": seconds / 60, "steps": ticks[-1][0] if ticks else 0, "cpu": cpu_name(),
+        "images_per_s": speeds[len(speeds) // 2] if speeds else None,
+    }) + "\n")
 
 
 def evaluate_variant(name: str, out: Path, limit: int) -> None:
@@ -148,7 +156,7 @@ def table(out: Path, names: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True, help="folder for the runs (outside the repository)")
-    p.add_argument("--minutes", type=float, default=12.0, help="training budget of every variant")
+    p.add_argument("--steps", type=int, default=3500, help="training steps of every variant (all three phases)")
     p.add_argument("--limit", type=int, default=0, help="val faces per evaluation (0 = all 780)")
     p.add_argument("--only", default="", help="comma-separated variants (default: all, in order)")
     p.add_argument("--report-only", action="store_true", help="only print the table of what is done")
@@ -162,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         for name in names:
             print(f"ablate: {name}", flush=True)
-            train_variant(name, args.out, args.minutes)
+            train_variant(name, args.out, args.steps)
             evaluate_variant(name, args.out, args.limit)
     md = table(args.out, names)
     print(md)
