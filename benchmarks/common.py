@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from glcic.atomic import write_text_atomic
 from glcic.precision import cpu_bf16_supported
 
 REPO = Path(__file__).resolve().parents[1]
@@ -248,9 +249,7 @@ def write_output(path: Path, markdown: str) -> None:
         text = head + block + tail.lstrip("\n")
     else:
         text = (text.rstrip() + "\n\n" if text else "") + block
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_text_atomic(path, text)
 
 
 def emit(markdown: str, output: Path | None) -> None:

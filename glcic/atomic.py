@@ -15,6 +15,7 @@ what to do, whatever raised it underneath (``torch.save`` turns the OS error int
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -70,7 +71,9 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:  # KeyboardInterrupt too: never leave a partial file behind
-        tmp.unlink(missing_ok=True)
+        # A folder that refused the file also refuses its removal: the first error is the one to report.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         if is_disk_full(e):
             raise disk_full_error(path) from e
         raise

@@ -20,7 +20,6 @@ import copy
 import hashlib
 import os
 import tempfile
-import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from glcic.atomic import temp_path
 from glcic.errors import InputError
 from glcic.models.completion import CompletionNetwork
 
@@ -56,7 +56,7 @@ def export_onnx(net: CompletionNetwork, path: str | os.PathLike, opset: int = DE
     x = torch.rand(1, 3, 64, 64)  # (1, 3, H, W); any size that is a multiple of 4
     m = torch.zeros(1, 1, 64, 64)  # (1, 1, H, W)
     axes = {0: "batch", 2: "height", 3: "width"}
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_path(path)  # torch.onnx.export writes to a file name, so not atomic_write
     try:
         with warnings.catch_warnings():
             # The input-size check in forward() is traced as a constant (harmless), and

@@ -299,7 +299,9 @@ def test_read_only_output_is_a_clear_error(tmp_path: Path, capsys: pytest.Captur
     def refuse(*a: object, **k: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(save, "open", refuse, raising=False)
+    import glcic.atomic
+
+    monkeypatch.setattr(glcic.atomic, "_open", refuse)
     monkeypatch.setattr(Path, "unlink", refuse)
     code, _, err = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "out.png", "--method", "telea")
     assert code == 2 and "cannot write" in err and "Permission denied" in err and "Traceback" not in err

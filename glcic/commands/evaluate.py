@@ -172,8 +172,8 @@ def run(args: argparse.Namespace) -> int:
         **{k: getattr(args, k) for k in same}, size=_size(args.size), save_masks_to=args.save_masks
     )
     if args.output is not None:
-        tmp = args.output.with_name(args.output.name + ".tmp")
-        tmp.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-        tmp.replace(args.output)
+        from glcic.atomic import write_text_atomic
+
+        write_text_atomic(args.output, json.dumps(report, indent=2, allow_nan=False) + "\n")
     print(format_markdown(report), end="")
     return 0

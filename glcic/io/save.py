@@ -3,15 +3,14 @@ and an atomic write (a temporary file, then ``os.replace``)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from glcic.atomic import atomic_write
 from glcic.errors import InputError
 from glcic.io.modes import GRAY_MODES
 
@@ -85,25 +84,13 @@ def save_image(
     if fmt == "JPEG" and im.mode not in ("RGB", "L", "CMYK"):
         im = im.convert("RGB" if im.mode not in GRAY_MODES else "L")
     options: dict[str, Any] = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}.get(fmt, {})
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with open(tmp, "xb") as f:
+        with atomic_write(path) as f:  # a full disk or a crash leaves no half-written file
             im.save(f, format=fmt, **options)
-        os.replace(tmp, path)
     except OSError as e:
-        _remove(tmp)
         raise InputError(f"cannot write {path}: {e.strerror or e}; check the folder's permissions and free space") from e
-    except BaseException:
-        _remove(tmp)
-        raise
     return path
 
-
-def _remove(tmp: Path) -> None:
-    """Remove a temporary file, if it was made; a read-only folder (where it never was)
-    must not turn the real error into a traceback from this cleanup."""
-    with contextlib.suppress(OSError):
-        tmp.unlink(missing_ok=True)
 
 
 def _array_to_pil(rgb: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
