@@ -16,6 +16,8 @@ fused ops): build it again after the weights change.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -97,3 +99,24 @@ class InferenceCompletionNetwork(nn.Module):
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
         h = h.to(self.layers[0].weight.dtype).contiguous(memory_format=torch.channels_last)
         return run_layers(self.layers, h, self.cfg.skip)  # (B, 3, H, W)
+
+
+@dataclass
+class FrozenCopy:
+    """An inference copy of a network, rebuilt when the network's weights or statistics change.
+
+    The pipeline runs one network for many calls, and training's discriminator phase runs
+    the frozen completion network thousands of times with the same weights: the folded copy
+    (:meth:`CompletionNetwork.for_inference`) computes the same outputs in one pass per layer,
+    and is rebuilt only when a parameter or buffer changed in place or was replaced.
+    """
+
+    net: torch.nn.Module | None = None
+    key: tuple = ()
+
+    def get(self, net: CompletionNetwork, dtype: torch.dtype | None) -> torch.nn.Module:
+        # Every in-place change (optimizer step, load_state_dict, batch-norm update) bumps _version.
+        key = (dtype, *((id(t), t._version) for t in (*net.parameters(), *net.buffers())))
+        if self.net is None or key != self.key:
+            self.net, self.key = net.for_inference(dtype), key
+        return self.net

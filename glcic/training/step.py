@@ -20,6 +20,7 @@ from glcic.config import Config, TrainConfig
 from glcic.data.masks import crop_windows
 from glcic.losses import attribute_loss, discriminator_loss, generator_adversarial, masked_mse
 from glcic.models import CompletionNetwork, ContextDiscriminator, composite
+from glcic.models.inference import FrozenCopy
 from glcic.precision import autocast, resolve_precision
 from glcic.prefill import prefill
 from glcic.training import distributed as dist
@@ -76,26 +77,6 @@ class Nets:
     """The autocast dtype (``None`` = fp32)."""
     frozen_c: FrozenCopy = field(default_factory=lambda: FrozenCopy())
     """netC with batch norm folded, for the phases that do not train it."""
-
-
-@dataclass
-class FrozenCopy:
-    """An inference copy of a network, rebuilt when the network's weights or statistics change.
-
-    The discriminator phase runs the completion network in eval mode without gradients,
-    thousands of times with the same weights: its folded copy
-    (:meth:`CompletionNetwork.for_inference`) computes the same outputs in one pass per layer.
-    """
-
-    net: torch.nn.Module | None = None
-    key: tuple = ()
-
-    def get(self, net: CompletionNetwork, dtype: torch.dtype | None) -> torch.nn.Module:
-        # Every in-place change (optimizer step, load_state_dict, batch-norm update) bumps _version.
-        key = (dtype, *((id(t), t._version) for t in (*net.parameters(), *net.buffers())))
-        if self.net is None or key != self.key:
-            self.net, self.key = net.for_inference(dtype), key
-        return self.net
 
 
 class TrainingError(RuntimeError):
