@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 
 from glcic.convert import to_tensor, to_uint8
@@ -60,10 +59,3 @@ def prefill(
     ]
     filled_t = torch.stack(filled).to(device=x.device, dtype=x.dtype)  # (B, 3, H, W)
     return torch.where(mask.bool(), filled_t, x)
-
-
-def prefill_pixels(pixels: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """The ``telea`` pre-fill of one ``uint8`` (H, W, 3) image with a bool (H, W) hole."""
-    from glcic.classical import inpaint_telea
-
-    return inpaint_telea(pixels, hole, TELEA_RADIUS)
