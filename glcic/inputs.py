@@ -145,8 +145,7 @@ def _float_batch(rgb: np.ndarray) -> Callable[[], torch.Tensor]:
     def make() -> torch.Tensor:
         from glcic.convert import to_tensor
 
-        # torch warns about read-only arrays (np.asarray of a PIL image is one): copy those.
-        return to_tensor(rgb if rgb.flags.writeable else rgb.copy())[None].contiguous()
+        return to_tensor(rgb)[None].contiguous()  # to_tensor copies read-only arrays itself
 
     return make
 
