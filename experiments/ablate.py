@@ -26,6 +26,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from glcic.options import DEFAULT_DATA_ROOT
+
 PRESET = "ablation64"
 VARIANTS: dict[str, list[str]] = {
     "mse-only": ["train.t_c=1000000"],  # never leaves the completion phase: eq. (1) alone
@@ -42,7 +44,7 @@ VARIANTS: dict[str, list[str]] = {
 BUDGET = ["train.ckpt_every=250"]
 MASKS = ("nvidia-bins", "rect", "center", "freeform")
 CLASSICAL = "telea,ns,biharmonic"
-DATA = "../shared/data/celeba"
+DATA = DEFAULT_DATA_ROOT
 
 
 def run(cmd: list[str], log: Path) -> None:
