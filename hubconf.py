@@ -1,6 +1,6 @@
 """torch.hub entry point: ``torch.hub.load(repo_dir, "glcic", source="local")``.
 
-Works offline: the weights ship inside the package (``glcic/weights/default``) or
+Works offline: the weights ship inside the package (``glcic/weights/faces``, ``glcic/weights/scenes``) or
 come from a bundle folder you pass as ``path``; nothing is downloaded.
 """
 
@@ -15,9 +15,9 @@ def glcic(pretrained: bool = True, path: str = "default", **kwargs) -> _InpaintP
     Args:
         pretrained: load the bundle's weights. False gives the same architecture with
             random weights (read from ``path``'s config.json; the paper's network when
-            ``path`` is "default" and the shipped model is absent).
-        path: "default" (the shipped face model) or a bundle folder written by
-            ``glcic export``.
+            ``path`` names a shipped model that is absent).
+        path: a shipped model's name ("faces", "scenes", "default") or a bundle folder
+            written by ``glcic export``.
         **kwargs: passed to :meth:`glcic.pipeline.InpaintPipeline.from_pretrained`
             (``device``, ``precision``, ``backend``).
 
@@ -28,7 +28,7 @@ def glcic(pretrained: bool = True, path: str = "default", **kwargs) -> _InpaintP
     if pretrained:
         return _InpaintPipeline.from_pretrained(path, **kwargs)
 
-    from glcic.bundle import BundleInfo, read_bundle_info
+    from glcic.bundle import BundleInfo, read_bundle_info, shipped_name
     from glcic.config import DataConfig, ModelConfig
     from glcic.errors import BundleError
     from glcic.models.completion import CompletionNetwork
@@ -36,7 +36,7 @@ def glcic(pretrained: bool = True, path: str = "default", **kwargs) -> _InpaintP
     try:
         info = read_bundle_info(path)
     except BundleError:
-        if path != "default":
+        if shipped_name(path) is None:
             raise
         info = BundleInfo(model=ModelConfig(), resolution=DataConfig().size, mean_pixel=[0.5, 0.5, 0.5], name="glcic-untrained")
     return _InpaintPipeline(CompletionNetwork(info.model), info, **kwargs)

@@ -7,7 +7,8 @@ A bundle is a folder with two files:
   "resolution": int, "mean_pixel": [r, g, b] in [0, 1], "value_range": [lo, hi],
   "training_data": str, "license": str, "name": str, ...}``.
 
-The shipped face model lives in ``glcic/weights/default``.
+The shipped models live in ``glcic/weights/NAME`` (:data:`glcic.options.SHIPPED_MODELS`);
+``default`` names :data:`glcic.options.DEFAULT_MODEL_TARGET`.
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from glcic.atomic import write_bytes_atomic, write_text_atomic
 from glcic.config import Config, ModelConfig, dataclass_from_dict
 from glcic.errors import BundleError, ConfigError
 from glcic.models.completion import CompletionNetwork
+from glcic.options import DEFAULT_MODEL, DEFAULT_MODEL_TARGET, MODEL_NAMES, SHIPPED_MODELS
 
 BUNDLE_FORMAT = "glcic-bundle"
 BUNDLE_VERSION = 1
-DEFAULT_BUNDLE = Path(__file__).resolve().parent / "weights" / "default"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+"""Where the shipped models live, one bundle folder per name."""
+DEFAULT_BUNDLE = WEIGHTS_DIR / DEFAULT_MODEL_TARGET
+"""The bundle ``default`` names."""
 
 MAX_WIDTH = 4.0
 """Largest ``model.width`` / ``model.disc_width`` a bundle may ask for (the paper: 1, the
@@ -96,20 +101,34 @@ def save_bundle(directory: str | Path, model: CompletionNetwork, info: BundleInf
     return directory
 
 
+def shipped_name(path: str | Path | None) -> str | None:
+    """The shipped model a name stands for (``"default"`` and None -> its target), or None
+    when ``path`` names no shipped model (then it is a bundle folder)."""
+    if path is None or str(path) == DEFAULT_MODEL:
+        return DEFAULT_MODEL_TARGET
+    return str(path) if str(path) in SHIPPED_MODELS else None
+
+
 def resolve_bundle_path(path: str | Path | None) -> Path:
-    """'default' or None -> the shipped model; otherwise the given folder (or its config.json)."""
-    if path is None or str(path) == "default":
-        if not (DEFAULT_BUNDLE / "config.json").is_file():
+    """A shipped model's name (``faces``, ``scenes``, ``default``; None = ``default``) -> its
+    folder in the package; anything else -> that bundle folder (or its config.json)."""
+    name = shipped_name(path)
+    if name is not None:
+        where = WEIGHTS_DIR / name
+        if not (where / "config.json").is_file():
             raise BundleError(
-                f"the shipped default model is missing from {DEFAULT_BUNDLE}; reinstall glcic or "
-                "pass --model PATH to a bundle written by `glcic export`"
+                f"the shipped model {name!r} is missing from {where}; reinstall glcic, pick another "
+                f"of {', '.join(MODEL_NAMES)}, or pass --model PATH to a bundle written by `glcic export`"
             )
-        return DEFAULT_BUNDLE
+        return where
     p = Path(path)
     if p.is_file() and p.name in ("config.json", "model.safetensors"):
         p = p.parent
     if not p.exists():
-        raise BundleError(f"model path {p} does not exist; give a folder written by `glcic export` or 'default'")
+        raise BundleError(
+            f"model path {p} does not exist; give a folder written by `glcic export` or a shipped "
+            f"model's name ({', '.join(MODEL_NAMES)})"
+        )
     if not p.is_dir():
         raise BundleError(
             f"model path {p} is a file; a glcic model is a folder with model.safetensors and config.json "
@@ -223,8 +242,8 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def load_bundle(path: str | Path | None = "default", map_location: str | torch.device = "cpu") -> tuple[CompletionNetwork, BundleInfo]:
-    """Load a completion network and its info from a bundle folder (or 'default')."""
+def load_bundle(path: str | Path | None = DEFAULT_MODEL, map_location: str | torch.device = "cpu") -> tuple[CompletionNetwork, BundleInfo]:
+    """Load a completion network and its info from a bundle folder or a shipped model's name."""
     p = resolve_bundle_path(path)
     info = read_bundle_info(p)
     net = CompletionNetwork(info.model)

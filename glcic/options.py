@@ -28,8 +28,22 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 BACKENDS = ("torch", "onnxruntime")
 DEVICES_HELP = "'auto', 'cpu', 'cuda' or 'cuda:N'"
 
+SHIPPED_MODELS = ("faces", "scenes")
+"""The models that ship inside the package (``glcic/weights/NAME``): ``faces`` completes
+aligned face photos (CelebA), ``scenes`` any photograph (the role of the paper's Places2
+model). Each is a name wherever a model is asked for (``from_pretrained``, ``--model``, the
+server's ``model`` field); anything else is read as a bundle folder."""
 DEFAULT_MODEL = "default"
-"""The shipped model's name (``InpaintPipeline.from_pretrained("default")``)."""
+"""The alias of the default model: :data:`DEFAULT_MODEL_TARGET`."""
+DEFAULT_MODEL_TARGET = "faces"
+"""The shipped model ``default`` names (and ``glcic inpaint`` / ``glcic serve`` use unasked)."""
+MODEL_NAMES = (DEFAULT_MODEL, *SHIPPED_MODELS)
+"""Every name a shipped model answers to."""
+MODEL_HELP = (
+    f"a shipped model: {', '.join(repr(n) for n in SHIPPED_MODELS)} or {DEFAULT_MODEL!r} "
+    f"(= {DEFAULT_MODEL_TARGET!r}, the default); or a bundle folder written by `glcic export`"
+)
+"""The help of every ``--model`` flag."""
 DEFAULT_METHOD = "glcic"
 DEFAULT_STRATEGY = "auto"
 DEFAULT_POSTPROCESS = "blend"

@@ -1,7 +1,7 @@
 """Inference: one object, one call.
 
 >>> from glcic import InpaintPipeline
->>> pipe = InpaintPipeline.from_pretrained("default")          # or a bundle folder
+>>> pipe = InpaintPipeline.from_pretrained("faces")            # "scenes", "default" or a bundle folder
 >>> result = pipe(image, mask)                                   # PIL in -> PIL out
 >>> res = pipe.run(image, mask)   # the same image as res.image, plus what ran:
 >>> res.strategy, res.scale, res.model                           # e.g. "tiles", 1.0, "glcic-face64-celeba"
@@ -39,6 +39,7 @@ from glcic.models.inference import FrozenCopy
 from glcic.options import (
     BACKENDS,
     CLASSICAL_METHODS,
+    DEFAULT_MODEL,
     DEFAULT_POSTPROCESS,
     DEFAULT_STRATEGY,
     METHODS,
@@ -63,7 +64,7 @@ def _check_onnx_precision(precision: str) -> None:
 class InpaintPipeline:
     """Image completion with the paper's network or a classical method.
 
-    Build it with :meth:`from_pretrained` (a bundle folder or ``"default"``) or
+    Build it with :meth:`from_pretrained` (a shipped model's name or a bundle folder) or
     :meth:`classical` (no weights), then call it: ``pipe(image, mask)``.
 
     Attributes:
@@ -126,7 +127,7 @@ class InpaintPipeline:
     @classmethod
     def from_pretrained(
         cls,
-        path: str | os.PathLike = "default",
+        path: str | os.PathLike = DEFAULT_MODEL,
         device: str | torch.device = "cpu",
         precision: str = "auto",
         backend: str = "torch",
@@ -134,7 +135,8 @@ class InpaintPipeline:
         """Load a model bundle (a folder written by ``glcic export``).
 
         Args:
-            path: ``"default"`` (the shipped model) or a bundle folder (or its
+            path: a shipped model's name, ``"faces"``, ``"scenes"`` or ``"default"``
+                (:data:`glcic.options.DEFAULT_MODEL_TARGET`), or a bundle folder (or its
                 ``config.json``).
             device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
             precision: ``"auto"`` (bf16 + channels_last on CPUs with native bf16

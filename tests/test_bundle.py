@@ -116,3 +116,30 @@ def test_a_full_disk_leaves_no_partial_bundle_file(good, tmp_path, monkeypatch):
     with pytest.raises(DiskFullError, match="model.safetensors: the disk is full"):
         save_bundle(tmp_path, net, BundleInfo(model=net.cfg, resolution=32, mean_pixel=[0.5] * 3))
     assert not list(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- shipped names
+
+
+def test_default_names_the_default_target_and_each_shipped_name_its_folder():
+    from glcic.options import DEFAULT_MODEL_TARGET, SHIPPED_MODELS
+
+    assert bundle_module.resolve_bundle_path("default") == bundle_module.WEIGHTS_DIR / DEFAULT_MODEL_TARGET
+    assert bundle_module.resolve_bundle_path(None) == bundle_module.DEFAULT_BUNDLE
+    for name in SHIPPED_MODELS:
+        assert bundle_module.shipped_name(name) == name
+    assert bundle_module.shipped_name("./faces") is None  # a path, not the name
+
+
+def test_a_missing_shipped_model_is_named_with_the_way_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(bundle_module, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(BundleError, match=r"the shipped model 'scenes' is missing from .*reinstall glcic.*faces"):
+        load_bundle("scenes")
+
+
+def test_a_folder_that_is_not_a_name_is_read_as_a_bundle(good, tmp_path, monkeypatch):
+    folder, _ = good
+    monkeypatch.chdir(folder.parent)
+    assert bundle_module.resolve_bundle_path(folder.name) == folder.resolve().relative_to(folder.parent.resolve())
+    with pytest.raises(BundleError, match=r"model path nowhere does not exist; .*shipped model's name \(default, faces, scenes\)"):
+        load_bundle("nowhere")

@@ -11,6 +11,7 @@ from glcic.options import (
     DEFAULT_DATA_ROOT,
     DEFAULT_MODEL,
     METHODS,
+    MODEL_HELP,
     NATIVE_SIZE,
     NVIDIA_AREA_BINS,
     NVIDIA_BINS,
@@ -97,7 +98,7 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
 def _add_selection(p: argparse.ArgumentParser) -> None:
     """What is evaluated: the model, the images, the masks and the methods."""
     p.add_argument(
-        "--model", default=DEFAULT_MODEL, help="'default' (the shipped model) or a bundle folder"
+        "--model", default=DEFAULT_MODEL, help=MODEL_HELP
     )
     p.add_argument(
         "--data",

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from glcic.errors import InputError
+from glcic.options import DEFAULT_MODEL, MODEL_HELP
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
         "between onnxruntime and PyTorch on random inputs. Saved as BUNDLE/model.onnx, it is "
         "used by `glcic inpaint --backend onnxruntime`.",
     )
-    p.add_argument("--model", default="default", help="'default' or a bundle folder")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--output", "-o", required=True, type=Path, help="the .onnx file to write")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
     p.add_argument(

@@ -33,6 +33,7 @@ from glcic.options import (
     DEFAULT_STRATEGY,
     DEVICES_HELP,
     METHODS,
+    MODEL_HELP,
     POSTPROCESS,
     PRECISIONS,
     STRATEGIES,
@@ -59,7 +60,7 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     g.add_argument("--input-dir", type=Path, help="folder of images to complete")
     g.add_argument("--mask-dir", type=Path, help="folder of masks, paired by stem or stem + _mask")
     g.add_argument("--output-dir", type=Path, help="folder for the results (created if missing)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="'default' (the shipped model) or a bundle folder")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help="glcic (the network) or a classical method")
     p.add_argument("--postprocess", choices=POSTPROCESS, default=DEFAULT_POSTPROCESS,
                    help=f"blend: the paper's fast marching + Poisson blending (Sec. 3.4); none: the raw fill (default {DEFAULT_POSTPROCESS})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from glcic.options import DEFAULT_MODEL
+from glcic.options import DEFAULT_MODEL, MODEL_HELP
 from glcic.server.settings import (
     FREE_BYTES,
     ServerSettings,
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.Argu
     p.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help="'default' (the shipped model) or a bundle folder from `glcic export`",
+        help=MODEL_HELP,
     )
     p.add_argument("--device", default="cpu", help="torch device for the model (default cpu)")
     for field, text in LIMIT_FLAGS.items():

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from glcic.errors import InputError
-from glcic.options import METHODS
+from glcic.options import DEFAULT_MODEL, METHODS
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def read_model_info(
         if required:
             raise
         return None, None
-    return info, "default" if model in (None, "default") else str(model)
+    return info, str(model) if model is not None else DEFAULT_MODEL
 
 
 def inference_options(native: bool) -> dict[str, str]:
@@ -142,5 +142,5 @@ def _load_pipeline(model: Any, device: str, precision: str) -> Any:
     from glcic.pipeline import InpaintPipeline
 
     return InpaintPipeline.from_pretrained(
-        model if model is not None else "default", device=device, precision=precision
+        model if model is not None else DEFAULT_MODEL, device=device, precision=precision
     )
