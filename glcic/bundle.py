@@ -116,9 +116,10 @@ def resolve_bundle_path(path: str | Path | None) -> Path:
     if name is not None:
         where = WEIGHTS_DIR / name
         if not (where / "config.json").is_file():
+            others = [n for n in SHIPPED_MODELS if n != name]
             raise BundleError(
-                f"the shipped model {name!r} is missing from {where}; reinstall glcic, pick another "
-                f"of {', '.join(MODEL_NAMES)}, or pass --model PATH to a bundle written by `glcic export`"
+                f"the shipped model {name!r} is missing from {where}; reinstall glcic, name another "
+                f"({', '.join(others)}), or pass --model PATH to a bundle written by `glcic export`"
             )
         return where
     p = Path(path)
