@@ -67,6 +67,9 @@ NVIDIA_BINS = "nvidia-bins"
 """``glcic evaluate --masks nvidia-bins``: every method on NVIDIA masks in each of :data:`NVIDIA_AREA_BINS`."""
 NVIDIA_AREA_BINS = ((1, 10), (10, 20), (20, 30), (30, 40), (40, 50), (50, 60))
 """Hole-area bins (percent of the image) of the NVIDIA test masks, as in Liu et al. 2018."""
+SHAPE_AREA_DEFAULT = (0.05, 0.40)
+"""Hole area (fractions of the image) of ``glcic evaluate --masks strokes`` and ``blobs``
+without ``:LO-HI``: from a few strokes to an object of a third of the photo."""
 
 # --------------------------------------------------------------------------- config fields
 

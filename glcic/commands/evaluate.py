@@ -16,6 +16,7 @@ from glcic.options import (
     NVIDIA_AREA_BINS,
     NVIDIA_BINS,
     PRECISIONS,
+    SHAPE_AREA_DEFAULT,
 )
 
 EPILOG = f"""\
@@ -23,7 +24,10 @@ mask specs (--masks):
   rect              one rectangle of the training distribution (from the bundle's training
                     config, else sides of 29-50 % of the image)
   center            one centred square, half the side (half of each side at native sizes)
-  freeform          brush strokes
+  freeform          brush strokes inside the local window
+  strokes[:LO-HI]   brush strokes over the whole image covering LO-HI % of it
+                    (default {SHAPE_AREA_DEFAULT[0]:.0%}-{SHAPE_AREA_DEFAULT[1]:.0%}), the same fraction at any size
+  blobs[:LO-HI]     one solid irregular region (an object to remove) of LO-HI % of the image
   nvidia:LO-HI      NVIDIA irregular masks with LO-HI % hole area, from
                     ../shared/data/masks/nvidia_irregular_test (nvidia:10-20@FOLDER for another copy)
   {NVIDIA_BINS}       the literature's table: nvidia:LO-HI for each bin
@@ -36,7 +40,7 @@ examples:
   glcic evaluate --model runs/face64/bundle --masks nvidia:10-20 --limit 100 --grid grid.png
   glcic evaluate --methods telea,ns,mean --size 64 --masks center --data photos/
   glcic evaluate --masks {NVIDIA_BINS} --limit 0 --output bins.json
-  glcic evaluate --size {NATIVE_SIZE} --data ../shared/data/scenes/images --split val --masks freeform
+  glcic evaluate --size {NATIVE_SIZE} --data ../shared/data/scenes/images --split val --masks strokes
 
 --size {NATIVE_SIZE} evaluates every image at its own size through the pipeline with the
 defaults of `glcic inpaint` (strategy {{strategy}}, postprocess {{postprocess}} at present); the

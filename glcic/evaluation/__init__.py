@@ -38,15 +38,13 @@ from typing import Any
 from glcic.errors import InputError
 from glcic.evaluation.grid import grid_size, write_grid
 from glcic.evaluation.images import list_eval_images
+from glcic.evaluation.mask_specs import MaskSpec, mask_bins, parse_mask_spec
 from glcic.evaluation.masks import (
     EvalMasks,
     MaskMaker,
-    MaskSpec,
     build_masks,
     default_nvidia_folder,
-    mask_bins,
     mask_folder,
-    parse_mask_spec,
     resolve_rect_params,
     save_masks,
 )

@@ -5,18 +5,8 @@ square at the model's resolution, the image's own size with ``--size native`` (s
 :class:`MaskMaker` for how each kind is scaled). Image i's mask depends on
 ``(seed, i)`` only, so it does not change with ``--limit`` or ``--methods``.
 
-Mask specs (:func:`parse_mask_spec`):
-
-- ``rect``: one rectangle of the training distribution (the bundle's training config
-  when it is there, else sides of 29-50 % of the image), inside a random local window;
-- ``center``: one centred square of half the side;
-- ``freeform``: brush strokes (:class:`glcic.data.FreeFormMaskGenerator`);
-- ``nvidia:LO-HI`` or ``nvidia:LO-HI@FOLDER``: NVIDIA irregular masks whose hole area is
-  LO-HI percent (measured on the 512 px originals, from the index CSV);
-- ``nvidia-bins`` or ``nvidia-bins@FOLDER``: ``nvidia:LO-HI`` for each bin of the
-  literature (1-10, 10-20, ..., 50-60 %; :func:`mask_bins`), reported as one table;
-- any other value: a folder of mask images, used in sorted order (image i gets mask
-  ``i mod count``), resized with nearest-neighbour interpolation.
+The specs (``rect``, ``strokes``, ``nvidia-bins``, ...) are parsed by
+:mod:`glcic.evaluation.mask_specs`.
 """
 
 from __future__ import annotations
@@ -38,16 +28,12 @@ from glcic.data import (
     read_mask,
     resize_mask,
 )
+from glcic.data.mask_mix import blob, strokes
 from glcic.errors import InputError
+from glcic.evaluation.mask_specs import MaskSpec, parse_mask_spec
 from glcic.io import load_mask
-from glcic.options import DEFAULT_DATA_ROOT, NVIDIA_AREA_BINS, NVIDIA_BINS
+from glcic.options import DEFAULT_DATA_ROOT, NVIDIA_BINS
 
-MASK_KINDS = ("rect", "center", "freeform", "nvidia", NVIDIA_BINS, "folder")
-SPEC_HELP = (
-    "rect, center, freeform, nvidia:LO-HI (hole area in percent, e.g. nvidia:10-20), "
-    f"nvidia:LO-HI@FOLDER, {NVIDIA_BINS} (every bin 1-10 ... 50-60 %), {NVIDIA_BINS}@FOLDER, "
-    "or a folder of mask images (white = hole)"
-)
 RECT_DEFAULT_FRACTIONS = (0.29, 0.50)
 """Hole sides (fractions of the image side) of ``rect`` when the bundle has no training
 config: the report's 46-80 px at 160 px."""
@@ -58,24 +44,6 @@ Drawer = Callable[[torch.Generator], tuple[np.ndarray, "str | None"]]
 """Draws one mask: ``bool`` (S, S), True = hole, and the mask file's name (None if generated)."""
 
 
-@dataclass(frozen=True)
-class MaskSpec:
-    """A parsed ``--masks`` value.
-
-    Attributes:
-        kind: one of :data:`MASK_KINDS`.
-        text: the spec as the user wrote it (stored in the report).
-        area: ``(lo, hi)`` hole fractions in [0, 1] for ``nvidia``.
-        folder: the mask folder for ``nvidia`` and ``nvidia-bins`` (None = the shared
-            default) and ``folder``.
-    """
-
-    kind: str
-    text: str
-    area: tuple[float, float] | None = None
-    folder: Path | None = None
-
-
 @dataclass
 class EvalMasks:
     """Square masks of images 0..n-1: ``masks[i]`` is ``bool`` (size, size), True = hole;
@@ -84,60 +52,6 @@ class EvalMasks:
     masks: list[np.ndarray]
     sources: list[str | None]
     params: dict[str, Any]
-
-
-def parse_mask_spec(spec: str) -> MaskSpec:
-    """Parse a mask spec (see the module docstring).
-
-    Raises:
-        InputError: an unknown spec, a malformed ``nvidia:LO-HI`` range, or a mask
-            folder that does not exist.
-    """
-    if not isinstance(spec, str) or not spec.strip():
-        raise InputError(f"mask spec must be one of {SPEC_HELP}; got {spec!r}")
-    text = spec.strip()
-    low = text.lower()
-    if low in ("rect", "center", "freeform"):
-        return MaskSpec(low, text)
-    if low == NVIDIA_BINS or low.startswith(NVIDIA_BINS + "@"):
-        folder = text[len(NVIDIA_BINS) + 1 :]
-        if low != NVIDIA_BINS and not folder:
-            raise InputError(f"mask spec {text!r}: nothing after '@'; give {NVIDIA_BINS}@FOLDER")
-        return MaskSpec(NVIDIA_BINS, text, folder=Path(folder) if folder else None)
-    if low == "nvidia" or low.startswith("nvidia:"):
-        return _parse_nvidia(text, text[len("nvidia:") :] if low.startswith("nvidia:") else "")
-    path = Path(text)
-    if path.is_dir():
-        return MaskSpec("folder", text, folder=path)
-    if path.exists():
-        raise InputError(
-            f"mask spec {text!r} is a file; a mask spec is {SPEC_HELP} (give the folder that "
-            "holds the mask images)"
-        )
-    raise InputError(f"unknown mask spec {text!r}: expected {SPEC_HELP} (no such folder either)")
-
-
-def _parse_nvidia(text: str, body: str) -> MaskSpec:
-    """``nvidia:LO-HI[@FOLDER]``; ``body`` is what follows ``nvidia:``."""
-    rng, _, folder = body.partition("@")
-    parts = rng.split("-")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        lo, hi = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise InputError(
-            f"mask spec {text!r}: expected nvidia:LO-HI with the hole area in percent, "
-            "e.g. nvidia:10-20 or nvidia:10-20@/path/to/masks"
-        ) from None
-    if not 0 <= lo < hi <= 100:
-        raise InputError(
-            f"mask spec {text!r}: the hole-area range must satisfy 0 <= LO < HI <= 100 "
-            f"(percent of the image); got {lo:g}-{hi:g}"
-        )
-    if "@" in body and not folder:
-        raise InputError(f"mask spec {text!r}: nothing after '@'; give nvidia:LO-HI@FOLDER")
-    return MaskSpec("nvidia", text, area=(lo / 100, hi / 100), folder=Path(folder) if folder else None)
 
 
 def default_nvidia_folder() -> Path:
@@ -200,6 +114,8 @@ class MaskMaker:
       scaled to the image's shorter side, the side training crops its square from;
     - ``center``: a centred rectangle of half the height and half the width (a quarter
       of the image, as the square at the model's resolution);
+    - ``strokes`` / ``blobs``: drawn at (H, W) by hole area, so the same fraction of
+      every image whatever its size;
     - ``nvidia`` / folder masks: the mask image stretched to (H, W), nearest neighbour
       (hole fraction kept up to resampling; masks are not pictures of the scene).
 
@@ -246,6 +162,8 @@ class MaskMaker:
                 self.params |= {"at_size": ref, "native": "scaled by each image's min(H, W) / at_size"}
         elif kind == "center":
             self.params["side"] = size // 2 if size else "half the height and half the width"
+        elif kind in ("strokes", "blobs"):
+            self.params["area"] = list(self.spec.area)
         elif kind == "nvidia":
             self._files = _nvidia_files(self.spec, self.params)
         else:
@@ -276,7 +194,7 @@ class MaskMaker:
         )
 
     def _drawer(self, h: int, w: int) -> Drawer:
-        """The random draw of a ``rect``, ``freeform`` or ``nvidia`` mask at (h, w)."""
+        """The random draw of a ``rect``, ``freeform``, ``strokes``, ``blobs`` or ``nvidia`` mask at (h, w)."""
         if self.spec.kind == "nvidia":
             files, folder = self._files, self.spec.folder or default_nvidia_folder()
 
@@ -286,6 +204,15 @@ class MaskMaker:
                 return hole, f.relative_to(folder).as_posix()
 
             return draw_nvidia
+        if self.spec.kind in ("strokes", "blobs"):
+            make, (lo, hi) = (strokes if self.spec.kind == "strokes" else blob), self.spec.area
+
+            def draw_shape(g: torch.Generator) -> tuple[np.ndarray, str | None]:
+                # The shapes use NumPy's RNG, seeded from the image's generator: still (seed, i).
+                rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=g).item()))
+                return make((h, w), float(rng.uniform(lo, hi)), rng) > 0, None
+
+            return draw_shape
         rect = resolve_rect_params(min(h, w), self.info)
         if self.spec.kind == "rect":
             gen: Any = RectMaskGenerator(
@@ -294,16 +221,6 @@ class MaskMaker:
         else:
             gen = FreeFormMaskGenerator((h, w), rect["local_size"])
         return lambda g: (gen(g)[0][0].numpy() > 0, None)
-
-
-def mask_bins(spec: MaskSpec) -> list[tuple[str | None, MaskSpec]]:
-    """The specs an evaluation runs: ``nvidia-bins`` is one ``nvidia:LO-HI`` spec per bin
-    of :data:`glcic.options.NVIDIA_AREA_BINS` (label ``"LO-HI%"``), anything else itself
-    (label None)."""
-    if spec.kind != NVIDIA_BINS:
-        return [(None, spec)]
-    at = f"@{spec.folder}" if spec.folder is not None else ""
-    return [(f"{lo}-{hi}%", parse_mask_spec(f"nvidia:{lo}-{hi}{at}")) for lo, hi in NVIDIA_AREA_BINS]
 
 
 def build_masks(

@@ -1,4 +1,4 @@
-"""glcic.evaluation.masks: mask specs, deterministic masks, rect parameters, folders."""
+"""glcic.evaluation.masks: deterministic masks, rect parameters, folders, shapes at any size."""
 
 from __future__ import annotations
 
@@ -13,53 +13,12 @@ from glcic.evaluation import MaskMaker, build_masks, mask_bins, parse_mask_spec,
 from tests.evaluation.conftest import make_info
 
 
-@pytest.mark.parametrize(
-    ("spec", "kind"),
-    [("rect", "rect"), ("center", "center"), ("freeform", "freeform"), ("RECT", "rect")],
-)
-def test_parse_simple_specs(spec, kind):
-    assert parse_mask_spec(spec).kind == kind
-
-
-def test_parse_nvidia_spec(tmp_path):
-    s = parse_mask_spec("nvidia:10-20")
-    assert (s.kind, s.area, s.folder) == ("nvidia", (0.1, 0.2), None)
-    s = parse_mask_spec(f"nvidia:0-5.5@{tmp_path}")
-    assert s.area == (0.0, 0.055) and s.folder == tmp_path
-    assert parse_mask_spec(str(tmp_path)).kind == "folder"
-
-
-@pytest.mark.parametrize(
-    ("spec", "match"),
-    [
-        ("bogus", r"unknown mask spec 'bogus': expected rect, center, freeform, nvidia:LO-HI"),
-        ("nvidia:20-10", r"0 <= LO < HI <= 100 .*got 20-10"),
-        ("nvidia:10-120", r"0 <= LO < HI <= 100"),
-        ("nvidia:x", r"expected nvidia:LO-HI with the hole area in percent"),
-        ("nvidia", r"expected nvidia:LO-HI"),
-        ("nvidia:10-20@", r"nothing after '@'"),
-        ("nvidia-bins@", r"nothing after '@'; give nvidia-bins@FOLDER"),
-        ("", r"mask spec must be one of"),
-    ],
-)
-def test_bad_spec_raises(spec, match):
-    with pytest.raises(InputError, match=match):
-        parse_mask_spec(spec)
-
-
-def test_spec_that_is_a_file_raises(tmp_path):
-    f = tmp_path / "mask.png"
-    f.write_bytes(b"")
-    with pytest.raises(InputError, match="is a file; a mask spec is"):
-        parse_mask_spec(str(f))
-
-
 def test_missing_nvidia_folder_raises(tmp_path):
     with pytest.raises(InputError, match="NVIDIA mask folder .* does not exist"):
         build_masks(f"nvidia:10-20@{tmp_path / 'nope'}", 32, 2, 0)
 
 
-@pytest.mark.parametrize("spec", ["rect", "freeform", "center"])
+@pytest.mark.parametrize("spec", ["rect", "freeform", "center", "strokes", "blobs:10-30"])
 def test_masks_are_deterministic(spec):
     a = build_masks(spec, 32, 6, seed=1).masks
     b = build_masks(spec, 32, 6, seed=1).masks
@@ -170,3 +129,32 @@ def test_native_folder_masks_are_stretched_to_the_image(tmp_path, fake_nvidia):
         (a, fa), (b, fb) = nv(i, (64, 64)), nv(i, (30, 90))
         assert fa == fb and b.shape == (30, 90)
         assert abs(a.mean() - b.mean()) < 0.05
+
+
+@pytest.mark.parametrize("kind", ["strokes", "blobs"])
+def test_shapes_cover_their_area_at_any_size(kind):
+    """Strokes and blobs are drawn by hole area, so a native-size photo and the model's square
+    get the same fraction (within a stroke's overshoot / a blob's clipping)."""
+    lo, hi = 0.10, 0.30
+    maker = MaskMaker(f"{kind}:{lo * 100:g}-{hi * 100:g}", seed=3)
+    for hw in [(64, 64), (256, 384), (300, 200)]:
+        areas = [maker(i, hw)[0].mean() for i in range(12)]
+        assert all(lo * 0.5 <= a <= hi * 1.6 for a in areas), (hw, areas)
+        assert lo <= float(np.median(areas)) <= hi, (hw, areas)
+    assert maker.params == {"kind": kind, "area": [lo, hi]}
+
+
+def test_strokes_are_thin_and_blobs_solid():
+    """What tells the two families apart: a stroke hole is mostly within a brush width of
+    known pixels, a blob's interior is far from them."""
+    import cv2
+
+    def median_depth(spec):
+        depths = []
+        for i in range(8):
+            m, _ = MaskMaker(spec, seed=0)(i, (128, 128))
+            dist = cv2.distanceTransform(m.astype(np.uint8), cv2.DIST_L2, 3)
+            depths.append(float(dist.max()))
+        return float(np.median(depths))
+
+    assert median_depth("strokes:20-30") < 0.6 * median_depth("blobs:20-30")
