@@ -142,8 +142,8 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="F",
-        help="held-out share of a plain folder for --split (default: training's, "
-        "data.val_fraction)",
+        help="held-out share of a plain folder for --split (default: the model's training "
+        "data.val_fraction, from its bundle)",
     )
 
 

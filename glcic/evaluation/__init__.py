@@ -103,7 +103,7 @@ def evaluate(
     """Evaluate the network and classical baselines on held-out images.
 
     Args:
-        model: ``"default"`` or a bundle folder. Needed for ``glcic`` and for the default
+        model: a shipped model's name (``faces``, ``scenes``, ``default``) or a bundle folder. Needed for ``glcic`` and for the default
             ``size`` and the ``rect`` hole sizes; without ``glcic`` among the methods an
             unreadable model is allowed when ``size`` is given.
         data: a CelebA root or a folder of images.
@@ -127,7 +127,8 @@ def evaluate(
             ``fp32`` by default so that the numbers do not depend on the CPU's bf16 support).
         pipeline: an InpaintPipeline to use instead of loading ``model``.
         progress: show a progress bar (default: when stderr is a terminal).
-        val_fraction: a plain folder's held-out share for ``split`` (default: training's).
+        val_fraction: a plain folder's held-out share for ``split`` (default: the one the
+            bundle was trained with, from its ``train_config``; else ``DataConfig``'s).
 
     Returns:
         The report, a JSON-able dict (keys in :mod:`glcic.evaluation.report`).
@@ -150,6 +151,8 @@ def evaluate(
     px = None if native else int(info.resolution if size is None else size)
 
     # 3. The images, and who draws their masks (image i's from (seed, i), one per bin).
+    if val_fraction is None:  # a folder is held out as the model's training held it out
+        val_fraction = trained_val_fraction(info)
     paths, split = list_eval_images(data, split, limit, val_fraction)
     makers = [MaskMaker(s, seed, info, px, label) for label, s in mask_bins(spec)]
     params = makers[0].params if len(makers) == 1 else {
@@ -170,6 +173,13 @@ def evaluate(
     if grid is not None:
         write_grid(grid, results.grid_rows, names)
     return report
+
+
+def trained_val_fraction(info: Any | None) -> float | None:
+    """``data.val_fraction`` of the bundle's training config (None when it does not say)."""
+    tc = info.extra.get("train_config") if info is not None and isinstance(info.extra, dict) else None
+    value = tc.get("data", {}).get("val_fraction") if isinstance(tc, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _check_size(size: int | str | None) -> bool:

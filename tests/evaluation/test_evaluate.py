@@ -114,3 +114,21 @@ def test_folder_val_split_is_the_training_hold_out(bundle, image_dir):
         assert r["split"] == split
         assert [p["image"] for p in r["per_image"]] == sorted(p.name for p in ds.paths)
     assert len(val_ds.paths) == 2
+
+
+def test_folder_val_split_defaults_to_the_bundles_training_share(image_dir, tmp_path):
+    """A bundle trained with data.val_fraction=0.3 is evaluated on that hold-out unasked;
+    with the library default (0.05) a different, smaller set would come out."""
+    from glcic.bundle import save_bundle
+    from glcic.config import DataConfig
+    from glcic.data import build_datasets
+    from glcic.models import CompletionNetwork
+    from tests.evaluation.conftest import make_info
+
+    info = make_info(32, train_config={"data": {"val_fraction": 0.3}})
+    trained = save_bundle(tmp_path / "b", CompletionNetwork(info.model).eval(), info)
+    cfg = DataConfig(root=str(image_dir), format="folder", val_fraction=0.3, cache=False, size=32)
+    _, val_ds = build_datasets(cfg, (0.0, 1.0))
+    r = run_eval(trained, image_dir, split="val", limit=0, methods="mean")
+    assert [p["image"] for p in r["per_image"]] == sorted(p.name for p in val_ds.paths)
+    assert len(r["per_image"]) > len(run_eval(trained, image_dir, split="val", val_fraction=0.05, limit=0, methods="mean")["per_image"])
