@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from glcic.options import DEFAULT_MODEL, MODEL_HELP
+from glcic.options import DEFAULT_MODEL_TARGET, MODEL_HELP
 from glcic.server.settings import (
     FREE_BYTES,
     ServerSettings,
 )  # no FastAPI: `glcic --help` stays cheap
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fastapi import FastAPI
 
 DEFAULTS = ServerSettings()
 LIMIT_FLAGS = {  # ServerSettings field -> its flag's help; the flag is --max-upload-mb for max_upload_mb
@@ -32,8 +36,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.Argu
         name,
         help="serve the inpainting API and web page",
         description=(
-            "Serve POST /api/v1/inpaint (image + mask -> PNG), GET /api/v1/health, GET /api/v1/model, "
-            "the API docs at /docs and a painting page at /. Binds 127.0.0.1 unless --host says "
+            "Serve POST /api/v1/inpaint (image + mask -> PNG), GET /api/v1/health, GET /api/v1/models, "
+            "GET /api/v1/model, the API docs at /docs and a painting page at /. Every model is loaded "
+            "at start; a request picks one with its 'model' field. Binds 127.0.0.1 unless --host says "
             "otherwise: put a reverse proxy with TLS and authentication in front before exposing it."
         ),
     )
@@ -43,8 +48,14 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.Argu
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
-        help=MODEL_HELP,
+        action="append",
+        metavar="MODEL",
+        help=(
+            f"{MODEL_HELP}. Repeat it (or separate with commas: --model faces,scenes) to serve several; "
+            "the first given is the default, the one requests get when they name none. A bundle "
+            "folder goes by its folder's name. Without --model: every shipped model installed, "
+            f"{DEFAULT_MODEL_TARGET!r} the default"
+        ),
     )
     p.add_argument("--device", default="cpu", help="torch device for the model (default cpu)")
     for field, text in LIMIT_FLAGS.items():
@@ -61,22 +72,31 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.Argu
     return p
 
 
+def build_app(args: argparse.Namespace) -> FastAPI:
+    """The app ``glcic serve`` runs: every ``--model`` loaded (BundleError -> exit 2), the limits checked."""
+    from glcic.server import create_app
+    from glcic.server.models import load_models, split_models
+
+    settings = ServerSettings(**{field: getattr(args, field) for field in LIMIT_FLAGS})
+    settings.check()
+    models = load_models(split_models(args.model), device=args.device)
+    return create_app(pipelines=models.pipelines, default=models.default, settings=settings)
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
     import torch
     import uvicorn
 
-    from glcic.pipeline import InpaintPipeline
-    from glcic.server import create_app
     from glcic.server.connections import uvicorn_config
 
-    settings = ServerSettings(**{field: getattr(args, field) for field in LIMIT_FLAGS})
-    settings.check()
+    app = build_app(args)
+    settings: ServerSettings = app.state.settings
     # Workers share the cores rather than each asking for all of them.
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.max_concurrent))
-    pipe = InpaintPipeline.from_pretrained(args.model, device=args.device)  # BundleError -> exit 2
-    app = create_app(pipeline=pipe, settings=settings)
+    names = app.state.models.names
+    print(f"glcic serve: models {', '.join(names)} (default {app.state.default_model})")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"glcic serve: listening on {args.host}, reachable from other machines; the API has no authentication"

@@ -12,6 +12,7 @@ Modules, in the order a request meets them:
 - :mod:`~glcic.server.uploads`: bodies read in full first, a few at once, with deadlines;
 - :mod:`~glcic.server.workers`: admission, a bounded pool and queue (503 when full);
 - :mod:`~glcic.server.requests`: reading multipart or JSON into one ``InpaintRequest``;
+- :mod:`~glcic.server.models`: the loaded models by name; the ``model`` field picks one;
 - :mod:`~glcic.server.inpaint`: decode, check, complete, encode (on a worker thread);
 - :mod:`~glcic.server.errors`: every non-200 answer as ``{"error", "detail"}`` JSON;
 - :mod:`~glcic.server.settings`, :mod:`~glcic.server.openapi`: limits; the API's docs;

@@ -1,12 +1,13 @@
 """HTTP API and web page for image completion.
 
-``create_app()`` builds a FastAPI app around one :class:`glcic.pipeline.InpaintPipeline`:
+``create_app()`` builds a FastAPI app around one or more :class:`glcic.pipeline.InpaintPipeline`,
+each by name (:class:`glcic.server.models.ModelSet`):
 
 - ``POST /api/v1/inpaint``: an image and a mask (1 / white / non-zero = hole), as
-  multipart files or base64 in JSON; answers the completed image as a PNG of the
-  input's size.
-- ``GET /api/v1/health``, ``GET /api/v1/model``; the OpenAPI schema at ``/openapi.json``
-  and its docs at ``/docs``.
+  multipart files or base64 in JSON, and the ``model`` to run (the default when absent);
+  answers the completed image as a PNG of the input's size.
+- ``GET /api/v1/health``, ``GET /api/v1/models`` (every loaded model), ``GET /api/v1/model``
+  (the default, or ``?name=``); the OpenAPI schema at ``/openapi.json`` and its docs at ``/docs``.
 - ``GET /``: a single static page (no build step, no CDN) to paint a hole and run.
 
 Every error is JSON ``{"error": code, "detail": explanation}``: 4xx for anything a
@@ -24,12 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
@@ -39,7 +41,8 @@ from glcic.options import DEFAULT_MODEL
 from glcic.pipeline import InpaintPipeline
 from glcic.server.errors import ApiError, install_error_handlers
 from glcic.server.inpaint import run_inpaint
-from glcic.server.openapi import INPAINT_OPENAPI, mount_docs
+from glcic.server.models import ModelSet, load_models
+from glcic.server.openapi import INPAINT_OPENAPI, document_models, mount_docs
 from glcic.server.requests import parse_request
 from glcic.server.security import SecurityHeaders
 from glcic.server.settings import ServerSettings
@@ -54,22 +57,45 @@ routes = APIRouter()
 
 def create_app(
     pipeline: InpaintPipeline | None = None,
-    model: str = DEFAULT_MODEL,
+    models: Sequence[str] | None = None,
     settings: ServerSettings | None = None,
     device: str = "cpu",
+    *,
+    pipelines: Mapping[str, InpaintPipeline] | None = None,
+    default: str | None = None,
 ) -> FastAPI:
-    """Build the app around ``pipeline`` (or load ``model``: 'default' or a bundle folder).
+    """Build the app around ready pipelines, or load ``models``; give at most one of the three.
 
     Args:
-        pipeline: a ready :class:`glcic.pipeline.InpaintPipeline` (tests pass a tiny one).
-        model: loaded with ``InpaintPipeline.from_pretrained`` when ``pipeline`` is None.
+        pipeline: one ready :class:`glcic.pipeline.InpaintPipeline` (tests pass a tiny one),
+            named after its bundle (``info["name"]``).
+        models: shipped model names or bundle folders, loaded at once with
+            :func:`glcic.server.models.load_models` (the first is the default). With none of
+            the three: every installed shipped model, as ``glcic serve`` does.
         settings: limits; defaults to :class:`ServerSettings()`.
-        device: where a loaded model runs.
+        device: where loaded models run.
+        pipelines: ready pipelines by name.
+        default: the name among ``pipelines`` that requests get when they name none
+            (default: the first).
+
+    Raises:
+        BundleError: a model of ``models`` is missing, broken, or named twice.
+        ValueError: more than one of ``pipeline``, ``models`` and ``pipelines``, or bad names.
     """
     settings = settings or ServerSettings()
     settings.check()
-    if pipeline is None:
-        pipeline = InpaintPipeline.from_pretrained(model, device=device)
+    if sum(x is not None for x in (pipeline, models, pipelines)) > 1:
+        raise ValueError("give one of pipeline=, models= and pipelines=; got several")
+    if default is not None and pipelines is None:
+        raise ValueError("default= names one of pipelines=; with models= the first is the default")
+    if pipeline is not None:
+        loaded = ModelSet.single(pipeline)
+    elif pipelines is not None:
+        loaded = ModelSet(
+            dict(pipelines), next(iter(pipelines), "") if default is None else default
+        )
+    else:
+        loaded = load_models(models, device=device)
     pool = WorkerPool(settings.max_concurrent, settings.queue)
 
     @asynccontextmanager
@@ -89,7 +115,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by mount_docs from the package's own Swagger UI files: no CDN
     )
-    app.state.pipeline = pipeline
+    app.state.models = loaded
+    app.state.pipelines = loaded.pipelines
+    app.state.default_model = loaded.default
     app.state.settings = settings
     app.state.pool = pool
     app.state.uploads = UploadSlots(settings.max_uploads)
@@ -100,6 +128,7 @@ def create_app(
     app.include_router(routes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     mount_docs(app)
+    document_models(app, f"{API}/inpaint", loaded.names, loaded.default)
     return app
 
 
@@ -115,7 +144,8 @@ def create_app(
 )
 async def inpaint(request: Request) -> Response:
     """Send ``image`` and ``mask`` (white / non-zero = hole, same size as the image) as
-    multipart files, or base64 in a JSON object; optional ``postprocess``, ``strategy``,
+    multipart files, or base64 in a JSON object; optional ``model`` (see
+    ``GET /api/v1/models``; default: the server's default), ``postprocess``, ``strategy``,
     ``method``. Answers ``image/png`` of the input's size; pixels outside the hole (and,
     with ``blend``, its seam) are the input's. ``X-Glcic-Model``, ``X-Glcic-Strategy``
     and ``X-Glcic-Scale`` say what ran."""
@@ -130,11 +160,12 @@ async def inpaint(request: Request) -> Response:
         raise _busy(pool, settings.retry_after) from None
     submitted = False
     try:
-        req = await parse_request(request)
+        req = await parse_request(request, state.models)
         started = time.perf_counter()
         submitted = True
+        pipe = state.models.pipelines[req.model]
         png, ran = await pool.run(
-            run_inpaint, state.pipeline, req, settings.max_pixels, timeout=settings.timeout
+            run_inpaint, pipe, req, settings.max_pixels, timeout=settings.timeout
         )
     except ClientDisconnect:
         return Response(status_code=499)
@@ -190,12 +221,27 @@ async def health(request: Request) -> dict[str, Any]:
 
 
 @routes.get(
-    f"{API}/model",
-    summary="The loaded model: name, resolution, training data, licence",
+    f"{API}/models",
+    summary="Every loaded model: name, default, resolution, what it is for, training data, licence",
     tags=["service"],
 )
-async def model_info(request: Request) -> dict[str, Any]:
-    return dict(request.app.state.pipeline.info)
+async def models_info(request: Request) -> dict[str, Any]:
+    """The names a request's ``model`` field takes, the default's first among equals."""
+    models: ModelSet = request.app.state.models
+    return {"default": models.default, "models": [models.describe(name) for name in models.names]}
+
+
+@routes.get(
+    f"{API}/model",
+    summary="One loaded model (the default unless ?name= says which): resolution, training data, licence",
+    tags=["service"],
+)
+async def model_info(
+    request: Request,
+    name: str = Query(DEFAULT_MODEL, description="A name from GET /api/v1/models, or 'default'."),
+) -> dict[str, Any]:
+    models: ModelSet = request.app.state.models
+    return models.describe(models.resolve(name, status=404))
 
 
 # --------------------------------------------------------------------------- page

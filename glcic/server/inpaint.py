@@ -1,6 +1,7 @@
 """The work done on a worker thread for one request: decode, check, complete, encode.
 
-The answer carries what ran: ``X-Glcic-Model``, ``X-Glcic-Strategy`` and
+The answer carries what ran: ``X-Glcic-Model`` (the model's name on this server, the one
+the request's ``model`` field takes, or the classical method), ``X-Glcic-Strategy`` and
 ``X-Glcic-Scale`` (:meth:`glcic.pipeline.InpaintPipeline.run`'s result).
 
 Every problem with the two files becomes an :class:`~glcic.server.errors.ApiError`:
@@ -32,14 +33,16 @@ HEADER_SAFE = " " + "".join(c for c in string.printable if c not in string.white
 
 
 def run_inpaint(pipe: Any, req: InpaintRequest, max_pixels: int) -> tuple[bytes, dict[str, str]]:
-    """Decode, check and complete one request. Raises ApiError.
+    """Decode, check and complete one request with ``pipe``, the model ``req.model`` names.
+    Raises ApiError.
 
     Returns:
         The PNG bytes, and the headers that say what ran (:func:`what_ran`).
     """
     loaded, hole = _decode(req, max_pixels)
+    # The server's name for the model (what a request sends back), not the bundle's own.
+    model = req.model if req.method == "glcic" else req.method
     if not hole.any():  # nothing to complete: the input, as PNG
-        model = pipe.info["name"] if req.method == "glcic" else req.method
         return _encode_png(to_pil(loaded)), what_ran(model, "none", 1.0)
     try:
         # The pipeline answers a LoadedImage in its mode family (PIL L, LA, RGB or RGBA).
@@ -51,11 +54,11 @@ def run_inpaint(pipe: Any, req: InpaintRequest, max_pixels: int) -> tuple[bytes,
     out = result.image
     if out.size != loaded.size:  # the pipeline promises the input's size
         raise RuntimeError(f"pipeline returned {out.size}, expected {loaded.size}")
-    return _encode_png(out), what_ran(result.model, result.strategy, result.scale)
+    return _encode_png(out), what_ran(model, result.strategy, result.scale)
 
 
 def what_ran(model: str, strategy: str, scale: float) -> dict[str, str]:
-    """The ``X-Glcic-*`` headers: the model (bundle name or classical method), the strategy
+    """The ``X-Glcic-*`` headers: the model (its name on the server, or the classical method), the strategy
     that ran (``none`` for a classical method or an empty mask) and the network's scale
     (1 = native). A name that is not plain ASCII is percent-encoded UTF-8, as headers must be."""
     return {

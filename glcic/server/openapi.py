@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from glcic.server.requests import FILE_FIELDS, OPTION_CHOICES, OPTION_DEFAULTS, InpaintJSON
+from glcic.options import DEFAULT_MODEL
+from glcic.server.requests import (
+    FILE_FIELDS,
+    MODEL_DESCRIPTION,
+    MODEL_FIELD,
+    OPTION_CHOICES,
+    OPTION_DEFAULTS,
+    InpaintJSON,
+)
 
 
 def _multipart_schema() -> dict[str, Any]:
@@ -19,6 +29,11 @@ def _multipart_schema() -> dict[str, Any]:
             "format": "binary",
             "description": "The mask file, same size as the image: white / non-zero = hole.",
         },
+    }
+    props[MODEL_FIELD] = {
+        "type": "string",
+        "default": DEFAULT_MODEL,
+        "description": MODEL_DESCRIPTION,
     }
     for name, choices in OPTION_CHOICES.items():
         props[name] = {"type": "string", "enum": list(choices), "default": OPTION_DEFAULTS[name]}
@@ -39,8 +54,8 @@ INPAINT_OPENAPI = {
             "content": {"image/png": {}},
             "headers": {
                 "X-Glcic-Model": {
-                    "description": "The model that ran: the bundle's name (percent-encoded "
-                    "UTF-8 if not ASCII), or the classical method.",
+                    "description": "The model that ran: its name on this server, as in "
+                    "GET /api/v1/models (percent-encoded UTF-8 if not ASCII), or the classical method.",
                     "schema": {"type": "string"},
                 },
                 "X-Glcic-Strategy": {
@@ -68,7 +83,8 @@ INPAINT_OPENAPI = {
         },
         "415": {"description": "Content-Type is neither multipart/form-data nor application/json."},
         "422": {
-            "description": "Missing or unknown field, bad option, unreadable image, size mismatch, unusable mask."
+            "description": "Missing or unknown field, bad option, a model this server has not "
+            "loaded (unknown_model), unreadable image, size mismatch, unusable mask."
         },
         "503": {
             "description": "Every worker is busy and the queue is full (or no upload slot came "
@@ -78,6 +94,32 @@ INPAINT_OPENAPI = {
     },
 }
 """``openapi_extra`` of ``POST /api/v1/inpaint``: its body is read by hand, not by FastAPI."""
+
+
+def document_models(app: FastAPI, path: str, names: Sequence[str], default: str) -> None:
+    """Make ``app``'s schema list its own models as the choices of ``path``'s ``model`` field.
+
+    The route's ``openapi_extra`` (:data:`INPAINT_OPENAPI`) is shared by every app, so each
+    app patches a copy of its built schema instead.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = copy.deepcopy(build())
+            content = schema["paths"][path]["post"]["requestBody"]["content"]
+            for form in content.values():
+                field = form["schema"]["properties"][MODEL_FIELD]
+                field["enum"] = (
+                    [*names, DEFAULT_MODEL] if DEFAULT_MODEL not in names else list(names)
+                )
+                field["description"] = (
+                    f"{MODEL_DESCRIPTION} Here: {', '.join(names)}; 'default' = {default!r}."
+                )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def mount_docs(app: FastAPI) -> None:

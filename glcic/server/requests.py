@@ -3,7 +3,9 @@
 The body has already been read, within the upload limits, by
 :class:`glcic.server.uploads.BodyReader`. Every field is checked here, before any work is queued: unknown, missing, duplicate
 or wrong-kind fields and bad options are 422s that say what to send instead;
-unparseable bodies are 400s. The option lists and defaults are :mod:`glcic.options`'.
+unparseable bodies are 400s. The option lists and defaults are :mod:`glcic.options`';
+the ``model`` field names one of the server's models (:class:`glcic.server.models.ModelSet`)
+and leaves here as that model's name, ``default`` resolved.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from glcic.options import (
     DEFAULT_METHOD,
+    DEFAULT_MODEL,
     DEFAULT_POSTPROCESS,
     DEFAULT_STRATEGY,
     METHODS,
@@ -29,8 +32,14 @@ from glcic.options import (
     STRATEGIES,
 )
 from glcic.server.errors import ApiError, format_errors
+from glcic.server.models import ModelSet
 
 FILE_FIELDS = ("image", "mask")
+MODEL_FIELD = "model"
+MODEL_DESCRIPTION = (
+    "Which of the server's models runs: a name from GET /api/v1/models, or 'default' "
+    "(the server's default, also used when the field is absent)."
+)
 OPTION_CHOICES = {"postprocess": POSTPROCESS, "strategy": STRATEGIES, "method": METHODS}
 OPTION_DEFAULTS = {
     "postprocess": DEFAULT_POSTPROCESS,
@@ -45,6 +54,8 @@ class InpaintRequest:
 
     image: bytes
     mask: bytes
+    model: str = DEFAULT_MODEL
+    """The name of a loaded model (:func:`parse_request` resolves ``default`` to it)."""
     postprocess: str = DEFAULT_POSTPROCESS
     strategy: str = DEFAULT_STRATEGY
     method: str = DEFAULT_METHOD
@@ -59,6 +70,7 @@ class InpaintJSON(BaseModel):
     mask: str = Field(
         description="The mask, base64-encoded, same size as the image: white / non-zero = hole."
     )
+    model: str = Field(DEFAULT_MODEL, description=MODEL_DESCRIPTION)
     postprocess: Literal[POSTPROCESS] = Field(
         DEFAULT_POSTPROCESS,
         description="'blend' smooths the seam around the hole (Poisson blending).",
@@ -72,13 +84,13 @@ class InpaintJSON(BaseModel):
     )
 
 
-async def parse_request(request: Request) -> InpaintRequest:
-    """Read and check the body of ``request`` by its Content-Type."""
+async def parse_request(request: Request, models: ModelSet) -> InpaintRequest:
+    """Read and check the body of ``request`` by its Content-Type; ``model`` must name one of ``models``."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        return await parse_multipart(request)
+        return await parse_multipart(request, models)
     if ctype == "application/json":
-        return parse_json(await request.body())
+        return parse_json(await request.body(), models)
     raise ApiError(
         415,
         "unsupported_media_type",
@@ -90,7 +102,7 @@ async def parse_request(request: Request) -> InpaintRequest:
 # --------------------------------------------------------------------------- the two forms
 
 
-async def parse_multipart(request: Request) -> InpaintRequest:
+async def parse_multipart(request: Request, models: ModelSet) -> InpaintRequest:
     """``multipart/form-data``: file parts ``image`` and ``mask``, text fields for options."""
     try:
         form = await request.form(max_files=4, max_fields=8)
@@ -119,7 +131,8 @@ async def parse_multipart(request: Request) -> InpaintRequest:
                 raise ApiError(
                     422, "invalid_option", f"field {name!r} must be a text field, not a file"
                 )
-            options[name] = _check_option(name, value)
+            options[name] = value if name == MODEL_FIELD else _check_option(name, value)
+        options[MODEL_FIELD] = models.resolve(options.get(MODEL_FIELD, DEFAULT_MODEL))
         return InpaintRequest(image=files["image"], mask=files["mask"], **options)
     finally:
         await form.close()
@@ -136,7 +149,7 @@ def _single_fields(form: FormData) -> dict[str, Any]:
     return fields
 
 
-def parse_json(body: bytes) -> InpaintRequest:
+def parse_json(body: bytes, models: ModelSet) -> InpaintRequest:
     """``application/json``: an object with base64 ``image`` and ``mask``, and options."""
     try:
         raw = json.loads(body)
@@ -164,6 +177,7 @@ def parse_json(body: bytes) -> InpaintRequest:
     for name in OPTION_CHOICES:
         if name in raw:
             raw[name] = _check_option(name, raw[name])
+    raw[MODEL_FIELD] = models.resolve(raw.get(MODEL_FIELD, DEFAULT_MODEL))
     try:
         req = InpaintJSON.model_validate(raw)
     except ValidationError as e:
@@ -171,6 +185,7 @@ def parse_json(body: bytes) -> InpaintRequest:
     return InpaintRequest(
         image=b64decode(req.image, "image"),
         mask=b64decode(req.mask, "mask"),
+        model=req.model,
         postprocess=req.postprocess,
         strategy=req.strategy,
         method=req.method,
@@ -206,7 +221,7 @@ def b64decode(text: str, name: str) -> bytes:
 
 
 def _reject_unknown(fields: dict[str, Any]) -> None:
-    known = set(FILE_FIELDS) | set(OPTION_CHOICES)
+    known = {*FILE_FIELDS, MODEL_FIELD, *OPTION_CHOICES}
     unknown = sorted(set(fields) - known)
     if unknown:
         raise ApiError(

@@ -22,20 +22,35 @@ INPAINT = "/api/v1/inpaint"
 H, W = 48, 64
 
 
+def tiny_bundle(
+    folder, name: str = "tiny-test", seed: int = 0, mean_pixel=(0.5, 0.4, 0.3), **text
+) -> str:
+    """Write a random-weight bundle of width 1/8 (a few hundred KB) into ``folder``; its path."""
+    torch.manual_seed(seed)
+    cfg = ModelConfig(width=0.125)
+    text = {"training_data": "none (random weights)", "license": "MIT", **text}
+    info = BundleInfo(model=cfg, resolution=64, mean_pixel=list(mean_pixel), name=name, **text)
+    return str(save_bundle(folder, CompletionNetwork(cfg).eval(), info))
+
+
 @pytest.fixture(scope="session")
 def pipe(tmp_path_factory):
-    torch.manual_seed(0)
-    cfg = ModelConfig(width=0.125)
-    info = BundleInfo(
-        model=cfg,
-        resolution=64,
-        mean_pixel=[0.5, 0.4, 0.3],
-        name="tiny-test",
-        training_data="none (random weights)",
-        license="MIT",
+    folder = tiny_bundle(tmp_path_factory.mktemp("bundle"))
+    return InpaintPipeline.from_pretrained(folder, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def other_pipe(tmp_path_factory):
+    """A second tiny pipeline that fills holes differently from ``pipe`` (other weights, other mean)."""
+    folder = tiny_bundle(
+        tmp_path_factory.mktemp("other"),
+        "tiny-other",
+        seed=1,
+        mean_pixel=(0.1, 0.9, 0.2),
+        description="The other tiny test model.",
+        license="CC0",
     )
-    folder = save_bundle(tmp_path_factory.mktemp("bundle"), CompletionNetwork(cfg).eval(), info)
-    return InpaintPipeline.from_pretrained(str(folder), device="cpu")
+    return InpaintPipeline.from_pretrained(folder, device="cpu")
 
 
 SETTINGS = dict(max_upload_mb=0.25, max_pixels=128 * 128, max_concurrent=1, queue=4, timeout=30.0)

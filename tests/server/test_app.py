@@ -51,7 +51,8 @@ def test_health(client):
 
 def test_model(client, pipe):
     body = client.get("/api/v1/model").json()
-    assert body == dict(pipe.info)
+    info = dict(pipe.info)
+    assert body == {**info, "name": "tiny-test", "default": True, "bundle_name": info["name"]}
     assert body["name"] == "tiny-test"
     assert body["resolution"] == 64
     for key in ("training_data", "value_range", "license"):

@@ -1,0 +1,170 @@
+"""The models a server holds, by name; a request picks one with its ``model`` field.
+
+A shipped model is named as it is shipped (``faces``, ``scenes``: :data:`glcic.options.SHIPPED_MODELS`),
+a bundle folder by its folder's name, a pipeline handed to ``create_app`` by its bundle's
+name. ``default`` (:data:`glcic.options.DEFAULT_MODEL`) always names the server's default
+model, which is the first one given unless told otherwise. Every model is loaded at start
+(about 6 MB each), so a missing or broken one fails there, not on a request.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from glcic.errors import BundleError
+from glcic.options import DEFAULT_MODEL, DEFAULT_MODEL_TARGET, SHIPPED_MODELS
+from glcic.server.errors import ApiError
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """The loaded pipelines by name, and the name of the default one.
+
+    Raises:
+        ValueError: no pipeline, a name that is not non-empty text, a ``default`` that is
+            not among them, or a model named ``default`` that is not the default.
+    """
+
+    pipelines: Mapping[str, Any]
+    """Name -> :class:`glcic.pipeline.InpaintPipeline` (or anything with ``info`` and ``run``)."""
+    default: str
+
+    def __post_init__(self) -> None:
+        if not self.pipelines:
+            raise ValueError("a server needs at least one model; got none")
+        bad = [n for n in self.pipelines if not isinstance(n, str) or not n.strip()]
+        if bad:
+            raise ValueError(f"model names must be non-empty text; got {', '.join(map(repr, bad))}")
+        if self.default not in self.pipelines:
+            raise ValueError(
+                f"the default model must be one of the loaded ones ({', '.join(map(repr, self.names))}); "
+                f"got {self.default!r}"
+            )
+        if DEFAULT_MODEL in self.pipelines and self.default != DEFAULT_MODEL:
+            raise ValueError(
+                f"a model named {DEFAULT_MODEL!r} must be the default: requests use that name for "
+                f"the default ({self.default!r}); rename it"
+            )
+
+    @classmethod
+    def single(cls, pipeline: Any) -> ModelSet:
+        """One pipeline, named after its bundle (``info["name"]``), or ``default``."""
+        info = getattr(pipeline, "info", None) or {}
+        name = info.get("name") or DEFAULT_MODEL
+        return cls({name: pipeline}, name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.pipelines)
+
+    def choices(self) -> str:
+        """What a request may name, for error messages: ``'faces', 'scenes' or 'default' (= 'faces')``."""
+        names = ", ".join(repr(n) for n in self.names if n != DEFAULT_MODEL)
+        alias = f"{DEFAULT_MODEL!r} (= {self.default!r})"
+        return f"{names} or {alias}" if names else alias
+
+    def resolve(self, value: Any, status: int = 422) -> str:
+        """The loaded model that ``value`` names (``default``: the default).
+
+        Raises:
+            ApiError: ``status`` ``unknown_model``, listing the names this server has.
+        """
+        if value == DEFAULT_MODEL:
+            return self.default
+        if isinstance(value, str) and value in self.pipelines:
+            return value
+        raise ApiError(
+            status,
+            "unknown_model",
+            f"model must be one of {self.choices()} (the models this server loaded, see "
+            f"GET /api/v1/models); got {reprlib.repr(value)}",
+        )
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """``name``'s entry in ``GET /api/v1/models``: its name here, whether it is the default,
+        its bundle's own name and the pipeline's ``info`` (resolution, licence, ...)."""
+        info = dict(self.pipelines[name].info)
+        bundle_name = info.pop("name", name)
+        return {"name": name, "default": name == self.default, "bundle_name": bundle_name, **info}
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def installed_models() -> list[str]:
+    """The shipped models found in the package (``glcic/weights/NAME/config.json``), in
+    :data:`~glcic.options.SHIPPED_MODELS` order, the default target first."""
+    from glcic import bundle
+
+    found = [n for n in SHIPPED_MODELS if (bundle.WEIGHTS_DIR / n / "config.json").is_file()]
+    return sorted(found, key=lambda n: n != DEFAULT_MODEL_TARGET)
+
+
+def split_models(values: Sequence[str] | None) -> list[str]:
+    """``--model`` values as a list: each may hold several, separated by commas (a value that
+    is an existing path is kept whole, commas and all).
+
+    Raises:
+        BundleError: an empty entry (``faces,`` or ``,``).
+    """
+    specs: list[str] = []
+    for value in values or ():
+        parts = [value] if Path(value).exists() else value.split(",")
+        for part in parts:
+            if not part.strip():
+                raise BundleError(
+                    f"--model {value!r} has an empty entry; give model names or bundle folders "
+                    "separated by commas, e.g. --model faces,scenes"
+                )
+            specs.append(part.strip())
+    return specs
+
+
+def model_name(spec: str) -> str:
+    """The name a model goes by on the server: a shipped model's (``default`` -> its target),
+    else the bundle folder's own name.
+
+    Raises:
+        BundleError: a shipped model that is not installed, or a path that is no bundle.
+    """
+    from glcic.bundle import resolve_bundle_path, shipped_name
+
+    folder = resolve_bundle_path(spec)  # checks it is there, with a message that says what to do
+    return shipped_name(spec) or folder.name
+
+
+def load_models(specs: Sequence[str] | None = None, device: str = "cpu") -> ModelSet:
+    """Load every model of ``specs`` (shipped names or bundle folders); the first is the default.
+
+    Without ``specs``: every installed shipped model, :data:`~glcic.options.DEFAULT_MODEL_TARGET`
+    the default.
+
+    Raises:
+        BundleError: a model that is missing or broken, or two that go by the same name.
+    """
+    from glcic.pipeline import InpaintPipeline
+
+    # None installed: 'default' fails, saying which model is missing and what to do.
+    specs = list(specs) if specs else installed_models() or [DEFAULT_MODEL]
+    named: dict[str, str] = {}
+    for spec in specs:
+        name = model_name(spec)
+        if name in named:
+            raise BundleError(
+                f"--model {named[name]!r} and --model {spec!r} both go by the name {name!r} on the "
+                "server; give each model once, and bundle folders distinct folder names"
+            )
+        if name == DEFAULT_MODEL:
+            raise BundleError(
+                f"the bundle folder {spec!r} is named {DEFAULT_MODEL!r}, which requests use for the "
+                "default model; rename the folder"
+            )
+        named[name] = spec
+    pipelines = {
+        name: InpaintPipeline.from_pretrained(spec, device=device) for name, spec in named.items()
+    }
+    return ModelSet(pipelines, next(iter(pipelines)))
