@@ -26,6 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from glcic.evaluation.report import family_scores
 from glcic.options import DEFAULT_DATA_ROOT
 
 PRESET = "ablation64"
@@ -110,15 +111,7 @@ def evaluate_variant(name: str, out: Path, limit: int) -> None:
 def table(out: Path, names: list[str]) -> str:
     """One markdown table: hole PSNR / hole L1 / SSIM per mask family, images/s, minutes."""
     def scores(report: dict, method: str) -> dict[str, tuple[float, float, float]]:
-        fams: dict[str, tuple[float, float, float]] = {}
-        if report.get("masks") == "nvidia-bins":  # one entry per hole-area bin
-            for b, entry in report["bins"].items():
-                m = entry[method]
-                fams[f"nvidia {b}"] = (m["hole_psnr"], m["hole_l1"], m["ssim"])
-        else:
-            m = report["methods"][method]
-            fams[report["masks"]] = (m["hole_psnr"], m["hole_l1"], m["ssim"])
-        return fams
+        return {f: (m["hole_psnr"], m["hole_l1"], m["ssim"]) for f, m in family_scores(report, method).items()}
 
     rows, families = [], []
     for name in names:

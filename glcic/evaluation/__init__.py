@@ -54,7 +54,7 @@ from glcic.evaluation.methods import (
     parse_methods,
     read_model_info,
 )
-from glcic.evaluation.report import aggregate, area_bin, build_report, format_markdown
+from glcic.evaluation.report import aggregate, area_bin, build_report, family_scores, format_markdown
 from glcic.evaluation.runner import run_methods
 from glcic.evaluation.scoring import Scorer
 from glcic.options import DEFAULT_DATA_ROOT, DEFAULT_MODEL, METHODS, METRICS, NATIVE_SIZE
@@ -70,6 +70,7 @@ __all__ = [
     "build_masks",
     "default_nvidia_folder",
     "evaluate",
+    "family_scores",
     "format_markdown",
     "grid_size",
     "list_eval_images",

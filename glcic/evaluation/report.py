@@ -181,6 +181,15 @@ def _fmt(v: float | None, digits: int) -> str:
     return "inf" if v is None else f"{v:.{digits}f}"
 
 
+def family_scores(report: dict[str, Any], method: str) -> dict[str, dict[str, Any]]:
+    """One method's averages per mask family: ``{report["masks"]: ...}``, or for an
+    ``nvidia-bins`` report one entry per bin, ``"nvidia 1-10%"``, ... (the rows of the
+    literature's table). Empty when ``method`` was not run."""
+    if report["bins_by"] == "mask_bin":
+        return {f"nvidia {label}": by[method] for label, by in report["bins"].items() if method in by}
+    return {report["masks"]: report["methods"][method]} if method in report["methods"] else {}
+
+
 def format_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: a header line, the ``nvidia-bins`` table (bins x methods)
     when there is one, the overall table, and the table by measured hole area."""

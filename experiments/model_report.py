@@ -1,0 +1,152 @@
+"""A shipped model's evidence: every hole family, every classical method, every margin.
+
+Evaluates one model (a shipped name or a bundle folder) on a val split at its own
+resolution with ``glcic.evaluation.evaluate``: the paper's rectangles, the centred
+square, local ``freeform`` strokes, image-scale ``strokes`` and ``blobs``, and the
+literature's NVIDIA bins; against Telea, Navier-Stokes and biharmonic on every image,
+and against OpenCV contrib's FSR (about a second a call) on the first ``--fsr-limit``
+images. With ``--against OTHER`` the other model is scored on exactly the same images
+and holes (the masks are saved by the first run and read back), so a new model can be
+compared with the one it replaces.
+
+Prints one markdown table: per family, the model's hole PSNR and hole L1, the best
+classical method's, and the margins (positive = the model is better). Every evaluation
+is written as JSON (and a grid) into ``--out`` and skipped when already there, so an
+interrupted report continues. Model cards quote this table.
+
+    python experiments/model_report.py --model faces --data ../shared/data/celeba --out ~/glcic-runs/report-faces
+    python experiments/model_report.py --model scenes --data ../shared/data/scenes/images \\
+        --out ~/glcic-runs/report-scenes --markdown docs/results/scenes_val.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from glcic.evaluation import evaluate, family_scores
+
+SPECS = ("rect", "center", "freeform", "strokes", "blobs", "nvidia-bins")
+CLASSICAL = ("telea", "ns", "biharmonic")
+"""Scored on every image; ``fsr`` (slow) on the first ``--fsr-limit``."""
+SEED = 0
+
+
+def cached(path: Path, **kwargs: Any) -> dict[str, Any]:
+    """The report at ``path``; when missing, ``evaluate(**kwargs)``, written there."""
+    if path.is_file():
+        return json.loads(path.read_text())
+    report = evaluate(**kwargs)
+    path.write_text(json.dumps(report) + "\n")
+    return report
+
+
+def evaluate_all(args: argparse.Namespace) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every evaluation of the report: ``{"main" | "fsr" | "against": {spec: report}}``."""
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    common = dict(model=args.model, data=args.data, split="val", seed=SEED, limit=args.limit,
+                  precision="fp32", progress=False, size=args.size or None)  # fmt: skip
+    done: dict[str, dict[str, dict[str, Any]]] = {"main": {}, "fsr": {}, "against": {}}
+    for spec in args.specs:
+        print(f"model_report: {spec}", flush=True)
+        masks_dir = out / f"masks_{spec}"
+        done["main"][spec] = main = cached(
+            out / f"{spec}.json", **common, masks=spec, methods=["glcic", *CLASSICAL],
+            grid=out / f"grid_{spec}.png", save_masks_to=masks_dir,
+        )  # fmt: skip
+        if args.fsr_limit:
+            done["fsr"][spec] = cached(
+                out / f"{spec}_fsr.json", **(common | {"limit": args.fsr_limit}), masks=spec,
+                methods=["glcic", "fsr"],
+            )  # fmt: skip
+        if args.against:
+            # The same images and holes: the first run's masks, read back in order (one
+            # folder per bin for nvidia-bins), at the first model's resolution.
+            other = common | {"model": args.against, "size": main["size"]}
+            for f in sorted(p for p in masks_dir.iterdir() if p.is_dir()) or [masks_dir]:
+                fam = f"nvidia {f.name}%" if spec == "nvidia-bins" else spec
+                done["against"].setdefault(spec, {})[fam] = cached(
+                    out / f"{spec}_against_{f.name}.json", **other, masks=str(f), methods=["glcic"]
+                )
+    return done
+
+
+def rows(done: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per family: the model, the best classical method, fsr, the other model."""
+    table = []
+    for spec, report in done["main"].items():
+        model = family_scores(report, "glcic")
+        classical = {m: family_scores(report, m) for m in CLASSICAL}
+        fsr = done["fsr"].get(spec)
+        for fam, g in model.items():
+            best_psnr = max(CLASSICAL, key=lambda m: classical[m][fam]["hole_psnr"])
+            best_l1 = min(CLASSICAL, key=lambda m: classical[m][fam]["hole_l1"])
+            row = {"family": fam, "n": g["n_images"], "psnr": g["hole_psnr"], "l1": g["hole_l1"],
+                   "best_psnr": (best_psnr, classical[best_psnr][fam]["hole_psnr"]),
+                   "best_l1": (best_l1, classical[best_l1][fam]["hole_l1"])}  # fmt: skip
+            if fsr is not None:
+                f_model, f_fsr = family_scores(fsr, "glcic")[fam], family_scores(fsr, "fsr")[fam]
+                row["fsr"] = (f_model["hole_psnr"] - f_fsr["hole_psnr"], f_fsr["hole_l1"] - f_model["hole_l1"], f_fsr["n_images"])
+            other = done["against"].get(spec, {}).get(fam)
+            if other is not None:
+                o = family_scores(other, "glcic")[other["masks"]]
+                row["against"] = (g["hole_psnr"] - o["hole_psnr"], o["hole_l1"] - g["hole_l1"])
+            table.append(row)
+    return table
+
+
+def markdown(table: list[dict[str, Any]], title: str) -> str:
+    """The table: margins are model minus best (PSNR) and best minus model (L1), so > 0 wins."""
+    has_fsr = any("fsr" in r for r in table)
+    has_other = any("against" in r for r in table)
+    head = ["holes", "images", "model hole PSNR", "best classical", "margin (dB)",
+            "model hole L1", "best classical", "L1 margin"]  # fmt: skip
+    head += ["vs fsr (dB / L1)"] if has_fsr else []
+    head += ["vs the other model (dB / L1)"] if has_other else []
+    lines = [title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in table:
+        (bp, bpv), (bl, blv) = r["best_psnr"], r["best_l1"]
+        cells = [r["family"], str(r["n"]), f"{r['psnr']:.2f}", f"{bp} {bpv:.2f}", f"{r['psnr'] - bpv:+.2f}",
+                 f"{r['l1']:.4f}", f"{bl} {blv:.4f}", f"{blv - r['l1']:+.4f}"]  # fmt: skip
+        if has_fsr:
+            cells.append(f"{r['fsr'][0]:+.2f} / {r['fsr'][1]:+.4f} (n={r['fsr'][2]})" if "fsr" in r else "—")
+        if has_other:
+            cells.append(f"{r['against'][0]:+.2f} / {r['against'][1]:+.4f}" if "against" in r else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    lost = [r["family"] for r in table if r["psnr"] <= r["best_psnr"][1] or r["l1"] >= r["best_l1"][1]]
+    lines += ["", "Margins > 0: the model is better. " + (
+        f"Not ahead of the best classical method on: {', '.join(lost)}." if lost
+        else "Ahead of the best classical method on every family, in hole PSNR and hole L1.")]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="a shipped model's name or a bundle folder")
+    p.add_argument("--data", required=True, help="a CelebA root or a folder (its training val split is used)")
+    p.add_argument("--out", type=Path, required=True, help="folder for the JSON reports, grids and masks")
+    p.add_argument("--limit", type=int, default=0, help="val images per evaluation (0 = all)")
+    p.add_argument("--fsr-limit", type=int, default=100, help="images scored with fsr (0 = skip it)")
+    p.add_argument("--size", type=int, default=0, help="square side (default: the model's resolution)")
+    p.add_argument("--against", help="another model scored on the same images and holes")
+    p.add_argument("--specs", default=",".join(SPECS), help=f"mask families (default {','.join(SPECS)})")
+    p.add_argument("--markdown", type=Path, help="also write the table here")
+    args = p.parse_args(argv)
+    args.specs = [s for s in args.specs.split(",") if s]
+    table = rows(evaluate_all(args))
+    title = f"`{args.model}` on the val split of `{args.data}` (seed {SEED})"
+    if args.against:
+        title += f", beside `{args.against}` on the same holes"
+    md = markdown(table, title)
+    print(md)
+    if args.markdown:
+        args.markdown.write_text(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
