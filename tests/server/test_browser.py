@@ -19,6 +19,7 @@ from glcic.config import ModelConfig
 from glcic.models.completion import CompletionNetwork
 from glcic.postprocess import DEFAULT_SEAM
 from glcic.server import ServerSettings, create_app, serve_in_thread
+from tests.server.conftest import tiny_bundle
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +59,24 @@ def server_url(tmp_path_factory):
     folder = save_bundle(tmp_path_factory.mktemp("bundle"), CompletionNetwork(cfg).eval(), info)
     pipe = pipeline_mod.InpaintPipeline.from_pretrained(str(folder), device="cpu")
     app = create_app(pipeline=pipe, settings=ServerSettings(max_concurrent=1, queue=2, timeout=60))
+    with serve_in_thread(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def duo_url(tmp_path_factory):
+    """A server with two models, ``tiny-test`` the default."""
+    pipes = {
+        name: pipeline_mod.InpaintPipeline.from_pretrained(
+            tiny_bundle(
+                tmp_path_factory.mktemp(name), name, seed=seed, description=f"The {name} model."
+            ),
+            device="cpu",
+        )
+        for name, seed in (("tiny-test", 0), ("tiny-other", 1))
+    }
+    settings = ServerSettings(max_concurrent=1, queue=2, timeout=60)
+    app = create_app(pipelines=pipes, settings=settings)
     with serve_in_thread(app) as url:
         yield url
 
@@ -112,6 +131,9 @@ def test_paint_run_compare_download(page, server_url, tmp_path):
     original = write_image(tmp_path / "photo.png")
     page.goto(server_url + "/")
     sync_api.expect(page.locator("#model-info")).to_contain_text("tiny-test")
+    # The only model: shown, not changeable.
+    assert page.locator("#model").is_disabled()
+    assert page.locator("#model").input_value() == "tiny-test"
     assert page.locator("#run").is_disabled()
 
     # Open the image.
@@ -170,14 +192,46 @@ def test_paint_run_compare_download(page, server_url, tmp_path):
     assert page.problems == []
 
 
+def paint_a_dot(page, x: int = 200, y: int = 150) -> None:
+    box = page.locator("#view").bounding_box()
+    page.mouse.move(*to_screen(box, x, y))
+    page.mouse.down()
+    page.mouse.up()
+
+
+def test_the_model_select_picks_the_model(page, duo_url, tmp_path):
+    write_image(tmp_path / "photo.png")
+    page.goto(duo_url + "/")
+    select = page.locator("#model")
+    sync_api.expect(page.locator("#model-info")).to_contain_text("The tiny-test model")
+    assert select.is_enabled()
+    assert select.input_value() == "tiny-test"  # the server's default
+    options = select.locator("option")
+    assert options.evaluate_all("os => os.map(o => [o.value, o.textContent])") == [
+        ["tiny-test", "tiny-test (default)"],
+        ["tiny-other", "tiny-other"],
+    ]
+    page.set_input_files("#file", str(tmp_path / "photo.png"))
+    paint_a_dot(page)
+    status = page.locator("#status")
+
+    # The default first, then the other one: the server says which ran.
+    page.locator("#run").click()
+    sync_api.expect(status).to_contain_text("Done", timeout=60_000)
+    sync_api.expect(status).to_contain_text("with tiny-test")
+    select.select_option("tiny-other")
+    sync_api.expect(page.locator("#model-info")).to_contain_text("The tiny-other model")
+    page.locator("#run").click()
+    # X-Glcic-Model: only a request whose model field says tiny-other gets it.
+    sync_api.expect(status).to_contain_text("with tiny-other", timeout=60_000)
+    assert page.problems == []
+
+
 def test_server_errors_are_shown(page, server_url, tmp_path):
     write_image(tmp_path / "photo.png")
     page.goto(server_url + "/")
     page.set_input_files("#file", str(tmp_path / "photo.png"))
-    box = page.locator("#view").bounding_box()
-    page.mouse.move(*to_screen(box, 200, 150))
-    page.mouse.down()
-    page.mouse.up()
+    paint_a_dot(page)
     # A value the page never offers, to get a 422 back from the server.
     page.evaluate(
         "() => { const s = document.getElementById('postprocess'); s.add(new Option('bogus', 'bogus')); s.value = 'bogus'; }"

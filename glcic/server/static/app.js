@@ -27,6 +27,7 @@
     undo: $("undo"),
     redo: $("redo"),
     clear: $("clear"),
+    model: $("model"),
     postprocess: $("postprocess"),
     method: $("method"),
     strategy: $("strategy"),
@@ -51,6 +52,7 @@
     comparing: false,
     busy: false,
     limits: null, // from /api/v1/health
+    models: [], // from /api/v1/models: { name, default, description, resolution, license, ... }
   };
 
   // ---- status line -------------------------------------------------------
@@ -355,6 +357,8 @@
       const form = new FormData();
       form.append("image", state.file, state.name);
       form.append("mask", maskPng, "mask.png");
+      // No list from the server (it could not be read): leave the choice to the server's default.
+      if (el.model.value) form.append("model", el.model.value);
       form.append("postprocess", el.postprocess.value);
       form.append("method", el.method.value);
       form.append("strategy", el.strategy.value);
@@ -494,21 +498,46 @@
 
   async function loadInfo() {
     try {
-      const [health, model] = await Promise.all([
+      const [health, models] = await Promise.all([
         fetch(`${API}/health`).then((r) => r.json()),
-        fetch(`${API}/model`).then((r) => r.json()),
+        fetch(`${API}/models`).then((r) => r.json()),
       ]);
       state.limits = health.limits || null;
-      // The name and what the model is for; the training data is a list of local
-      // folders, which tells a visitor nothing.
-      let text = `Model: ${model.name || "glcic"}`;
-      if (model.description) text += ` — ${model.description.replace(/\.$/, "")}`;
-      text += model.resolution ? ` (trained at ${model.resolution} px).` : ".";
-      el.modelInfo.textContent = text + (model.license ? ` Licence: ${model.license}` : "");
+      state.models = models.models || [];
+      if (!state.models.length) throw new Error("no models listed");
+      fillModels();
     } catch (err) {
+      el.model.replaceChildren(new Option("server default", ""));
       el.modelInfo.textContent = "Could not read the model information from the server.";
     }
   }
+
+  // One option per loaded model, the server's default selected; a single model is shown
+  // but cannot be changed.
+  function fillModels() {
+    el.model.replaceChildren();
+    for (const m of state.models) {
+      const label = m.default && state.models.length > 1 ? `${m.name} (default)` : m.name;
+      el.model.add(new Option(label, m.name, m.default, m.default));
+    }
+    el.model.disabled = state.models.length < 2;
+    el.model.title = state.models.length < 2
+      ? "The only model this server has loaded"
+      : "Which of the server's models completes the hole";
+    describeModel();
+  }
+
+  function describeModel() {
+    const model = state.models.find((m) => m.name === el.model.value);
+    if (!model) return;
+    // The name and what the model is for; the training data is a list of local
+    // folders, which tells a visitor nothing.
+    let text = `Model: ${model.name}`;
+    if (model.description) text += ` — ${model.description.replace(/\.$/, "")}`;
+    text += model.resolution ? ` (trained at ${model.resolution} px).` : ".";
+    el.modelInfo.textContent = text + (model.license ? ` Licence: ${model.license}` : "");
+  }
+  el.model.addEventListener("change", describeModel);
 
   updateButtons();
   loadInfo();
