@@ -57,7 +57,7 @@ routes = APIRouter()
 
 def create_app(
     pipeline: InpaintPipeline | None = None,
-    models: Sequence[str] | None = None,
+    models: Sequence[str] | str | None = None,
     settings: ServerSettings | None = None,
     device: str = "cpu",
     *,

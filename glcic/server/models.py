@@ -80,8 +80,8 @@ class ModelSet:
         raise ApiError(
             status,
             "unknown_model",
-            f"model must be one of {self.choices()} (the models this server loaded, see "
-            f"GET /api/v1/models); got {reprlib.repr(value)}",
+            f"model must name one of this server's models: {self.choices()}, listed by "
+            f"GET /api/v1/models; got {reprlib.repr(value)}",
         )
 
     def describe(self, name: str) -> dict[str, Any]:
@@ -137,17 +137,19 @@ def model_name(spec: str) -> str:
     return shipped_name(spec) or folder.name
 
 
-def load_models(specs: Sequence[str] | None = None, device: str = "cpu") -> ModelSet:
+def load_models(specs: Sequence[str] | str | None = None, device: str = "cpu") -> ModelSet:
     """Load every model of ``specs`` (shipped names or bundle folders); the first is the default.
 
     Without ``specs``: every installed shipped model, :data:`~glcic.options.DEFAULT_MODEL_TARGET`
-    the default.
+    the default. One string is one model (not a sequence of one-letter names).
 
     Raises:
         BundleError: a model that is missing or broken, or two that go by the same name.
     """
     from glcic.pipeline import InpaintPipeline
 
+    if isinstance(specs, (str, Path)):
+        specs = [str(specs)]
     # None installed: 'default' fails, saying which model is missing and what to do.
     specs = list(specs) if specs else installed_models() or [DEFAULT_MODEL]
     named: dict[str, str] = {}

@@ -97,7 +97,7 @@ def test_a_classical_method_names_itself_whatever_the_model(duo, expected):
 @pytest.mark.parametrize("value", ["places2", "", "FACES-TINY", "tiny-test"])
 def test_an_unknown_model_is_422_listing_the_loaded_ones(duo, form, value):
     r = post(duo, random_image(), rect_mask(), form, model=value)
-    body = assert_error(r, 422, "unknown_model", "model must be one of")
+    body = assert_error(r, 422, "unknown_model", "model must name one of")
     for name in (FIRST, SECOND, "default"):
         assert repr(name) in body["detail"], body
     assert f"got {value!r}" in body["detail"]

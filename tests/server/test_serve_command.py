@@ -10,6 +10,7 @@ from glcic import bundle
 from glcic.cli import build_parser, main
 from glcic.commands.serve import build_app
 from glcic.errors import BundleError
+from glcic.server import create_app
 from glcic.server.models import installed_models, split_models
 from tests.server.conftest import tiny_bundle
 
@@ -114,3 +115,13 @@ def test_help_says_how_to_serve_several(capsys):
     assert "--model faces,scenes" in help_text
     assert "the first given is the default" in help_text
     assert "every shipped model installed" in help_text
+
+
+def test_create_app_loads_models_as_serve_does(weights):
+    tiny_bundle(weights / "scenes", "tiny-scenes", seed=1)
+    app = create_app(models=["scenes", "faces"])
+    assert (app.state.models.names, app.state.default_model) == (("scenes", "faces"), "scenes")
+    assert create_app(models="scenes").state.models.names == ("scenes",)  # one name, not letters
+    assert create_app().state.models.names == ("faces", "scenes")
+    with pytest.raises(ValueError, match="with models= the first is the default"):
+        create_app(models=["faces"], default="faces")
