@@ -54,7 +54,13 @@ from glcic.evaluation.methods import (
     parse_methods,
     read_model_info,
 )
-from glcic.evaluation.report import aggregate, area_bin, build_report, family_scores, format_markdown
+from glcic.evaluation.report import (
+    aggregate,
+    area_bin,
+    build_report,
+    family_scores,
+    format_markdown,
+)
 from glcic.evaluation.runner import run_methods
 from glcic.evaluation.scoring import Scorer
 from glcic.options import DEFAULT_DATA_ROOT, DEFAULT_MODEL, METHODS, METRICS, NATIVE_SIZE
