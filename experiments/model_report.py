@@ -65,8 +65,9 @@ def evaluate_all(args: argparse.Namespace) -> dict[str, dict[str, dict[str, Any]
             )  # fmt: skip
         if args.against:
             # The same images and holes: the first run's masks, read back in order (one
-            # folder per bin for nvidia-bins), at the first model's resolution.
-            other = common | {"model": args.against, "size": main["size"]}
+            # folder per bin for nvidia-bins), at the first model's resolution; a model
+            # trained at another resolution runs there as `glcic inpaint` would run it.
+            other = common | {"model": args.against, "size": main["size"], "strategy": args.against_strategy}
             for f in sorted(p for p in masks_dir.iterdir() if p.is_dir()) or [masks_dir]:
                 fam = f"nvidia {f.name}%" if spec == "nvidia-bins" else spec
                 done["against"].setdefault(spec, {})[fam] = cached(
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fsr-limit", type=int, default=100, help="images scored with fsr (0 = skip it)")
     p.add_argument("--size", type=int, default=0, help="square side (default: the model's resolution)")
     p.add_argument("--against", help="another model scored on the same images and holes")
+    p.add_argument("--against-strategy", default="auto",
+                   help="how --against runs at this size (default auto: as glcic inpaint would)")
     p.add_argument("--specs", default=",".join(SPECS), help=f"mask families (default {','.join(SPECS)})")
     p.add_argument("--markdown", type=Path, help="also write the table here")
     args = p.parse_args(argv)

@@ -17,6 +17,7 @@ from glcic.options import (
     NVIDIA_BINS,
     PRECISIONS,
     SHAPE_AREA_DEFAULT,
+    STRATEGIES,
 )
 
 EPILOG = f"""\
@@ -132,6 +133,14 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         "at its own size, through the pipeline with glcic inpaint's defaults",
     )
     p.add_argument(
+        "--strategy",
+        default=None,
+        choices=STRATEGIES,
+        help="the network's scale rule (default: original at a square size, the network alone "
+        "as trained; auto with --size native); auto scores a model at a size it was not "
+        "trained for as glcic inpaint runs it",
+    )
+    p.add_argument(
         "--split",
         default=None,
         help="CelebA partition: train, val, test or all (default: val); for a plain folder "
@@ -172,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
             f"--output {args.output}: the folder {args.output.parent} does not exist; create it first"
         )
     same = ("model", "data", "masks", "limit", "seed", "methods", "split", "val_fraction", "grid",
-            "lpips_weights", "fid_weights", "device", "precision")  # fmt: skip
+            "lpips_weights", "fid_weights", "device", "precision", "strategy")  # fmt: skip
     report = evaluate(
         **{k: getattr(args, k) for k in same}, size=_size(args.size), save_masks_to=args.save_masks
     )

@@ -106,6 +106,7 @@ def evaluate(
     pipeline: Any | None = None,
     progress: bool | None = None,
     val_fraction: float | None = None,
+    strategy: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate the network and classical baselines on held-out images.
 
@@ -134,6 +135,10 @@ def evaluate(
             ``fp32`` by default so that the numbers do not depend on the CPU's bf16 support).
         pipeline: an InpaintPipeline to use instead of loading ``model``.
         progress: show a progress bar (default: when stderr is a terminal).
+        strategy: the network's scale rule (:data:`glcic.options.STRATEGIES`); default
+            ``original`` at a square size (the network alone, as trained), ``auto`` with
+            ``native``. ``auto`` scores a model at a size it was not trained for as
+            ``glcic inpaint`` would run it.
         val_fraction: a plain folder's held-out share for ``split`` (default: the one the
             bundle was trained with, from its ``train_config``; else ``DataConfig``'s).
 
@@ -151,6 +156,7 @@ def evaluate(
     names = parse_methods(methods)
     spec = parse_mask_spec(masks) if isinstance(masks, str) else masks
     native = _check_size(size)
+    opts = inference_options(native, strategy)  # a bad strategy fails before any work
 
     # 2. The bundle sets the default size and the training holes of ``rect``.
     need_model = "glcic" in names or size is None
@@ -167,14 +173,14 @@ def evaluate(
     }
 
     # 4. Every method on every image: warmed up, timed, scored.
-    runners = build_methods(names, model, device, precision, pipeline, native=native)
+    runners = build_methods(names, model, device, precision, pipeline, native=native, strategy=strategy)
     out_dir = mask_folder(save_masks_to) if save_masks_to is not None else None
     results = run_methods(paths, px, makers, runners, scorer, progress, out_dir)
 
     # 5. The report, and the comparison picture of the first images.
     report = build_report(
         masks_text=spec.text, seed=seed, size=px, data=data, split=split, model_info=info,
-        model_path=model_path, mask_params=params, inference=inference_options(native),
+        model_path=model_path, mask_params=params, inference=opts,
         results=results, scorer=scorer,
     )  # fmt: skip
     if grid is not None:

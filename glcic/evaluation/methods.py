@@ -84,15 +84,19 @@ def read_model_info(
     return info, str(model) if model is not None else DEFAULT_MODEL
 
 
-def inference_options(native: bool) -> dict[str, str]:
-    """How the pipeline is called: at the model's resolution the paper's completion
-    network alone (``original`` scale, no post-processing); at native sizes what
-    ``glcic inpaint`` does, its defaults read from :mod:`glcic.options` now."""
+def inference_options(native: bool, strategy: str | None = None) -> dict[str, str]:
+    """How the pipeline is called: at a square size the completion network alone (the
+    ``original`` scale, no post-processing); at native sizes what ``glcic inpaint`` does,
+    its defaults read from :mod:`glcic.options` now. ``strategy`` overrides the scale rule:
+    ``auto`` or ``resize`` scores a model at a size it was not trained for as a user would
+    run it (``original`` runs a 64 px network on 128 px squares at twice its scale)."""
     from glcic import options
 
+    if strategy is not None:
+        options.check_choice("strategy", strategy, options.STRATEGIES)
     if not native:
-        return {"strategy": "original", "postprocess": "none"}
-    return {"strategy": options.DEFAULT_STRATEGY, "postprocess": options.DEFAULT_POSTPROCESS}
+        return {"strategy": strategy or "original", "postprocess": "none"}
+    return {"strategy": strategy or options.DEFAULT_STRATEGY, "postprocess": options.DEFAULT_POSTPROCESS}
 
 
 def build_methods(
@@ -102,17 +106,19 @@ def build_methods(
     precision: str,
     pipeline: Any | None = None,
     native: bool = False,
+    strategy: str | None = None,
 ) -> list[Method]:
     """One :class:`Method` per name, in order; loads the network when ``glcic`` is asked for
     (or uses ``pipeline``).
 
     At the model's resolution the classical methods are called directly; with
-    ``native`` every method runs through the pipeline with :func:`inference_options`.
+    ``native`` every method runs through the pipeline with :func:`inference_options`
+    (``strategy`` overriding its scale rule).
     """
     from glcic.classical import inpaint_classical
     from glcic.pipeline import InpaintPipeline
 
-    opts = inference_options(native)
+    opts = inference_options(native, strategy)
     pipe = pipeline
     if pipe is None and "glcic" in names:
         pipe = _load_pipeline(model, device, precision)

@@ -132,3 +132,16 @@ def test_folder_val_split_defaults_to_the_bundles_training_share(image_dir, tmp_
     r = run_eval(trained, image_dir, split="val", limit=0, methods="mean")
     assert [p["image"] for p in r["per_image"]] == sorted(p.name for p in val_ds.paths)
     assert len(r["per_image"]) > len(run_eval(trained, image_dir, split="val", val_fraction=0.05, limit=0, methods="mean")["per_image"])
+
+
+def test_strategy_scores_a_model_at_a_size_it_was_not_trained_for(bundle, image_dir):
+    """At twice its resolution a model runs at twice its scale by default (``original``);
+    ``strategy="resize"`` fills at its own scale and upscales, as a user would run it."""
+    kw = dict(size=64, limit=3, methods="glcic", masks="center")
+    default = run_eval(bundle, image_dir, **kw)
+    resized = run_eval(bundle, image_dir, strategy="resize", **kw)
+    assert default["inference"]["strategy"] == "original"
+    assert resized["inference"] == {"strategy": "resize", "postprocess": "none"}
+    assert default["methods"]["glcic"]["hole_l1"] != resized["methods"]["glcic"]["hole_l1"]
+    with pytest.raises(InputError, match="strategy must be one of"):
+        run_eval(bundle, image_dir, strategy="sideways", **kw)
