@@ -40,6 +40,12 @@ def celeba_halfres_root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def scenes_root() -> Path:
+    """The natural-scene photos the scenes model trains on (a plain folder, short side 256)."""
+    return _need(SHARED_DATA / "scenes" / "images")
+
+
+@pytest.fixture(scope="session")
 def nvidia_masks_dir() -> Path:
     return _need(SHARED_DATA / "masks" / "nvidia_irregular_test")
 

@@ -1,62 +1,105 @@
-"""The shipped face model: it loads offline, and it beats Telea and Navier-Stokes.
+"""The shipped models: they load offline by name, and each still beats the classical methods.
 
-The regression guard evaluates a small fixed subset of the CelebA val partition
-(../shared/data; skipped when absent) with seeded masks. The margins asserted are well
-below those measured on the full val partition (docs/model_card.md), so only a real
-regression fails.
+The regression guards evaluate a small fixed subset of each model's val split
+(../shared/data; skipped when absent) with seeded masks, against the classical methods
+of :data:`CLASSICAL`. Each guard asserts, per hole family, that the model's hole PSNR
+beats the best classical method's by a margin set well below the one measured on these
+same images (the measured values are in the comments; the full-val numbers are in the
+model cards), and that its hole L1 is lower than every classical method's. So only a
+real regression fails.
 """
 
+from __future__ import annotations
+
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from glcic.bundle import DEFAULT_BUNDLE, load_bundle
+from glcic.bundle import WEIGHTS_DIR, load_bundle
+from glcic.options import DEFAULT_MODEL, DEFAULT_MODEL_TARGET, SHIPPED_MODELS
 
-N_IMAGES = 48
-# Measured on these 48 faces: +3.9 dB (rect) and +6.1 dB (center) over Telea; over NS more.
-MIN_MARGIN_DB = {"rect": 3.0, "center": 4.5}
-
-
-def test_default_bundle_is_shipped_and_small():
-    assert (DEFAULT_BUNDLE / "model.safetensors").is_file()
-    size = sum(p.stat().st_size for p in DEFAULT_BUNDLE.iterdir())
-    assert size < 25 * 2**20
-    info = json.loads((DEFAULT_BUNDLE / "config.json").read_text())
-    assert "non-commercial" in info["license"]
+CLASSICAL = ("telea", "ns", "biharmonic")
 
 
-def test_default_model_loads_and_completes():
-    net, info = load_bundle("default")
+@dataclass(frozen=True)
+class Guard:
+    """One model's regression guard: its val data and, per mask spec, the least hole-PSNR
+    margin (dB) over the best classical method that still passes."""
+
+    data: str
+    """The fixture that gives the data root."""
+    n_images: int
+    min_margin_db: dict[str, float]
+
+
+GUARDS = {
+    # 48 CelebA val faces at 64 px, measured margins over the best classical method
+    # (biharmonic): rect +3.5, center +5.7 dB.
+    "faces": Guard("celeba_root", 48, {"rect": 2.5, "center": 4.5}),
+}
+
+
+def installed() -> list[str]:
+    return [n for n in SHIPPED_MODELS if (WEIGHTS_DIR / n / "config.json").is_file()]
+
+
+def test_every_shipped_model_is_installed_small_and_licensed():
+    names = installed()
+    assert DEFAULT_MODEL_TARGET in names
+    assert set(names) == set(GUARDS), "every shipped model has a regression guard below"
+    for name in names:
+        folder = WEIGHTS_DIR / name
+        size = sum(p.stat().st_size for p in folder.iterdir())
+        assert size < 25 * 2**20, (name, size)
+        info = json.loads((folder / "config.json").read_text())
+        assert "non-commercial" in info["license"], name
+
+
+@pytest.mark.parametrize("name", [DEFAULT_MODEL, *SHIPPED_MODELS])
+def test_a_shipped_model_loads_by_name_and_completes(name):
+    if name in SHIPPED_MODELS and name not in installed():
+        pytest.skip(f"{name} is not installed")
     from glcic import InpaintPipeline
+    from glcic.postprocess import DEFAULT_SEAM
 
-    pipe = InpaintPipeline.from_pretrained("default", precision="fp32")
-    img = np.full((info.resolution, info.resolution, 3), 128, np.uint8)
+    _, info = load_bundle(name)
+    pipe = InpaintPipeline.from_pretrained(name, precision="fp32")
+    s = info.resolution
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (s, s, 3), dtype=np.uint8)
     mask = np.zeros(img.shape[:2], bool)
-    mask[8:24, 8:24] = True
+    a, b = s // 4, s // 2
+    mask[a:b, a:b] = True
     out = pipe(img, mask, postprocess="none")
     assert out.shape == img.shape and out.dtype == np.uint8
     assert np.array_equal(out[~mask], img[~mask])
+    assert not np.array_equal(out[mask], img[mask])
     # The default blends (Sec. 3.4): only the hole and a seam of DEFAULT_SEAM pixels change.
-    from glcic.postprocess import DEFAULT_SEAM
-
     blended = pipe(img, mask)
     seam = np.zeros_like(mask)
-    seam[8 - DEFAULT_SEAM : 24 + DEFAULT_SEAM, 8 - DEFAULT_SEAM : 24 + DEFAULT_SEAM] = True
+    seam[a - DEFAULT_SEAM : b + DEFAULT_SEAM, a - DEFAULT_SEAM : b + DEFAULT_SEAM] = True
     assert np.array_equal(blended[~seam], img[~seam])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("masks", ["rect", "center"])
-def test_shipped_model_beats_telea_and_ns_on_val(celeba_root, masks):
-    from glcic.evaluation import evaluate
+@pytest.mark.parametrize(
+    ("name", "masks"), [(n, m) for n, g in GUARDS.items() for m in g.min_margin_db]
+)
+def test_shipped_model_beats_the_classical_methods_on_val(name, masks, request):
+    from glcic.evaluation import evaluate, family_scores
 
+    guard = GUARDS[name]
     report = evaluate(
-        model="default", data=celeba_root, masks=masks, limit=N_IMAGES, seed=0,
-        methods=["glcic", "telea", "ns"], split="val", progress=False,
-    )
-    m = report["methods"]
-    for baseline in ("telea", "ns"):
-        margin = m["glcic"]["hole_psnr"] - m[baseline]["hole_psnr"]
-        assert margin > MIN_MARGIN_DB[masks], (masks, baseline, margin)
-        assert m["glcic"]["hole_l1"] < m[baseline]["hole_l1"], (masks, baseline)
+        model=name, data=request.getfixturevalue(guard.data), masks=masks, limit=guard.n_images,
+        seed=0, methods=["glcic", *CLASSICAL], split="val", progress=False,
+    )  # fmt: skip
+    model = family_scores(report, "glcic")
+    for family, g in model.items():
+        classical = {m: family_scores(report, m)[family] for m in CLASSICAL}
+        best = max(CLASSICAL, key=lambda m: classical[m]["hole_psnr"])
+        margin = g["hole_psnr"] - classical[best]["hole_psnr"]
+        assert margin > guard.min_margin_db[masks], (name, family, best, round(margin, 2))
+        for m in CLASSICAL:
+            assert g["hole_l1"] < classical[m]["hole_l1"], (name, family, m, g["hole_l1"], classical[m]["hole_l1"])
