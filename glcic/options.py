@@ -77,7 +77,7 @@ OUTPUTS = ("sigmoid", "tanh")
 NORMS = ("batch", "none")
 DATA_FORMATS = ("auto", "celeba", "folder")
 TRAIN_MASK_KINDS = ("rect", "freeform", "mix", "folder")
-PREFILLS = ("mean", "telea")
+PREFILLS = ("mean", "telea", "biharmonic")
 OPTIMIZERS = ("adadelta", "adam")
 
 

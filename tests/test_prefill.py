@@ -54,9 +54,23 @@ def test_telea_prefill_is_opencvs_telea_inside_the_hole_only(value_range) -> Non
         assert torch.allclose(out[i][:, m[i, 0] > 0], expect[:, m[i, 0] > 0], atol=1e-6)
 
 
+def test_biharmonic_prefill_is_the_biharmonic_baseline_inside_the_hole_only() -> None:
+    from glcic.classical import inpaint_biharmonic
+
+    x, m = _batch()
+    out = prefill(x, m, torch.zeros(3), "biharmonic")
+    keep = m.expand_as(x) == 0
+    assert torch.equal(out[keep], x[keep]), "known pixels must be untouched"
+    for i in range(x.shape[0]):
+        hole = m[i, 0].numpy() > 0
+        expect = to_tensor(inpaint_biharmonic(to_uint8(x[i]), hole))
+        assert torch.allclose(out[i][:, m[i, 0] > 0], expect[:, m[i, 0] > 0], atol=1e-6)
+    assert not torch.allclose(out, prefill(x, m, torch.zeros(3), "telea")), "a different fill than Telea"
+
+
 def test_unknown_prefill_is_refused() -> None:
     x, m = _batch()
-    with pytest.raises(InputError, match="model.prefill must be one of mean, telea; got 'zero'"):
+    with pytest.raises(InputError, match="model.prefill must be one of mean, telea, biharmonic; got 'zero'"):
         prefill(x, m, torch.zeros(3), "zero")
 
 
