@@ -120,6 +120,9 @@ class TrainConfig:
     """Total iterations (the joint phase runs from t_c + t_d to t_train)."""
     alpha: float = 0.0004
     """Weight of the adversarial term in the joint phase (eq. 3)."""
+    l1_weight: float = 0.0
+    """Weight of an L1 term on the hole beside eq. (1), in every phase that trains the
+    completion network (not in the paper: 0 keeps it out)."""
     optimizer: str = "adadelta"
     lr_c: float = 1.0
     """Completion network learning rate in the MSE-only phase."""
@@ -205,6 +208,8 @@ class Config:
             raise ConfigError("mask.kind=folder needs mask.folder=PATH (a folder of mask images)")
         if not (t.batch_size >= 1 and t.t_c >= 0 and t.t_d >= 0 and t.t_train >= 1):
             raise ConfigError("train.batch_size >= 1, train.t_c >= 0, train.t_d >= 0, train.t_train >= 1")
+        if not t.l1_weight >= 0.0:
+            raise ConfigError(f"train.l1_weight must be >= 0 (0 = the paper's MSE alone); got {t.l1_weight}")
         if not 0.0 < t.real_label <= 1.0:
             raise ConfigError(f"train.real_label must be in (0, 1]; got {t.real_label}")
         return self

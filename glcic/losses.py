@@ -4,6 +4,8 @@
 - eq. (2): the GAN loss, min_C max_D E[log D(x, M_d) + log(1 - D(C(x, M_c), M_c))].
 - eq. (3): the joint objective, min_C max_D E[L(x, M_c) + alpha * log D(x, M_d)
   + alpha * log(1 - D(C(x, M_c), M_c))].
+- not in the paper: an L1 term on the hole beside eq. (1) (``train.l1_weight``), for the
+  hole L1 that evaluations report and MSE-trained networks trail diffusion methods on.
 
 The discriminator returns logits, so the sigmoid of Table 2 lives inside
 binary_cross_entropy_with_logits (numerically safer, same objective).
@@ -30,9 +32,24 @@ def masked_mse(
             gradients then gives exactly the loss of the whole global batch.
     """
     diff = (output.float() - target.float()) * mask  # (B, 3, H, W)
-    count = mask.sum() if holes is None else holes
-    loss = diff.pow(2).sum() / (count * output.shape[1]).clamp_min(1.0)
+    loss = diff.pow(2).sum() / _hole_values(mask, holes, output.shape[1])
     return loss, {"loss/C_mse": loss.item()}
+
+
+def masked_l1(
+    output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, holes: torch.Tensor | float | None = None
+) -> tuple[torch.Tensor, Stats]:
+    """The mean absolute error on the hole, normalised as :func:`masked_mse` (same arguments)."""
+    diff = (output.float() - target.float()) * mask  # (B, 3, H, W)
+    loss = diff.abs().sum() / _hole_values(mask, holes, output.shape[1])
+    return loss, {"loss/C_l1": loss.item()}
+
+
+def _hole_values(mask: torch.Tensor, holes: torch.Tensor | float | None, channels: int) -> torch.Tensor:
+    """How many values the hole losses average over: hole pixels (``holes``, else the
+    mask's) times channels, at least 1."""
+    count = mask.sum() if holes is None else holes
+    return torch.as_tensor(count * channels, dtype=torch.float32).clamp_min(1.0)
 
 
 def generator_adversarial(fake_logit: torch.Tensor, nonsaturating: bool = True) -> tuple[torch.Tensor, Stats]:

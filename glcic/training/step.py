@@ -18,7 +18,13 @@ import torch
 
 from glcic.config import Config, TrainConfig
 from glcic.data.masks import crop_windows
-from glcic.losses import attribute_loss, discriminator_loss, generator_adversarial, masked_mse
+from glcic.losses import (
+    attribute_loss,
+    discriminator_loss,
+    generator_adversarial,
+    masked_l1,
+    masked_mse,
+)
 from glcic.models import CompletionNetwork, ContextDiscriminator, composite
 from glcic.models.inference import FrozenCopy
 from glcic.precision import autocast, resolve_precision
@@ -168,8 +174,13 @@ def training_step(
 
     # Update completion network: eq. (1) alone, or eq. (3) in the joint phase.
     if phase.train_c:
-        loss_c, s = masked_mse(out, x, m, dist.mean_over_ranks(m.sum()))
+        holes = dist.mean_over_ranks(m.sum())
+        loss_c, s = masked_mse(out, x, m, holes)
         stats.update(s)
+        if tc.l1_weight > 0:
+            l1, s = masked_l1(out, x, m, holes)
+            stats.update(s)
+            loss_c = loss_c + tc.l1_weight * l1
         if phase.train_d and tc.alpha > 0:
             # Freeze netD so that no generator-loss gradient reaches its parameters
             # (and so its next update sees only the discriminator loss).

@@ -217,3 +217,39 @@ def test_discriminator_phase_reuses_the_folded_completion_network_until_it_chang
     with torch.no_grad():
         next(netC.parameters()).add_(1.0)
     assert nets.frozen_c.get(netC, None) is not first
+
+
+def test_l1_weight_adds_the_hole_l1_to_the_completion_loss():
+    """train.l1_weight > 0: the completion phase reports loss/C_l1 (the mean absolute error on
+    the hole, as the evaluation's hole L1) and its gradient changes the update; 0 leaves eq. (1) alone."""
+    from glcic.losses import masked_l1
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 32, 32, generator=g)
+    masks, win_c = sample_batch(RectMaskGenerator(32, 8, 16, 16), 4, g)
+    batch = Batch(x, torch.zeros(4, 0), masks, win_c, win_c)
+    mean = torch.full((3,), 0.5)
+    weights = {}
+    for w in (0.0, 1.0):
+        netC, netD = _tiny_nets()
+        tc = TrainConfig(optimizer="adam", lr_c=1e-2, l1_weight=w)
+        opt_c = torch.optim.Adam(netC.parameters(), lr=1e-2)
+        opt_d = torch.optim.Adam(netD.parameters(), lr=0.0)
+        stats = training_step(_nets(netC, netD, opt_c, opt_d), batch, PHASES["completion"], _cfg(tc), mean)
+        assert ("loss/C_l1" in stats) == (w > 0)
+        weights[w] = [p.detach().clone() for p in netC.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(weights[0.0], weights[1.0], strict=True))
+    # The L1 is the hole's mean absolute error over hole values.
+    out, target = torch.rand(2, 3, 8, 8, generator=g), torch.rand(2, 3, 8, 8, generator=g)
+    m = torch.zeros(2, 1, 8, 8)
+    m[:, :, 2:5, 3:7] = 1
+    loss, _ = masked_l1(out, target, m)
+    hole = m.expand_as(out).bool()
+    assert torch.allclose(loss, (out - target)[hole].abs().mean())
+
+
+def test_a_negative_l1_weight_is_refused():
+    from glcic.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train.l1_weight must be >= 0 .*got -1"):
+        Config(train=TrainConfig(l1_weight=-1.0)).validate()
