@@ -1,7 +1,8 @@
 """The face ablation of docs/ablations.md: the paper's baseline and each improvement alone.
 
 Every variant is the ``ablation64`` preset (the paper's choices at 64 px, mixed holes) with
-ONE override (and two combinations of two, ``skip+telea`` and ``skip+biharmonic``), trained with ``glcic train`` for the same number of steps (the preset's
+ONE override (and the final model's candidates, which combine two or three:
+``skip+telea``, ``skip+biharmonic``, ``skip+telea+l1``), trained with ``glcic train`` for the same number of steps (the preset's
 ``t_c`` / ``t_d`` and ``--steps`` in all; equal CPU budgets, since the variants cost about
 the same per step, and unlike a wall-clock budget it survives interruptions and the
 project's two CPU kinds; the table reports each variant's training minutes), exported, and evaluated with ``glcic evaluate`` on the CelebA val
@@ -45,6 +46,8 @@ VARIANTS: dict[str, list[str]] = {
     "skip+telea": ["model.skip=true", "model.prefill=telea"],
     # The same with the best classical answer on thin holes as the start (slower per step).
     "skip+biharmonic": ["model.skip=true", "model.prefill=biharmonic"],
+    # And with an L1 term on the hole beside eq. (1): hole L1 is where MSE networks trail.
+    "skip+telea+l1": ["model.skip=true", "model.prefill=telea", "train.l1_weight=0.5"],
 }
 """Variant name -> its overrides on the preset (beside the shared budget overrides): one
 per variant, except the combination at the end."""
