@@ -16,6 +16,7 @@ the repository except with ``--markdown``.
 
     python experiments/ablate.py --out ~/glcic-runs/ablation --steps 3500
     python experiments/ablate.py --out ~/glcic-runs/ablation --only paper,skip
+    python experiments/ablate.py --out ~/glcic-runs/ablation --speed 40     # images/s, one pass
     python experiments/ablate.py --out ~/glcic-runs/ablation --report-only --markdown table.md
 """
 
@@ -117,6 +118,31 @@ def evaluate_variant(name: str, out: Path, limit: int) -> None:
              "--output", str(report), "--grid", str(run_dir / f"grid_{spec}.png")], run_dir / "ablate.log")
 
 
+def speed_pass(names: list[str], out: Path, steps: int) -> None:
+    """Time every variant's completion and joint phases in one run (``out/speed.json``).
+
+    The training logs' speeds depend on what else ran at the time (and on the threads a
+    resumed run got), so the table's images/s come from this pass instead: ``steps`` steps
+    of each phase per variant, one after another, the pre-fill and the data pipeline
+    included; the last log tick (after warm-up) counts. Compare only within one pass."""
+    import shutil
+
+    speeds: dict[str, dict[str, float]] = {}
+    for name in names:
+        for phase, sched in (("completion", ["train.t_c=1000000"]), ("joint", ["train.t_c=0", "train.t_d=0"])):
+            run_dir = out / "_speed" / f"{name}_{phase}"
+            shutil.rmtree(run_dir, ignore_errors=True)
+            run_dir.mkdir(parents=True)
+            overrides = [*VARIANTS[name], *sched, f"train.log_every={max(1, steps // 2)}", "train.ckpt_every=1000000",
+                         "train.sample_every=1000000"]  # fmt: skip
+            cmd = ["glcic", "train", "--config", PRESET, "--run-dir", str(run_dir), "--max-steps", str(steps)]
+            run(cmd + [a for o in overrides for a in ("--set", o)], run_dir / "ablate.log")
+            rows = [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines() if x.strip()]
+            speeds.setdefault(name, {})[phase] = [r["speed/images_per_s"] for r in rows if "speed/images_per_s" in r][-1]
+            print(f"ablate: speed {name} {phase}: {speeds[name][phase]:.0f} images/s", flush=True)
+    (out / "speed.json").write_text(json.dumps({"cpu": cpu_name(), "steps": steps, "images_per_s": speeds}) + "\n")
+
+
 def table(out: Path, names: list[str]) -> str:
     """One markdown table: hole PSNR / hole L1 / SSIM per mask family, images/s, minutes."""
     def scores(report: dict, method: str) -> dict[str, tuple[float, float, float]]:
@@ -145,16 +171,24 @@ def table(out: Path, names: list[str]) -> str:
                 fams.update(scores(json.loads(p.read_text()), method))
         if fams:
             classical.append((method, fams))
+    speed = json.loads((out / "speed.json").read_text()) if (out / "speed.json").is_file() else None
     head = "| variant | " + " | ".join(families) + " | images/s | minutes |"
     lines = [head, "|" + "---|" * (len(families) + 3)]
     for name, meta, fams in rows:
         cells = [f"{fams[f][0]:.2f} / {fams[f][1]:.3f} / {fams[f][2]:.3f}" if f in fams else "—" for f in families]
-        ips = f"{meta['images_per_s']:.0f}" if meta.get("images_per_s") else "—"
+        if speed is not None and name in speed["images_per_s"]:  # one pass: comparable
+            ips = "{completion:.0f} / {joint:.0f}".format(**speed["images_per_s"][name])
+        else:
+            ips = f"{meta['images_per_s']:.0f} (log)" if meta.get("images_per_s") else "—"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {ips} | {meta['minutes']:.1f} |")
     for method, fams in classical:
         cells = [f"{fams[f][0]:.2f} / {fams[f][1]:.3f} / {fams[f][2]:.3f}" if f in fams else "—" for f in families]
         lines.append(f"| {method} (classical) | " + " | ".join(cells) + " | — | — |")
-    return "\n".join(lines) + "\n\nCells: hole PSNR (dB) / hole L1 / SSIM, CelebA val at 64 px.\n"
+    note = "\n\nCells: hole PSNR (dB) / hole L1 / SSIM, CelebA val at 64 px. "
+    if speed is not None:
+        note += f"images/s: completion / joint phase, one `--speed` pass on {speed['cpu']}. "
+    note += "minutes: the variant's own training time (from its log).\n"
+    return "\n".join(lines) + note
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,13 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help="comma-separated variants (default: all, in order)")
     p.add_argument("--report-only", action="store_true", help="only print the table of what is done")
     p.add_argument("--markdown", type=Path, help="also write the table here")
+    p.add_argument("--speed", type=int, default=0, metavar="STEPS",
+                   help="only time every variant's completion and joint phases, STEPS steps each, in one pass")
     args = p.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or list(VARIANTS)
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
     args.out.mkdir(parents=True, exist_ok=True)
-    if not args.report_only:
+    if args.speed:
+        speed_pass(names, args.out, args.speed)
+    elif not args.report_only:
         for name in names:
             print(f"ablate: {name}", flush=True)
             train_variant(name, args.out, args.steps)

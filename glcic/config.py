@@ -208,6 +208,11 @@ class Config:
             raise ConfigError("mask.kind=folder needs mask.folder=PATH (a folder of mask images)")
         if not (t.batch_size >= 1 and t.t_c >= 0 and t.t_d >= 0 and t.t_train >= 1):
             raise ConfigError("train.batch_size >= 1, train.t_c >= 0, train.t_d >= 0, train.t_train >= 1")
+        if t.val_images < 1:
+            raise ConfigError(
+                f"train.val_images must be >= 1 (the fixed val batch of the sample grids and val/C_mse); "
+                f"got {t.val_images}"
+            )
         if not t.l1_weight >= 0.0:
             raise ConfigError(f"train.l1_weight must be >= 0 (0 = the paper's MSE alone); got {t.l1_weight}")
         if not 0.0 < t.real_label <= 1.0:

@@ -1,6 +1,6 @@
 import pytest
 
-from glcic.config import Config, ConfigError, load_config
+from glcic.config import Config, ConfigError, TrainConfig, load_config
 
 
 def test_defaults_validate():
@@ -61,3 +61,13 @@ def test_config_choices_are_the_options_module_s():
                 load_config("report", [f"{override}={value}"])
         with pytest.raises(ConfigError, match=f"{override} must be one of {', '.join(allowed)}; got 'x'"):
             load_config("report", [f"{override}=x"])
+
+
+def test_a_negative_l1_weight_is_refused():
+    with pytest.raises(ConfigError, match=r"train.l1_weight must be >= 0 .*got -1"):
+        Config(train=TrainConfig(l1_weight=-1.0)).validate()
+
+
+def test_no_val_images_is_refused_with_what_they_are_for():
+    with pytest.raises(ConfigError, match=r"train.val_images must be >= 1 \(the fixed val batch"):
+        Config(train=TrainConfig(val_images=0)).validate()

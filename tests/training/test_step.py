@@ -247,9 +247,3 @@ def test_l1_weight_adds_the_hole_l1_to_the_completion_loss():
     hole = m.expand_as(out).bool()
     assert torch.allclose(loss, (out - target)[hole].abs().mean())
 
-
-def test_a_negative_l1_weight_is_refused():
-    from glcic.errors import ConfigError
-
-    with pytest.raises(ConfigError, match=r"train.l1_weight must be >= 0 .*got -1"):
-        Config(train=TrainConfig(l1_weight=-1.0)).validate()
