@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from glcic.atomic import write_text_atomic
-from glcic.precision import cpu_bf16_supported
+from glcic.precision import cpu_bf16_supported, cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without `pip install -e .`
@@ -77,17 +77,6 @@ def setup(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------------------
 # Machine information
 # --------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    """The ``model name`` line of /proc/cpuinfo (or what platform knows elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def git_commit() -> str:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from glcic.evaluation.report import family_scores
 from glcic.options import DEFAULT_DATA_ROOT
+from glcic.precision import cpu_model
 
 PRESET = "ablation64"
 VARIANTS: dict[str, list[str]] = {
@@ -68,17 +69,6 @@ def run(cmd: list[str], log: Path) -> None:
         sys.exit(f"ablate: `{' '.join(cmd)}` exited {rc}; see {log}")
 
 
-def cpu_name() -> str:
-    """The CPU model (the project runs on two kinds; speeds compare only within one)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
 def train_variant(name: str, out: Path, steps: int) -> None:
     """Train (or finish training) one variant to ``steps`` steps; note its minutes and speed."""
     run_dir = out / name
@@ -96,7 +86,7 @@ def train_variant(name: str, out: Path, steps: int) -> None:
     seconds = sum(s_per * (step - prev) for (prev, _), (step, s_per) in zip([(0, 0.0), *ticks], ticks, strict=False))
     speeds = sorted(r["speed/images_per_s"] for r in rows if "speed/images_per_s" in r)
     done.write_text(json.dumps({
-        "minutes": seconds / 60, "steps": ticks[-1][0] if ticks else 0, "cpu": cpu_name(),
+        "minutes": seconds / 60, "steps": ticks[-1][0] if ticks else 0, "cpu": cpu_model(),
         "images_per_s": speeds[len(speeds) // 2] if speeds else None,
     }) + "\n")
 
@@ -140,7 +130,7 @@ def speed_pass(names: list[str], out: Path, steps: int) -> None:
             rows = [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines() if x.strip()]
             speeds.setdefault(name, {})[phase] = [r["speed/images_per_s"] for r in rows if "speed/images_per_s" in r][-1]
             print(f"ablate: speed {name} {phase}: {speeds[name][phase]:.0f} images/s", flush=True)
-    (out / "speed.json").write_text(json.dumps({"cpu": cpu_name(), "steps": steps, "images_per_s": speeds}) + "\n")
+    (out / "speed.json").write_text(json.dumps({"cpu": cpu_model(), "steps": steps, "images_per_s": speeds}) + "\n")
 
 
 def table(out: Path, names: list[str]) -> str:

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import functools
+import platform
 from pathlib import Path
 
 import torch
+
+
+def cpu_model() -> str:
+    """The ``model name`` line of /proc/cpuinfo (or what platform knows elsewhere): which of
+    the project's CPU kinds a speed was measured on."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 @functools.cache
