@@ -68,6 +68,13 @@ class BundleInfo:
     def value_range(self) -> tuple[float, float]:
         return self.model.value_range
 
+    def train_section(self, section: str) -> dict[str, Any]:
+        """A section (``"mask"``, ``"data"``, ...) of the training config the bundle was
+        exported with (``extra["train_config"]``); ``{}`` when the bundle does not carry it."""
+        tc = self.extra.get("train_config") if isinstance(self.extra, dict) else None
+        value = tc.get(section) if isinstance(tc, dict) else None
+        return value if isinstance(value, dict) else {}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": BUNDLE_FORMAT,
@@ -107,6 +114,13 @@ def shipped_name(path: str | Path | None) -> str | None:
     if path is None or str(path) == DEFAULT_MODEL:
         return DEFAULT_MODEL_TARGET
     return str(path) if str(path) in SHIPPED_MODELS else None
+
+
+def installed_models() -> list[str]:
+    """The shipped models found in the package (``WEIGHTS_DIR/NAME/config.json``), in
+    :data:`~glcic.options.SHIPPED_MODELS` order, the default target first."""
+    found = [n for n in SHIPPED_MODELS if (WEIGHTS_DIR / n / "config.json").is_file()]
+    return sorted(found, key=lambda n: n != DEFAULT_MODEL_TARGET)
 
 
 def resolve_bundle_path(path: str | Path | None) -> Path:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from glcic.bundle import WEIGHTS_DIR, load_bundle
+from glcic.bundle import WEIGHTS_DIR, installed_models, load_bundle
 from glcic.options import DEFAULT_MODEL, DEFAULT_MODEL_TARGET, SHIPPED_MODELS
 
 CLASSICAL = ("telea", "ns", "biharmonic")
@@ -41,12 +41,8 @@ GUARDS = {
 }
 
 
-def installed() -> list[str]:
-    return [n for n in SHIPPED_MODELS if (WEIGHTS_DIR / n / "config.json").is_file()]
-
-
 def test_every_shipped_model_is_installed_small_and_licensed():
-    names = installed()
+    names = installed_models()
     assert DEFAULT_MODEL_TARGET in names
     assert set(names) == set(GUARDS), "every shipped model has a regression guard below"
     for name in names:
@@ -59,7 +55,7 @@ def test_every_shipped_model_is_installed_small_and_licensed():
 
 @pytest.mark.parametrize("name", [DEFAULT_MODEL, *SHIPPED_MODELS])
 def test_a_shipped_model_loads_by_name_and_completes(name):
-    if name in SHIPPED_MODELS and name not in installed():
+    if name in SHIPPED_MODELS and name not in installed_models():
         pytest.skip(f"{name} is not installed")
     from glcic import InpaintPipeline
     from glcic.postprocess import DEFAULT_SEAM

@@ -159,6 +159,12 @@ def blob(hw: tuple[int, int], target: float, rng: np.random.Generator) -> np.nda
     return canvas
 
 
+def numpy_rng(generator: torch.Generator | None) -> np.random.Generator:
+    """A NumPy generator seeded from ``generator`` (one draw of it): the shapes use NumPy's
+    RNG, and a mask still depends on the one torch seed."""
+    return np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator).item()))
+
+
 def hole_window(hole: np.ndarray, local_size: int, rng: np.random.Generator) -> tuple[int, int]:
     """The local discriminator's window for ``hole`` (see the module docstring).
 
@@ -228,8 +234,7 @@ class MixMaskGenerator:
         family = FAMILIES[min(int(np.searchsorted(np.cumsum(self.weights), u, side="right")), len(FAMILIES) - 1)]
         if family == "rect":
             return self.rect(generator)
-        # Shapes use NumPy's RNG, seeded from the torch generator: still one seed.
-        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator).item()))
+        rng = numpy_rng(generator)
         hole = self.draw(family, rng)
         window = hole_window(hole, self.local_size, rng)
         return torch.from_numpy(hole).float()[None], window  # (1, H, W)

@@ -190,8 +190,7 @@ def evaluate(
 
 def trained_val_fraction(info: Any | None) -> float | None:
     """``data.val_fraction`` of the bundle's training config (None when it does not say)."""
-    tc = info.extra.get("train_config") if info is not None and isinstance(info.extra, dict) else None
-    value = tc.get("data", {}).get("val_fraction") if isinstance(tc, dict) else None
+    value = info.train_section("data").get("val_fraction") if info is not None else None
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 

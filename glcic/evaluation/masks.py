@@ -28,7 +28,7 @@ from glcic.data import (
     read_mask,
     resize_mask,
 )
-from glcic.data.mask_mix import blob, strokes
+from glcic.data.mask_mix import blob, numpy_rng, strokes
 from glcic.errors import InputError
 from glcic.evaluation.mask_specs import MaskSpec, parse_mask_spec
 from glcic.io import load_mask
@@ -76,13 +76,9 @@ def resolve_rect_params(size: int, info: Any | None) -> dict[str, Any]:
     Returns:
         ``{"hole_min", "hole_max", "local_size", "num_holes", "source"}``.
     """
-    mask_cfg = None
-    if info is not None:
-        tc = info.extra.get("train_config") if isinstance(info.extra, dict) else None
-        if isinstance(tc, dict) and isinstance(tc.get("mask"), dict):
-            mask_cfg = tc["mask"]
-    if mask_cfg is not None and all(k in mask_cfg for k in ("hole_min", "hole_max", "local_size")):
-        train_size = int(tc.get("data", {}).get("size", info.resolution))
+    mask_cfg = info.train_section("mask") if info is not None else {}
+    if all(k in mask_cfg for k in ("hole_min", "hole_max", "local_size")):
+        train_size = int(info.train_section("data").get("size", info.resolution))
         scale = size / train_size
         local = min(size, max(1, round(mask_cfg["local_size"] * scale)))
         hole_max = min(local, max(1, round(mask_cfg["hole_max"] * scale)))
@@ -208,8 +204,7 @@ class MaskMaker:
             make, (lo, hi) = (strokes if self.spec.kind == "strokes" else blob), self.spec.area
 
             def draw_shape(g: torch.Generator) -> tuple[np.ndarray, str | None]:
-                # The shapes use NumPy's RNG, seeded from the image's generator: still (seed, i).
-                rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=g).item()))
+                rng = numpy_rng(g)  # from the image's generator: still (seed, i) alone
                 return make((h, w), float(rng.uniform(lo, hi)), rng) > 0, None
 
             return draw_shape

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from glcic.errors import BundleError
-from glcic.options import DEFAULT_MODEL, DEFAULT_MODEL_TARGET, SHIPPED_MODELS
+from glcic.options import DEFAULT_MODEL
 from glcic.server.errors import ApiError
 
 
@@ -95,15 +95,6 @@ class ModelSet:
 # --------------------------------------------------------------------------- loading
 
 
-def installed_models() -> list[str]:
-    """The shipped models found in the package (``glcic/weights/NAME/config.json``), in
-    :data:`~glcic.options.SHIPPED_MODELS` order, the default target first."""
-    from glcic import bundle
-
-    found = [n for n in SHIPPED_MODELS if (bundle.WEIGHTS_DIR / n / "config.json").is_file()]
-    return sorted(found, key=lambda n: n != DEFAULT_MODEL_TARGET)
-
-
 def split_models(values: Sequence[str] | None) -> list[str]:
     """``--model`` values as a list: each may hold several, separated by commas (a value that
     is an existing path is kept whole, commas and all).
@@ -146,6 +137,7 @@ def load_models(specs: Sequence[str] | str | None = None, device: str = "cpu") -
     Raises:
         BundleError: a model that is missing or broken, or two that go by the same name.
     """
+    from glcic.bundle import installed_models
     from glcic.pipeline import InpaintPipeline
 
     if isinstance(specs, (str, Path)):

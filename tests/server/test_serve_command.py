@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from glcic import bundle
+from glcic.bundle import installed_models
 from glcic.cli import build_parser, main
 from glcic.commands.serve import build_app
 from glcic.errors import BundleError
 from glcic.server import create_app
-from glcic.server.models import installed_models, split_models
+from glcic.server.models import split_models
 from tests.server.conftest import tiny_bundle
 
 
