@@ -50,6 +50,10 @@ VARIANTS: dict[str, list[str]] = {
     "skip+biharmonic": ["model.skip=true", "model.prefill=biharmonic"],
     # And with an L1 term on the hole beside eq. (1): hole L1 is where MSE networks trail.
     "skip+telea+l1": ["model.skip=true", "model.prefill=telea", "train.l1_weight=0.5"],
+    # The output as a correction of the pre-fill (model.residual): skip+biharmonic made its
+    # biharmonic start worse on the thinnest holes; here keeping the start costs nothing.
+    "skip+telea+residual": ["model.skip=true", "model.prefill=telea", "model.residual=true"],
+    "skip+biharmonic+residual": ["model.skip=true", "model.prefill=biharmonic", "model.residual=true"],
 }
 """Variant name -> its overrides on the preset (beside the shared budget overrides): one
 per variant, except the combination at the end."""

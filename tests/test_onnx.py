@@ -43,6 +43,16 @@ def test_export_and_parity_on_several_sizes(bundle: Path, tmp_path: Path) -> Non
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # written atomically
 
 
+def test_residual_network_exports_with_parity(tmp_path: Path) -> None:
+    """model.residual adds the input's logit before the sigmoid: written with ops ONNX has."""
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.125, skip=True, residual=True)).eval()
+    with torch.no_grad():
+        net.layers[-1][0].weight.normal_(0, 0.1)
+    path = export_onnx(net, tmp_path / "r.onnx")
+    assert check_onnx(net, path, sizes=[(64, 64), (36, 20)]) < 1e-4
+
+
 def test_export_onnx_command(bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["export-onnx", "--model", str(bundle), "--output", str(tmp_path / "m.onnx")])
     out = capsys.readouterr().out

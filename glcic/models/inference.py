@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from glcic.models.completion import CompletionNetwork, check_input_size, run_layers
+from glcic.models.completion import CompletionNetwork, check_input_size, residual_output, run_layers
 
-ACTIVATIONS = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
+ACTIVATIONS = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "none": lambda y: y}
 
 
 class FoldedConv(nn.Module):
@@ -40,8 +40,9 @@ class FoldedConv(nn.Module):
         super().__init__()
         conv, *rest = list(block)
         bn = next((m for m in rest if isinstance(m, nn.BatchNorm2d)), None)
-        act = rest[-1]
-        self.act = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}[type(act)]
+        # The last block of a residual network (model.residual) has no activation.
+        acts = [m for m in rest if not isinstance(m, nn.BatchNorm2d)]
+        self.act = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}[type(acts[-1])] if acts else "none"
         self.transposed = isinstance(conv, nn.ConvTranspose2d)
         self.stride, self.padding, self.dilation = list(conv.stride), list(conv.padding), list(conv.dilation)
         self.output_padding = list(getattr(conv, "output_padding", (0, 0)))
@@ -98,7 +99,8 @@ class InferenceCompletionNetwork(nn.Module):
         check_input_size(x)
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
         h = h.to(self.layers[0].weight.dtype).contiguous(memory_format=torch.channels_last)
-        return run_layers(self.layers, h, self.cfg.skip)  # (B, 3, H, W)
+        y = run_layers(self.layers, h, self.cfg.skip)  # (B, 3, H, W)
+        return residual_output(y, x, self.cfg).to(y.dtype) if self.cfg.residual else y
 
 
 @dataclass

@@ -102,6 +102,57 @@ def test_sizes_not_multiple_of_4_refused(h, w):
         net(torch.rand(1, 3, h, w), torch.zeros(1, 1, h, w))
 
 
+@pytest.mark.parametrize("output", ["sigmoid", "tanh"])
+def test_untrained_residual_network_returns_its_input(output):
+    """model.residual: the last conv starts at zero, so the output is the pre-filled input."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(width=0.125, output=output, residual=True, skip=True)
+    lo, hi = cfg.value_range
+    x = torch.rand(2, 3, 32, 32) * (hi - lo) + lo
+    y = CompletionNetwork(cfg)(x, (torch.rand(2, 1, 32, 32) > 0.5).float())
+    # Only the ends of the range move, by at most RESIDUAL_EPS (in [0, 1] units).
+    torch.testing.assert_close(y, x, atol=(hi - lo) / 512 + 1e-6, rtol=0)
+    assert not torch.equal(y, x)  # it is the activation of logit(x), not x passed through
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "tanh"])
+def test_residual_output_stays_in_range_and_follows_the_input(output):
+    torch.manual_seed(0)
+    cfg = ModelConfig(width=0.125, output=output, residual=True)
+    net = CompletionNetwork(cfg).eval()
+    with torch.no_grad():
+        net.layers[-1][0].weight.normal_(0, 100.0)  # corrections far past either end
+    lo, hi = cfg.value_range
+    x, m = torch.rand(1, 3, 32, 32) * (hi - lo) + lo, torch.ones(1, 1, 32, 32)
+    y = net(x, m)
+    assert y.min() >= lo and y.max() <= hi
+    assert y.min() < lo + 0.01 and y.max() > hi - 0.01
+    with torch.no_grad():
+        net.layers[-1][0].weight.zero_()
+        net.layers[-1][0].bias.fill_(0.5)  # the same correction of the pre-activation everywhere
+    u = ((x - lo) / (hi - lo)).clamp(1 / 512, 1 - 1 / 512)
+    expected = torch.sigmoid(torch.logit(u) + 0.5) if output == "sigmoid" else torch.tanh(torch.atanh(2 * u - 1) + 0.5)
+    torch.testing.assert_close(net(x, m), expected, atol=1e-5, rtol=0)
+
+
+def test_residual_network_trains_from_its_zero_start():
+    """The zero last layer gets a gradient at once; the layers before it from the next step on."""
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.125, residual=True, skip=True))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    x, m, target = torch.rand(2, 3, 32, 32), torch.ones(2, 1, 32, 32), torch.rand(2, 3, 32, 32)
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        loss = ((net(x, m) - target) ** 2).mean()
+        loss.backward()
+        losses.append(loss.item())
+        opt.step()
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters())
+    assert net.layers[0][0].weight.grad.abs().sum() > 0
+    assert losses[-1] < losses[0]
+
+
 def test_skip_links_change_the_function():
     torch.manual_seed(0)
     a = CompletionNetwork(ModelConfig(width=0.125, skip=False)).eval()

@@ -21,6 +21,8 @@ def _trained_looking(cfg: ModelConfig, seed: int = 0) -> CompletionNetwork:
             m.running_var.copy_(torch.rand(n, generator=g) * 2 + 0.2)
             m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
             m.bias.data.copy_(torch.randn(n, generator=g) * 0.2)
+    if cfg.residual:  # its last conv starts at zero: give it something to compute
+        net.layers[-1][0].weight.data.copy_(torch.randn(net.layers[-1][0].weight.shape, generator=g) * 0.1)
     return net.eval()
 
 
@@ -36,10 +38,12 @@ CONFIGS = [
     ModelConfig(width=0.125, dilations=[2, 4, 8, 8]),  # sigmoid, batch norm, no skips (the shipped layout)
     ModelConfig(width=0.125, output="tanh", skip=True, dilations=[1, 2, 2, 4]),  # the report's head and skips
     ModelConfig(width=0.125, norm="none", dilations=[1, 2, 2, 4]),  # conv biases, nothing to fold
+    ModelConfig(width=0.125, skip=True, residual=True, dilations=[1, 2, 2, 4]),  # a correction of the input
+    ModelConfig(width=0.125, output="tanh", residual=True, dilations=[1, 2, 2, 4]),
 ]
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=["shipped", "tanh-skip", "no-norm"])
+@pytest.mark.parametrize("cfg", CONFIGS, ids=["shipped", "tanh-skip", "no-norm", "residual", "tanh-residual"])
 @pytest.mark.parametrize("size", [32, 44])
 def test_fp32_copy_matches_the_eval_network(cfg, size):
     net = _trained_looking(cfg)
