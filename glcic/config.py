@@ -148,6 +148,9 @@ class TrainConfig:
     channels_last: bool = True
     seed: int = 0
     deterministic: bool = False
+    init_from: str = ""
+    """Start step 0 from trained weights instead of random ones: a shipped model's name, a
+    bundle folder, a run folder or a ckpt_*.pt file (glcic.training.init_from). Empty: random."""
     log_every: int = 50
     sample_every: int = 1000
     ckpt_every: int = 1000

@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
         help="override a config field, e.g. --set train.batch_size=32 (repeatable)",
     )
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --run-dir")
+    p.add_argument(
+        "--init-from",
+        metavar="SOURCE",
+        help="start from trained weights: a shipped model's name (faces, scenes), a bundle folder, a run folder "
+        "or a ckpt_*.pt file (fine-tuning; the same as --set train.init_from=SOURCE)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps of this call")
@@ -52,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
             preset = saved  # resuming: the run's own config, with any --set on top
         else:
             raise ConfigError("--config is required (a preset such as cpu, report, paper, or a YAML path)")
-    cfg = load_config(preset, args.overrides)
+    overrides = args.overrides + ([f"train.init_from={args.init_from}"] if args.init_from else [])
+    cfg = load_config(preset, overrides)
     if args.dry_run:
         sys.stdout.write(dump_config(cfg))
         return 0

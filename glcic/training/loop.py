@@ -30,6 +30,7 @@ from glcic.training.checkpoint import (
     save_checkpoint,
     training_state,
 )
+from glcic.training.init_from import init_from
 from glcic.training.outputs import RunOutputs, cached_mean_pixel
 from glcic.training.step import build_nets, phase_at, set_lr, training_step
 
@@ -86,6 +87,8 @@ def train(
     streams = RandomStreams.from_seed(tc.seed)
     batches = TrainBatches(train_ds, mask_gen, cfg, dist.rank(), local_bs, streams, dev, mean)
     step = restore_training_state(state, nets, streams) if state is not None else 0
+    if state is None and tc.init_from:  # a fresh run from trained weights (a resumed one has its own)
+        init_from(tc.init_from, cfg, nets, main)
 
     # Fixed validation batch, and the run's logs (rank 0 writes).
     val = validation_batch(val_ds, mask_gen, tc.val_images, dev)
