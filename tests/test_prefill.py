@@ -68,6 +68,31 @@ def test_biharmonic_prefill_is_the_biharmonic_baseline_inside_the_hole_only() ->
     assert not torch.allclose(out, prefill(x, m, torch.zeros(3), "telea")), "a different fill than Telea"
 
 
+def test_a_hole_too_big_to_solve_at_full_size_is_solved_smaller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past BIHARMONIC_MAX_HOLE the fill is solved on a smaller image: close to the full solve
+    on a smooth image, the known pixels untouched, and never a system larger than the cap."""
+    import glcic.classical as classical
+    import glcic.prefill as prefill_module
+
+    yy, xx = np.mgrid[0:96, 0:128] / 96.0
+    pixels = (np.stack([np.sin(3 * xx), np.cos(2 * yy), xx * yy], -1) * 100 + 120).astype(np.uint8)  # (96, 128, 3)
+    hole = np.zeros((96, 128), bool)
+    hole[20:76, 30:100] = True  # 3,920 hole pixels
+    full = classical.inpaint_biharmonic(pixels, hole)
+    solved: list[int] = []
+    real = classical.inpaint_biharmonic
+    monkeypatch.setattr(classical, "inpaint_biharmonic", lambda p, h: solved.append(int(h.sum())) or real(p, h))
+    monkeypatch.setattr(prefill_module, "BIHARMONIC_MAX_HOLE", 1000)
+    out = prefill_module.biharmonic_fill(pixels, hole)
+    assert solved and max(solved) <= 1000
+    assert np.array_equal(out[~hole], pixels[~hole])
+    err = np.abs(out[hole].astype(int) - full[hole].astype(int))
+    assert err.mean() < 2.0, err.mean()  # 8-bit levels; the fill is smooth
+    monkeypatch.setattr(prefill_module, "BIHARMONIC_MAX_HOLE", 10_000)  # under the cap: exactly the baseline
+    solved.clear()
+    assert np.array_equal(prefill_module.biharmonic_fill(pixels, hole), full) and solved == [3920]
+
+
 def test_unknown_prefill_is_refused() -> None:
     x, m = _batch()
     with pytest.raises(InputError, match="model.prefill must be one of mean, telea, biharmonic; got 'zero'"):
