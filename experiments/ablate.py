@@ -36,6 +36,9 @@ PRESET = "ablation64"
 VARIANTS: dict[str, list[str]] = {
     "mse-only": ["train.t_c=1000000"],  # never leaves the completion phase: eq. (1) alone
     "paper": [],
+    # The paper's schedule with the adversarial term weighted 0: mse-only's control. The joint
+    # phase also lowers the completion network's rate (lr_joint), which mse-only never does.
+    "paper-alpha0": ["train.alpha=0"],
     "skip-links": ["model.skip=true"],
     "attributes": ["model.attributes=40"],  # the report's semi-supervised discriminator
     "tanh": ["model.output=tanh"],  # inputs in [-1, 1], tanh output
