@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from glcic.server import ServerSettings, create_app
+from glcic.server.app import STATIC_DIR
 from tests.server.conftest import (
     INPAINT,
     assert_error,
@@ -64,13 +67,33 @@ def test_page_and_static_files(client):
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in r.headers["content-security-policy"]
-    assert 'src="/static/app.js"' in r.text and "https://" not in r.text  # no CDN
-    types = {"app.js": "javascript", "style.css": "text/css", "index.html": "text/html"}
+    assert '<script type="module" src="/static/app.js">' in r.text
+    assert "https://" not in r.text  # no CDN
+    types = {"style.css": "text/css", "index.html": "text/html"}
+    # app.js and every module it imports: a module script needs a JavaScript content type.
+    types.update({name: "javascript" for name in page_modules()})
+    assert {"app.js", "api.js", "mask_editor.js"} <= set(types)
     for name, kind in types.items():
         r = client.get(f"/static/{name}")
         assert r.status_code == 200, name
         assert kind in r.headers["content-type"], (name, r.headers["content-type"])
         assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def page_modules(name: str = "app.js") -> set[str]:
+    """``name`` and the static modules it imports, directly or not; each import is ``./FILE.js``."""
+    seen = set()
+    todo = [name]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        source = (STATIC_DIR / name).read_text(encoding="utf-8")
+        for spec in re.findall(r'^import .* from "([^"]+)";$', source, flags=re.M):
+            assert re.fullmatch(r"\./\w+\.js", spec), f"{name} imports {spec}: expected ./FILE.js"
+            todo.append(spec[2:])
+    return seen
 
 
 def test_openapi_documents_both_request_forms(client):

@@ -251,3 +251,32 @@ def test_not_an_image_is_refused_in_the_page(page, server_url, tmp_path):
     page.set_input_files("#file", str(tmp_path / "notes.png"))
     sync_api.expect(page.locator("#status")).to_contain_text("could not be decoded")
     assert page.locator("#run").is_disabled()
+
+
+def test_clear_tools_and_brush_keys(page, server_url, tmp_path):
+    write_image(tmp_path / "photo.png")
+    page.goto(server_url + "/")
+    page.set_input_files("#file", str(tmp_path / "photo.png"))
+    size = page.locator("#brush-size")
+    assert size.input_value() == str(round(min(IMG_W, IMG_H) / 12))  # 1/12 of the short side
+    sync_api.expect(page.locator("#brush-size-value")).to_have_text("25 px")
+
+    # [ and ] resize the brush; E and B pick the tool.
+    page.keyboard.press("[")
+    assert size.input_value() == "20"
+    page.keyboard.press("]")
+    assert size.input_value() == "25"
+    page.keyboard.press("e")
+    assert page.locator("#tool-eraser").is_checked()
+    page.keyboard.press("b")
+    assert page.locator("#tool-brush").is_checked()
+
+    # Clear mask is one step of the history: undo brings the paint back.
+    paint_a_dot(page)
+    assert page.locator("#clear").is_enabled() and page.locator("#run").is_enabled()
+    page.locator("#clear").click()
+    assert page.locator("#clear").is_disabled() and page.locator("#run").is_disabled()
+    page.keyboard.press("Control+z")
+    assert page.locator("#run").is_enabled()
+    assert page.locator("#redo").is_enabled()
+    assert page.problems == []
