@@ -1,21 +1,24 @@
 """The face ablation of docs/ablations.md: the paper's baseline and each improvement alone.
 
 Every variant is the ``ablation64`` preset (the paper's choices at 64 px, mixed holes) with
-ONE override (and the final model's candidates, which combine two or three:
-``skip+telea``, ``skip+biharmonic``, ``skip+telea+l1``), trained with ``glcic train`` for the same number of steps (the preset's
-``t_c`` / ``t_d`` and ``--steps`` in all; equal CPU budgets, since the variants cost about
-the same per step, and unlike a wall-clock budget it survives interruptions and the
-project's two CPU kinds; the table reports each variant's training minutes), exported, and evaluated with ``glcic evaluate`` on the CelebA val
-partition with the literature's binned NVIDIA masks and the ``rect``, ``center`` and
-``freeform`` sets (the same seeded holes for every variant; the classical methods are
-scored once, in the ``paper`` variant's evaluation, on those same holes).
+ONE override, except the final models' candidates, which combine two or three
+(``skip+telea``, ``skip+biharmonic``, ``skip+telea+l1`` and the ``+residual`` rows). Each is
+trained with ``glcic train`` for the same number of steps (the preset's ``t_c`` / ``t_d``
+and ``--steps`` in all): equal step budgets, which unlike a wall-clock budget survive
+interruptions and the project's two CPU kinds. The variants do not cost the same per step
+(the biharmonic pre-fill about doubles it), so the table reports each variant's images/s
+and training minutes beside its scores. Each is exported and evaluated with ``glcic
+evaluate`` on the CelebA val partition with the literature's binned NVIDIA masks and the
+``rect``, ``center`` and ``freeform`` sets (the same seeded holes for every variant; the
+classical methods are scored once, in the ``paper`` variant's evaluation, on those same
+holes).
 
 Re-running the command continues where it stopped: a finished variant is skipped, an
 interrupted one resumes from its last checkpoint (``--resume``). Nothing is written into
 the repository except with ``--markdown``.
 
     python experiments/ablate.py --out ~/glcic-runs/ablation --steps 3500
-    python experiments/ablate.py --out ~/glcic-runs/ablation --only paper,skip
+    python experiments/ablate.py --out ~/glcic-runs/ablation --only paper,skip-links
     python experiments/ablate.py --out ~/glcic-runs/ablation --speed 40     # images/s, one pass
     python experiments/ablate.py --out ~/glcic-runs/ablation --report-only --markdown table.md
 """
