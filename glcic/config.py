@@ -55,11 +55,11 @@ class ModelConfig:
     paper) or 'telea' (OpenCV's fast-marching inpainting, so the network starts from the
     classical answer and learns what to add). Stored in the bundle; inference does the same."""
     residual: bool = False
-    """The output is the pre-filled input plus what the network adds, taken before the output
-    activation: sigmoid(logit(x) + r) (tanh: tanh(atanh(x) + r)), with r the last layer's
-    convolution, initialised to zero. So an untrained network returns its pre-fill, and
-    keeping the pre-fill where it is right (thin holes, with ``prefill: biharmonic``) costs
-    the network nothing. False: the paper's output, the activation of the last layer alone."""
+    """The output is the pre-filled input plus what the network adds (x + r, with r the last
+    layer's convolution, initialised to zero, and no output activation). So an untrained
+    network returns its pre-fill, and keeping the pre-fill where it is right (thin holes,
+    with ``prefill: biharmonic``) costs the network nothing. The value range stays the one
+    ``output`` names. False: the paper's output, the activation of the last layer alone."""
 
     @property
     def value_range(self) -> tuple[float, float]:

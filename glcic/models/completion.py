@@ -8,8 +8,8 @@ Input: an image with holes pre-filled by the dataset mean pixel, plus a binary
 mask channel (1 = hole). Output: an image of the same size in the configured
 value range (sigmoid -> [0, 1] as in the paper, tanh -> [-1, 1] as in the
 report). Only the hole of the output is used: see :func:`composite`. With
-``model.residual`` the output is a correction of the pre-filled input taken before the
-activation (:func:`residual_output`).
+``model.residual`` the output is the pre-filled input plus a correction
+(:func:`residual_output`).
 """
 
 from __future__ import annotations
@@ -112,8 +112,8 @@ class CompletionNetwork(nn.Module):
                     block.append(nn.BatchNorm2d(out_ch))
                 block.append(nn.ReLU(inplace=True))
             elif cfg.residual:
-                # No activation in the block: residual_output adds the input's pre-activation
-                # first. Zero weights: the untrained network returns its pre-filled input.
+                # No activation: residual_output adds the correction to the pre-filled input.
+                # Zero weights: the untrained network returns its pre-filled input.
                 nn.init.zeros_(conv.weight)
                 nn.init.zeros_(conv.bias)
             else:
@@ -127,7 +127,7 @@ class CompletionNetwork(nn.Module):
         check_input_size(x)
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
         y = run_layers(self.layers, h, self.cfg.skip)  # (B, 3, H, W)
-        return residual_output(y, x, self.cfg) if self.cfg.residual else y
+        return residual_output(y, x) if self.cfg.residual else y
 
     def for_inference(self, dtype: torch.dtype | None = None) -> nn.Module:
         """A snapshot of this network in eval mode with batch norm folded into the convolutions.
@@ -155,30 +155,22 @@ def run_layers(layers: nn.ModuleList, h: torch.Tensor, skip: bool) -> torch.Tens
     return h  # (B, 3, H, W)
 
 
-RESIDUAL_EPS = 1.0 / 512
-"""How far from the ends of the value range the input is kept before its pre-activation is
-taken (half an 8-bit step, in [0, 1] units): logit(0) would be infinite."""
+def residual_output(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``model.residual``'s output: the pre-filled input plus the correction ``r``, ``x + r``.
 
-
-def residual_output(r: torch.Tensor, x: torch.Tensor, cfg: ModelConfig) -> torch.Tensor:
-    """``model.residual``'s output: the activation of the input's pre-activation plus ``r``.
-
-    sigmoid(logit(x) + r) in [0, 1], or tanh(atanh(x) + r) in [-1, 1]: with r = 0 the
-    input comes back (to within RESIDUAL_EPS at the range's ends), and the output stays in
-    range with a gradient everywhere. Computed in float32 (the input's pre-activation is
-    steep near the ends). Written with log and log1p only, which ONNX exports.
+    Linear, with no activation: every pixel gets the full gradient, including pre-fill
+    pixels at the ends of the value range (a biharmonic fill overshoots and is clipped
+    there: about 7 % of the hole pixels of a blob hole on the scene photos, up to half in
+    some). An earlier form, sigmoid(logit(x) + r), froze those pixels (the sigmoid's slope
+    at logit(1/512) is 0.002) and left coloured blotches in large holes; see
+    docs/ablations.md. The output can leave the value range by a little; the pipeline
+    clamps it when it converts to pixels. Computed in float32.
 
     Args:
         r: (B, 3, H, W) the last layer's convolution, before any activation.
-        x: (B, 3, H, W) the network's pre-filled input, in ``cfg.value_range``.
+        x: (B, 3, H, W) the network's pre-filled input, in the model's value range.
     """
-    lo, hi = cfg.value_range
-    u = ((x.float() - lo) / (hi - lo)).clamp(RESIDUAL_EPS, 1 - RESIDUAL_EPS)  # (B, 3, H, W) in (0, 1)
-    z = torch.log(u) - torch.log1p(-u)  # logit(u)
-    if cfg.output == "sigmoid":
-        return torch.sigmoid(z + r.float())
-    # tanh(v) = 2 sigmoid(2 v) - 1, so atanh(2u - 1) = logit(u) / 2.
-    return torch.tanh(z / 2 + r.float())
+    return x.float() + r.float()
 
 
 def check_input_size(x: torch.Tensor) -> None:
