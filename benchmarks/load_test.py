@@ -17,6 +17,9 @@ the rounds and reconnect whenever the server drops them, to show that slow clien
 not starve the others. Bounded: a fixed number of requests, at most ``--max-seconds``
 of wall time.
 
+The requests and their checks live in ``load_cases.py``, the ``glcic serve`` child
+process in ``load_server.py``; this file drives the load and prints the report.
+
     python benchmarks/load_test.py                       # 2 rounds x 200 requests, 8 at a time
     python benchmarks/load_test.py --width 1             # the paper's network size (random weights)
     python benchmarks/load_test.py --model default       # the shipped model
@@ -28,60 +31,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import io
 import os
 import platform
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import cv2
 import httpx
 import numpy as np
-from PIL import Image
 
-from glcic.postprocess import DEFAULT_SEAM
+# Its sibling modules are imported like benchmarks/common.py is by the other benchmarks:
+# from the script's own folder, which is on sys.path when it runs as a script but not
+# when tests/server/test_load.py loads it by file path.
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.append(str(HERE))
 
-REPO = Path(__file__).resolve().parents[1]
-INPAINT = "/api/v1/inpaint"
-SIZES = [(64, 64), (96, 128), (120, 160), (192, 256)]  # (H, W)
-INVALID_KINDS = [
-    "not_an_image",
-    "truncated",
-    "size_mismatch",
-    "bad_option",
-    "missing_mask",
-    "bad_base64",
-]
-EXPECTED = {  # kind -> (status, error code)
-    "not_an_image": (422, "invalid_image"),
-    "truncated": (422, "invalid_image"),
-    "size_mismatch": (422, "size_mismatch"),
-    "bad_option": (422, "invalid_option"),
-    "missing_mask": (422, "missing_field"),
-    "bad_base64": (400, "invalid_base64"),
-}
-
-
-@dataclass
-class Case:
-    kind: str  # "multipart", "json" or one of INVALID_KINDS
-    request: dict[str, Any]  # keyword arguments of httpx.AsyncClient.post
-    image: np.ndarray | None = None  # (H, W, 3) uint8, for valid cases
-    mask: np.ndarray | None = None  # (H, W) bool, True = hole
-
-    @property
-    def valid(self) -> bool:
-        return self.kind in ("multipart", "json")
+from load_cases import INPAINT, Case, check, make_case  # noqa: E402
+from load_server import child_server, rss_mib, wait_healthy  # noqa: E402
 
 
 @dataclass
@@ -102,82 +75,6 @@ class Report:
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
-
-
-def _png(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def make_case(rng: np.random.Generator) -> Case:
-    """One request: 70 % valid (multipart or JSON), 30 % one of the invalid kinds."""
-    h, w = SIZES[rng.integers(len(SIZES))]
-    image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    mask = np.zeros((h, w), bool)
-    mh, mw = int(rng.integers(h // 8, h // 2)), int(rng.integers(w // 8, w // 2))
-    top, left = int(rng.integers(0, h - mh)), int(rng.integers(0, w - mw))
-    mask[top : top + mh, left : left + mw] = True
-    image_png, mask_png = _png(image), _png(mask.astype(np.uint8) * 255)
-
-    def multipart(img: bytes, msk: bytes | None, **data: str) -> dict[str, Any]:
-        files = {"image": ("image.png", img, "image/png")}
-        if msk is not None:
-            files["mask"] = ("mask.png", msk, "image/png")
-        return {"files": files, "data": data}
-
-    if rng.random() < 0.7:
-        if rng.random() < 0.5:
-            return Case("multipart", multipart(image_png, mask_png), image, mask)
-        body = {
-            "image": base64.b64encode(image_png).decode(),
-            "mask": base64.b64encode(mask_png).decode(),
-        }
-        return Case("json", {"json": body}, image, mask)
-    kind = INVALID_KINDS[rng.integers(len(INVALID_KINDS))]
-    if kind == "not_an_image":
-        req = multipart(b"this is not an image" * 10, mask_png)
-    elif kind == "truncated":
-        req = multipart(image_png[: len(image_png) // 2], mask_png)
-    elif kind == "size_mismatch":
-        req = multipart(image_png, _png(np.zeros((h + 1, w), np.uint8)))
-    elif kind == "bad_option":
-        req = multipart(image_png, mask_png, postprocess="sharpen")
-    elif kind == "missing_mask":
-        req = multipart(image_png, None)
-    else:  # bad_base64
-        req = {"json": {"image": "%%% not base64 %%%", "mask": base64.b64encode(mask_png).decode()}}
-    return Case(kind, req)
-
-
-def _kept(hole: np.ndarray) -> np.ndarray:
-    """(H, W) bool: pixels farther than the blend seam from the hole (the server blends by default)."""
-    band = np.ones((2 * DEFAULT_SEAM + 1,) * 2, np.uint8)
-    return cv2.dilate(hole.astype(np.uint8), band) == 0
-
-
-def check(case: Case, response: httpx.Response) -> str | None:
-    """None when the answer is right for the case; otherwise what was wrong."""
-    if case.valid:
-        if response.status_code != 200:
-            return f"{case.kind}: status {response.status_code}: {response.text[:200]}"
-        if response.headers.get("content-type") != "image/png":
-            return f"{case.kind}: content-type {response.headers.get('content-type')}"
-        out = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
-        if out.shape != case.image.shape:
-            return f"{case.kind}: shape {out.shape}, expected {case.image.shape}"
-        keep = _kept(case.mask)
-        if not np.array_equal(out[keep], case.image[keep]):
-            return f"{case.kind}: pixels outside the hole and its {DEFAULT_SEAM}-pixel seam changed"
-        return None
-    status, code = EXPECTED[case.kind]
-    try:
-        body = response.json()
-    except ValueError:
-        return f"{case.kind}: status {response.status_code}, body is not JSON"
-    if response.status_code != status or body.get("error") != code or not body.get("detail"):
-        return f"{case.kind}: got {response.status_code} {body}, expected {status} {code}"
-    return None
 
 
 async def _send_all(url: str, cases: list[Case], concurrency: int, timeout: float) -> Report:
@@ -221,55 +118,6 @@ def run_load(
     rng = np.random.default_rng(seed)
     cases = [make_case(rng) for _ in range(requests)]
     return asyncio.run(_send_all(url, cases, concurrency, timeout))
-
-
-# ---- the server under test ---------------------------------------------------------------------
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def random_bundle(folder: Path, width: float) -> Path:
-    """A completion network with random weights: the paper's cost at width 1, the server's alone at 1/8."""
-    import torch
-
-    from glcic.bundle import BundleInfo, save_bundle
-    from glcic.config import ModelConfig
-    from glcic.models.completion import CompletionNetwork
-
-    torch.manual_seed(0)
-    cfg = ModelConfig(width=width)
-    info = BundleInfo(
-        model=cfg, resolution=160, mean_pixel=[0.5, 0.5, 0.5], name=f"random-width-{width:g}"
-    )
-    return save_bundle(folder, CompletionNetwork(cfg).eval(), info)
-
-
-def start_server(model: str, port: int, max_concurrent: int, queue: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "glcic.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--model", model, "--max-concurrent", str(max_concurrent), "--queue", str(queue)]
-    cmd += ["--log-level", "warning"]
-    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise SystemExit(f"the server exited with code {proc.returncode} before it answered")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"no answer from {url}/api/v1/health within {timeout:.0f} s")
 
 
 class SlowClients:
@@ -423,28 +271,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from glcic.server.testing import free_port
-
-    proc, tmp = None, None
-    url = args.url
-    if url is None:
-        model = args.model
-        if model == "random":
-            tmp = tempfile.TemporaryDirectory(prefix="glcic-load-")
-            model = str(random_bundle(Path(tmp.name), args.width))
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        proc = start_server(model, port, args.max_concurrent, args.queue)
-    try:
+    if args.url is None:
+        server = child_server(args.model, args.width, args.max_concurrent, args.queue)
+    else:  # a server already running: nothing to start, stop or measure
+        server = nullcontext((args.url, None))
+    with server as (url, proc):
         wait_healthy(url, proc)
         rows = run_rounds(url, args, proc)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
-        if tmp is not None:
-            tmp.cleanup()
-
     return print_report(rows, args)
 
 
