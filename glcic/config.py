@@ -19,6 +19,7 @@ from glcic.errors import ConfigError
 from glcic.options import (
     DATA_FORMATS,
     DEFAULT_DATA_ROOT,
+    HOLE_WEIGHTINGS,
     NORMS,
     OPTIMIZERS,
     OUTPUTS,
@@ -129,6 +130,10 @@ class TrainConfig:
     l1_weight: float = 0.0
     """Weight of an L1 term on the hole beside eq. (1), in every phase that trains the
     completion network (not in the paper: 0 keeps it out)."""
+    hole_weighting: str = "pixel"
+    """How the hole losses (MSE, L1) average over a batch: 'pixel' (every hole pixel weighs
+    the same: eq. (1) summed over the batch, so large holes dominate) or 'image' (each
+    image's hole mean, then the mean over images: a thin stroke weighs as much as a blob)."""
     optimizer: str = "adadelta"
     lr_c: float = 1.0
     """Completion network learning rate in the MSE-only phase."""
@@ -183,6 +188,7 @@ class Config:
             ("data.format", d.format, DATA_FORMATS),
             ("mask.kind", k.kind, TRAIN_MASK_KINDS),
             ("train.optimizer", t.optimizer, OPTIMIZERS),
+            ("train.hole_weighting", t.hole_weighting, HOLE_WEIGHTINGS),
             ("train.precision", t.precision, PRECISIONS),
         ):
             check_choice(name, value, allowed, error=ConfigError)

@@ -6,6 +6,8 @@
   + alpha * log(1 - D(C(x, M_c), M_c))].
 - not in the paper: an L1 term on the hole beside eq. (1) (``train.l1_weight``), for the
   hole L1 that evaluations report and MSE-trained networks trail diffusion methods on.
+- not in the paper: ``train.hole_weighting: image`` averages the hole losses per image, then
+  over the images, instead of over every hole pixel of the batch.
 
 The discriminator returns logits, so the sigmoid of Table 2 lives inside
 binary_cross_entropy_with_logits (numerically safer, same objective).
@@ -20,7 +22,11 @@ Stats = dict[str, float]
 
 
 def masked_mse(
-    output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, holes: torch.Tensor | float | None = None
+    output: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    holes: torch.Tensor | float | None = None,
+    per_image: bool = False,
 ) -> tuple[torch.Tensor, Stats]:
     """eq. (1), divided by the number of hole values so that it does not depend on hole size.
 
@@ -30,26 +36,40 @@ def masked_mse(
         holes: the hole-pixel count to divide by (default ``mask.sum()``). Under
             torch.distributed pass the mean count over ranks: averaging the ranks'
             gradients then gives exactly the loss of the whole global batch.
+        per_image: ``train.hole_weighting: image``: each image's hole mean, averaged over
+            the images, so a thin hole weighs as much as a large one (``holes`` unused).
+            False: every hole pixel of the batch weighs the same, as eq. (1) summed over a batch.
     """
     diff = (output.float() - target.float()) * mask  # (B, 3, H, W)
-    loss = diff.pow(2).sum() / _hole_values(mask, holes, output.shape[1])
+    loss = _hole_mean(diff.pow(2), mask, holes, per_image)
     return loss, {"loss/C_mse": loss.item()}
 
 
 def masked_l1(
-    output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, holes: torch.Tensor | float | None = None
+    output: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    holes: torch.Tensor | float | None = None,
+    per_image: bool = False,
 ) -> tuple[torch.Tensor, Stats]:
     """The mean absolute error on the hole, normalised as :func:`masked_mse` (same arguments)."""
     diff = (output.float() - target.float()) * mask  # (B, 3, H, W)
-    loss = diff.abs().sum() / _hole_values(mask, holes, output.shape[1])
+    loss = _hole_mean(diff.abs(), mask, holes, per_image)
     return loss, {"loss/C_l1": loss.item()}
 
 
-def _hole_values(mask: torch.Tensor, holes: torch.Tensor | float | None, channels: int) -> torch.Tensor:
-    """How many values the hole losses average over: hole pixels (``holes``, else the
-    mask's) times channels, at least 1."""
+def _hole_mean(
+    values: torch.Tensor, mask: torch.Tensor, holes: torch.Tensor | float | None, per_image: bool
+) -> torch.Tensor:
+    """The mean of ``values`` (B, C, H, W), zero outside the hole, over the hole's values:
+    over the batch's (``holes`` hole pixels, else the mask's, times C), or per image and
+    then over the images (``per_image``). A hole-free image counts as one value of 0."""
+    channels = values.shape[1]
+    if per_image:
+        per = values.sum(dim=(1, 2, 3)) / (mask.sum(dim=(1, 2, 3)) * channels).clamp_min(1.0)  # (B,)
+        return per.mean()
     count = mask.sum() if holes is None else holes
-    return torch.as_tensor(count * channels, dtype=torch.float32).clamp_min(1.0)
+    return values.sum() / torch.as_tensor(count * channels, dtype=torch.float32).clamp_min(1.0)
 
 
 def generator_adversarial(fake_logit: torch.Tensor, nonsaturating: bool = True) -> tuple[torch.Tensor, Stats]:

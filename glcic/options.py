@@ -79,6 +79,7 @@ DATA_FORMATS = ("auto", "celeba", "folder")
 TRAIN_MASK_KINDS = ("rect", "freeform", "mix", "folder")
 PREFILLS = ("mean", "telea", "biharmonic")
 OPTIMIZERS = ("adadelta", "adam")
+HOLE_WEIGHTINGS = ("pixel", "image")
 
 
 def check_choice(

@@ -71,3 +71,8 @@ def test_a_negative_l1_weight_is_refused():
 def test_no_val_images_is_refused_with_what_they_are_for():
     with pytest.raises(ConfigError, match=r"train.val_images must be >= 1 \(the fixed val batch"):
         Config(train=TrainConfig(val_images=0)).validate()
+
+
+def test_an_unknown_hole_weighting_is_refused():
+    with pytest.raises(ConfigError, match=r"train.hole_weighting.*pixel.*image"):
+        Config(train=TrainConfig(hole_weighting="area")).validate()

@@ -175,10 +175,11 @@ def training_step(
     # Update completion network: eq. (1) alone, or eq. (3) in the joint phase.
     if phase.train_c:
         holes = dist.mean_over_ranks(m.sum())
-        loss_c, s = masked_mse(out, x, m, holes)
+        per_image = tc.hole_weighting == "image"
+        loss_c, s = masked_mse(out, x, m, holes, per_image)
         stats.update(s)
         if tc.l1_weight > 0:
-            l1, s = masked_l1(out, x, m, holes)
+            l1, s = masked_l1(out, x, m, holes, per_image)
             stats.update(s)
             loss_c = loss_c + tc.l1_weight * l1
         if phase.train_d and tc.alpha > 0:

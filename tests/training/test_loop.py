@@ -95,9 +95,9 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(image_folder, tmp_
     real_mse = step_module.masked_mse
     calls = {"n": 0}
 
-    def poisoned(out, x, m, holes=None):
+    def poisoned(out, x, m, holes=None, per_image=False):
         calls["n"] += 1
-        loss, stats = real_mse(out, x, m, holes)
+        loss, stats = real_mse(out, x, m, holes, per_image)
         return (loss * float("nan"), stats) if calls["n"] == 5 else (loss, stats)
 
     monkeypatch.setattr(step_module, "masked_mse", poisoned)

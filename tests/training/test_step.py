@@ -247,3 +247,38 @@ def test_l1_weight_adds_the_hole_l1_to_the_completion_loss():
     hole = m.expand_as(out).bool()
     assert torch.allclose(loss, (out - target)[hole].abs().mean())
 
+
+
+def test_image_hole_weighting_gives_every_image_the_same_weight():
+    """train.hole_weighting=image: the mean of each image's hole mean, so a thin hole counts as
+    much as a large one; with equal holes it is the pixel weighting; a hole-free image adds 0."""
+    from glcic.losses import masked_l1, masked_mse
+
+    g = torch.Generator().manual_seed(0)
+    out, target = torch.rand(3, 3, 16, 16, generator=g), torch.rand(3, 3, 16, 16, generator=g)
+    m = torch.zeros(3, 1, 16, 16)
+    m[0, :, 1:3, 1:3] = 1  # 4 pixels
+    m[1, :, 2:14, 2:14] = 1  # 144 pixels
+    for loss_fn, err in ((masked_mse, lambda d: d.pow(2)), (masked_l1, lambda d: d.abs())):
+        per_image, _ = loss_fn(out, target, m, per_image=True)
+        means = [err(out[i] - target[i])[m[i].expand(3, -1, -1).bool()].mean() for i in range(2)]
+        assert torch.allclose(per_image, (means[0] + means[1] + 0.0) / 3)
+        pixel, _ = loss_fn(out, target, m)
+        assert not torch.allclose(per_image, pixel)
+        same = torch.zeros_like(m)
+        same[:, :, 4:8, 4:8] = 1
+        assert torch.allclose(loss_fn(out, target, same, per_image=True)[0], loss_fn(out, target, same)[0])
+
+
+def test_hole_weighting_reaches_the_completion_update():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 32, 32, generator=g)
+    masks, win_c = sample_batch(RectMaskGenerator(32, 4, 16, 16), 4, g)
+    batch = Batch(x, torch.zeros(4, 0), masks, win_c, win_c)
+    losses = {}
+    for weighting in ("pixel", "image"):
+        netC, netD = _tiny_nets()
+        tc = TrainConfig(optimizer="adam", lr_c=1e-2, hole_weighting=weighting)
+        nets = _nets(netC, netD, torch.optim.Adam(netC.parameters(), lr=1e-2), torch.optim.Adam(netD.parameters(), lr=0.0))
+        losses[weighting] = training_step(nets, batch, PHASES["completion"], _cfg(tc), torch.full((3,), 0.5))["loss/C_mse"]
+    assert losses["pixel"] != losses["image"]
