@@ -60,6 +60,9 @@ VARIANTS: dict[str, list[str]] = {
     # biharmonic start worse on the thinnest holes; here keeping the start costs nothing.
     "skip+telea+residual": ["model.skip=true", "model.prefill=telea", "model.residual=true"],
     "skip+biharmonic+residual": ["model.skip=true", "model.prefill=biharmonic", "model.residual=true"],
+    # And with every image's hole weighing the same in the losses (thin holes count as much as blobs).
+    "skip+biharmonic+residual+per-image": ["model.skip=true", "model.prefill=biharmonic", "model.residual=true",
+                                           "train.hole_weighting=image"],
 }
 """Variant name -> its overrides on the preset (beside the shared budget overrides): one
 per variant, except the combination at the end."""
