@@ -8,8 +8,10 @@ changed option. Only the weights come over; the optimisers, the step count, the 
 streams and the mean pixel start fresh (``--resume`` is what continues a run exactly).
 
 What loads:
-- The completion network: every tensor. The two networks must have the same layout
-  (``model.width``, ``norm``, ``dilations``); a difference is refused by name. One
+- The completion network: every tensor. The two networks must have tensors of the same
+  shapes (the same ``model.width`` and ``norm``); a difference is refused by name. The
+  dilations may differ (they change no shape): the weights then run at the new dilations,
+  as when a 64 px network with dilations 2, 4, 8, 8 starts a 128 px one with 16. One
   exception: when the source's output means something else (``model.output`` or
   ``model.residual`` differ) its output layer is not copied, and the new one keeps its own
   initialisation (zero for a residual output, so the warm-started network begins at its
@@ -78,9 +80,8 @@ def completion_weights(
             found = "missing" if theirs is None else f"of shape {tuple(theirs.shape)}"
             raise ConfigError(
                 f"train.init_from={source!r}: its completion network does not fit this one ({key} is {found} "
-                f"there, {tuple(mine.shape)} here). Its layout: width {src.width}, norm {src.norm}, dilations "
-                f"{src.dilations}; this config's: width {cfg.width}, norm {cfg.norm}, dilations {cfg.dilations}. "
-                "Set the same model.width, model.norm and model.dilations"
+                f"there, {tuple(mine.shape)} here). Its layout: width {src.width}, norm {src.norm}; this "
+                f"config's: width {cfg.width}, norm {cfg.norm}. Set the same model.width and model.norm"
             )
         chosen[key] = theirs
     return chosen, same_output

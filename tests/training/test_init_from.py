@@ -102,3 +102,12 @@ def test_train_starts_from_the_source_and_resume_ignores_it(image_folder, source
     assert main([*argv, "--resume"]) == 0
     assert "initialised from" not in capsys.readouterr().err  # the checkpoint wins
     assert load_checkpoint(run)["step"] == 2
+
+
+def test_other_dilations_reuse_the_weights(image_folder, source_run):
+    """Dilations change no shape: a network starts from weights trained at other dilations
+    (as faces128 at 16 from a 64 px network at 8)."""
+    cfg = tiny_config(image_folder, **{"model.dilations": "[1,2,4,8]"})
+    nets = _fresh(cfg)
+    init_from(str(source_run), cfg, nets, main=False)
+    assert _equal(nets.netC.state_dict(), load_checkpoint(source_run)["completion"])
