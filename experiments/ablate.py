@@ -65,7 +65,7 @@ VARIANTS: dict[str, list[str]] = {
                                            "train.hole_weighting=image"],
 }
 """Variant name -> its overrides on the preset (beside the shared budget overrides): one
-per variant, except the combination at the end."""
+per variant, except the final models' candidates from ``skip+telea`` on, which combine them."""
 BUDGET = ["train.ckpt_every=250"]
 MASKS = ("nvidia-bins", "rect", "center", "freeform")
 CLASSICAL = "telea,ns,biharmonic"

@@ -53,8 +53,9 @@ class ModelConfig:
     """K > 0 adds the report's auxiliary head: K attribute logits on the joint features."""
     prefill: str = "mean"
     """What fills the hole before the network sees it: 'mean' (the dataset mean pixel, the
-    paper) or 'telea' (OpenCV's fast-marching inpainting, so the network starts from the
-    classical answer and learns what to add). Stored in the bundle; inference does the same."""
+    paper), 'telea' (OpenCV's fast-marching inpainting) or 'biharmonic' (scikit-image's
+    biharmonic fill), so the network starts from the classical answer and learns what to
+    add (glcic.prefill). Stored in the bundle; inference does the same."""
     residual: bool = False
     """The output is the pre-filled input plus what the network adds (x + r, with r the last
     layer's convolution, initialised to zero, and no output activation). So an untrained

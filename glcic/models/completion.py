@@ -162,8 +162,8 @@ def residual_output(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     pixels at the ends of the value range (a biharmonic fill overshoots and is clipped
     there: about 7 % of the hole pixels of a blob hole on the scene photos, up to half in
     some). An earlier form, sigmoid(logit(x) + r), froze those pixels (the sigmoid's slope
-    at logit(1/512) is 0.002) and left coloured blotches in large holes; see
-    docs/ablations.md. The output can leave the value range by a little; the pipeline
+    at logit(1/512) is 0.002) and left coloured blotches in large holes (and lost 0.7 dB on
+    the face ablation's centred square, experiments/ablate.py). The output can leave the value range by a little; the pipeline
     clamps it when it converts to pixels. Computed in float32.
 
     Args:
