@@ -127,6 +127,12 @@ def to_screen(box: dict, x: float, y: float) -> tuple[float, float]:
     return box["x"] + x * box["width"] / IMG_W, box["y"] + y * box["height"] / IMG_H
 
 
+def open_image(page, path: Path) -> None:
+    """Choose the file and wait until the page has decoded and drawn it (it loads asynchronously)."""
+    page.set_input_files("#file", str(path))
+    sync_api.expect(page.locator("#status")).to_contain_text(f"Opened {path.name} ({IMG_W}×{IMG_H})")
+
+
 def test_paint_run_compare_download(page, server_url, tmp_path):
     original = write_image(tmp_path / "photo.png")
     page.goto(server_url + "/")
@@ -137,8 +143,7 @@ def test_paint_run_compare_download(page, server_url, tmp_path):
     assert page.locator("#run").is_disabled()
 
     # Open the image.
-    page.set_input_files("#file", str(tmp_path / "photo.png"))
-    sync_api.expect(page.locator("#status")).to_contain_text(f"Opened photo.png ({IMG_W}×{IMG_H})")
+    open_image(page, tmp_path / "photo.png")
     view = page.locator("#view")
     assert view.evaluate("c => [c.width, c.height]") == [IMG_W, IMG_H]  # full resolution
     box = view.bounding_box()
@@ -211,7 +216,7 @@ def test_the_model_select_picks_the_model(page, duo_url, tmp_path):
         ["tiny-test", "tiny-test (default)"],
         ["tiny-other", "tiny-other"],
     ]
-    page.set_input_files("#file", str(tmp_path / "photo.png"))
+    open_image(page, tmp_path / "photo.png")
     paint_a_dot(page)
     status = page.locator("#status")
 
@@ -230,7 +235,7 @@ def test_the_model_select_picks_the_model(page, duo_url, tmp_path):
 def test_server_errors_are_shown(page, server_url, tmp_path):
     write_image(tmp_path / "photo.png")
     page.goto(server_url + "/")
-    page.set_input_files("#file", str(tmp_path / "photo.png"))
+    open_image(page, tmp_path / "photo.png")
     paint_a_dot(page)
     # A value the page never offers, to get a 422 back from the server.
     page.evaluate(
@@ -256,7 +261,7 @@ def test_not_an_image_is_refused_in_the_page(page, server_url, tmp_path):
 def test_clear_tools_and_brush_keys(page, server_url, tmp_path):
     write_image(tmp_path / "photo.png")
     page.goto(server_url + "/")
-    page.set_input_files("#file", str(tmp_path / "photo.png"))
+    open_image(page, tmp_path / "photo.png")
     size = page.locator("#brush-size")
     assert size.input_value() == str(round(min(IMG_W, IMG_H) / 12))  # 1/12 of the short side
     sync_api.expect(page.locator("#brush-size-value")).to_have_text("25 px")
