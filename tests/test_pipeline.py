@@ -242,7 +242,7 @@ def test_not_a_bundle(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="does not exist"):
         InpaintPipeline.from_pretrained(tmp_path / "nope")
     if not (DEFAULT_BUNDLE / "config.json").is_file():
-        with pytest.raises(BundleError, match="the shipped default model is missing"):
+        with pytest.raises(BundleError, match=f"the shipped model '{DEFAULT_BUNDLE.name}' is missing"):
             InpaintPipeline.from_pretrained("default")
 
 
