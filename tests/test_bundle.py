@@ -6,7 +6,7 @@ import pytest
 
 from glcic import bundle as bundle_module
 from glcic.atomic import DiskFullError
-from glcic.bundle import DEFAULT_BUNDLE, BundleInfo, load_bundle, read_bundle_info, save_bundle
+from glcic.bundle import BundleInfo, load_bundle, read_bundle_info, save_bundle
 from glcic.config import ModelConfig
 from glcic.errors import BundleError
 from glcic.models import CompletionNetwork
@@ -51,9 +51,12 @@ def test_a_bundle_without_a_description_reads_as_empty(good, tmp_path):
     assert read_bundle_info(_with(good, tmp_path, description=...)).description == ""
 
 
-def test_the_shipped_model_says_what_it_is_for():
-    info = read_bundle_info(DEFAULT_BUNDLE)
-    assert "64x64" in info.description and "face" in info.description
+@pytest.mark.parametrize(("name", "subject"), [("faces", "face"), ("scenes", "photograph")])
+def test_each_shipped_model_says_what_it_is_for(name, subject):
+    if name not in bundle_module.installed_models():
+        pytest.skip(f"{name} is not installed")
+    info = read_bundle_info(bundle_module.WEIGHTS_DIR / name)
+    assert subject in info.description and str(info.resolution) in info.description
 
 
 @pytest.mark.parametrize(

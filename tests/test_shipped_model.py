@@ -38,6 +38,10 @@ GUARDS = {
     # 48 CelebA val faces at 64 px, measured margins over the best classical method
     # (biharmonic): rect +3.5, center +5.7 dB.
     "faces": Guard("celeba_root", 48, {"rect": 2.5, "center": 4.5}),
+    # 48 scene val photos at 128 px, measured margins over the best classical method:
+    # rect +1.23, center +1.31, freeform +1.14; NVIDIA 1-10 % +0.69, 10-20 % +0.41,
+    # 20-30 % +0.86, 30-40 % +0.96, 40-50 % +1.16, 50-60 % +1.14 dB (one margin for every bin).
+    "scenes": Guard("scenes_root", 48, {"rect": 0.6, "center": 0.6, "freeform": 0.5, "nvidia-bins": 0.1}),
 }
 
 
