@@ -35,7 +35,7 @@ model). Each is a name wherever a model is asked for (``from_pretrained``, ``--m
 server's ``model`` field); anything else is read as a bundle folder."""
 DEFAULT_MODEL = "default"
 """The alias of the default model: :data:`DEFAULT_MODEL_TARGET`."""
-DEFAULT_MODEL_TARGET = "faces"
+DEFAULT_MODEL_TARGET = "scenes"
 """The shipped model ``default`` names (and ``glcic inpaint`` / ``glcic serve`` use unasked)."""
 MODEL_NAMES = (DEFAULT_MODEL, *SHIPPED_MODELS)
 """Every name a shipped model answers to."""

@@ -62,7 +62,7 @@ class ModelSet:
         return tuple(self.pipelines)
 
     def choices(self) -> str:
-        """What a request may name, for error messages: ``'faces', 'scenes' or 'default' (= 'faces')``."""
+        """What a request may name, for error messages: ``'scenes', 'faces' or 'default' (= 'scenes')``."""
         names = ", ".join(repr(n) for n in self.names if n != DEFAULT_MODEL)
         alias = f"{DEFAULT_MODEL!r} (= {self.default!r})"
         return f"{names} or {alias}" if names else alias
