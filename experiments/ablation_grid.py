@@ -28,7 +28,10 @@ ROWS = (("rect", 0), ("center", 1), ("freeform", 2), ("nvidia:1-10", 3), ("nvidi
 """(mask spec, val image index) per row: a different face per family."""
 CLASSICAL = "biharmonic"
 SHORT = {"skip-links": "skip", "attributes": "attrib.", "nonsaturating": "non-sat.", "no-batch-norm": "no BN",
-         "label-smoothing": "smooth", "telea-prefill": "telea pf"}
+         "label-smoothing": "smooth", "telea-prefill": "telea pf", "paper-alpha0": "alpha 0",
+         "skip+telea": "s+telea", "skip+biharmonic": "s+bih", "skip+telea+residual": "s+tel+res",
+         "skip+biharmonic+residual": "s+bih+res", "skip+biharmonic+residual+per-image": "s+b+r+img",
+         "skip+biharmonic+residual+per-image+l1": "s+b+r+i+l1"}
 """Column labels that fit a 64 px cell (the table in docs/ablations.md uses the full names)."""
 
 
