@@ -16,7 +16,7 @@ interrupted report continues. Model cards quote this table.
 
     python experiments/model_report.py --model faces --data ../shared/data/celeba --out ~/glcic-runs/report-faces
     python experiments/model_report.py --model scenes --data ../shared/data/scenes/images \\
-        --out ~/glcic-runs/report-scenes --markdown docs/results/scenes_val.md
+        --out ~/glcic-runs/report-scenes --markdown ~/glcic-runs/report-scenes/table.md
 """
 
 from __future__ import annotations
