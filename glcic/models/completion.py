@@ -163,8 +163,8 @@ def residual_output(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     there: about 7 % of the hole pixels of a blob hole on the scene photos, up to half in
     some). An earlier form, sigmoid(logit(x) + r), froze those pixels (the sigmoid's slope
     at logit(1/512) is 0.002) and left coloured blotches in large holes (and lost 0.7 dB on
-    the face ablation's centred square, experiments/ablate.py). The output can leave the value range by a little; the pipeline
-    clamps it when it converts to pixels. Computed in float32.
+    the face ablation's centred square; docs/ablations.md). The output can leave the value
+    range by a little; the pipeline clamps it when it converts to pixels. Computed in float32.
 
     Args:
         r: (B, 3, H, W) the last layer's convolution, before any activation.

@@ -248,7 +248,6 @@ def test_l1_weight_adds_the_hole_l1_to_the_completion_loss():
     assert torch.allclose(loss, (out - target)[hole].abs().mean())
 
 
-
 def test_image_hole_weighting_gives_every_image_the_same_weight():
     """train.hole_weighting=image: the mean of each image's hole mean, so a thin hole counts as
     much as a large one; with equal holes it is the pixel weighting; a hole-free image adds 0."""
