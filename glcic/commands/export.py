@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 CELEBA_LICENSE = (
     "Weights trained on CelebA (Liu et al., ICCV 2015): non-commercial research use only, "
@@ -31,6 +32,23 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     return p
 
 
+def home_relative(value: Any, home: str | None = None) -> Any:
+    """``value`` with every path under the exporter's home directory written from ``~``.
+
+    A shell expands ``--init-from ~/runs/x`` before glcic sees it, so a run's config holds
+    the maker's absolute paths; a published bundle should neither leak them nor pretend they
+    hold elsewhere. Nested mappings and lists are walked; other values are kept.
+    """
+    home = (home or str(Path.home())).rstrip("/")
+    if isinstance(value, dict):
+        return {k: home_relative(v, home) for k, v in value.items()}
+    if isinstance(value, list):
+        return [home_relative(v, home) for v in value]
+    if isinstance(value, str) and home and (value == home or value.startswith(home + "/")):
+        return "~" + value[len(home):]
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
@@ -54,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         training_data=", ".join(roots) + f" ({cfg.data.train_split} split)",
         license=args.license or (CELEBA_LICENSE if is_celeba else "as the training data's licence allows"),
         description=args.description,
-        extra={"step": int(state["step"]), "train_config": state["config"]},
+        extra={"step": int(state["step"]), "train_config": home_relative(state["config"])},
     )
     try:
         save_bundle(args.output, net, info)

@@ -110,6 +110,23 @@ def test_export_stores_the_description(run_dir, tmp_path):
     assert read_bundle_info(tmp_path / "b").description == text
 
 
+def test_export_writes_paths_under_home_from_tilde(run_dir, tmp_path, monkeypatch):
+    from glcic.commands.export import home_relative
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    run = tmp_path / "runs" / "r"
+    shutil.copytree(run_dir, run)
+    ckpt = sorted((run / "checkpoints").glob("*.pt"))[-1]
+    state = torch.load(ckpt, weights_only=True)
+    state["config"]["train"]["init_from"] = str(tmp_path / "runs" / "stage1")
+    torch.save(state, ckpt)
+    assert main(["export", str(run), "--output", str(tmp_path / "b")]) == 0
+    train_config = read_bundle_info(tmp_path / "b").extra["train_config"]
+    assert train_config["train"]["init_from"] == "~/runs/stage1"
+    assert train_config["data"] == state["config"]["data"]  # paths outside home are kept
+    assert home_relative(["/home/ann2/x", "/home/ann", "/home/ann/y"], "/home/ann") == ["/home/ann2/x", "~", "~/y"]
+
+
 def test_export_on_a_full_disk_exits_1_and_leaves_no_partial_file(run_dir, tmp_path, monkeypatch, capsys):
     fill_disk_after(monkeypatch, 1000)
     assert main(["export", str(run_dir), "--output", str(tmp_path / "b")]) == 1
