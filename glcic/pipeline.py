@@ -4,7 +4,7 @@
 >>> pipe = InpaintPipeline.from_pretrained("faces")            # "scenes", "default" or a bundle folder
 >>> result = pipe(image, mask)                                   # PIL in -> PIL out
 >>> res = pipe.run(image, mask)   # the same image as res.image, plus what ran:
->>> res.strategy, res.scale, res.model                           # e.g. "tiles", 1.0, "glcic-face64-celeba"
+>>> res.strategy, res.scale, res.model                           # e.g. "tiles", 1.0, "faces"
 
 ``image`` is a PIL image, a ``uint8`` array, a float tensor in [0, 1], a path or an
 image :func:`glcic.io.load_image` already decoded; ``mask`` has the same size and

@@ -1,7 +1,7 @@
 """Where and at what scale the network looks at an image.
 
 The completion network was trained on crops of one size (the bundle's
-``resolution``, 64 px for the shipped model). An image much larger than that, run
+``resolution``, 128 px for both shipped models). An image much larger than that, run
 at native size, shows the network textures at a scale it never saw; a strategy
 picks what the network sees instead (measured in ``docs/inference.md``):
 
