@@ -59,9 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         known = blank_hole(target, hole)
         outs = [pipe(known, hole)]  # glcic inpaint's defaults
         outs += [inpaint_classical(m, known, hole) for m in CLASSICAL]
-        shown = target.copy()
-        shown[hole] = 255
-        cells = [central_square(a) for a in (shown, target, *outs)]
+        cells = [central_square(a) for a in (known, target, *outs)]  # known: the hole in white
         side = side or cells[0].shape[0]
         rows.append((cells[0], cells[1], cells[2:]))
         print(f"native_grid: {path.name} {target.shape[1]}x{target.shape[0]} {spec} hole {hole.mean():.0%}", flush=True)
