@@ -21,6 +21,7 @@ from torch import nn
 
 from glcic.config import ModelConfig
 from glcic.errors import InputError
+from glcic.models.fused import run_sequence
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def run_layers(layers: nn.ModuleList, h: torch.Tensor, skip: bool) -> torch.Tens
     """Table 1's layers in order on ``h`` (B, 4, H, W), with the skip links when ``skip``."""
     saved: dict[int, torch.Tensor] = {}
     for i, layer in enumerate(layers):
-        h = layer(h)
+        h = run_sequence(layer, h) if isinstance(layer, nn.Sequential) else layer(h)
         if skip:
             if i in SKIP_LINKS:
                 saved[SKIP_LINKS[i]] = h

@@ -16,6 +16,7 @@ from torch import nn
 
 from glcic.config import ModelConfig
 from glcic.errors import InputError
+from glcic.models.fused import run_sequence
 
 CHANNELS = (64, 128, 256, 512, 512, 512)
 # Convolutions whose output map has at most MATMUL_MAX_OUTPUT pixels (5x5, 3x3) and that
@@ -61,10 +62,12 @@ class _ConvTower(nn.Module):
             raise InputError(
                 f"{type(self).__name__} expects (B, 3, {self.size}, {self.size}); got {tuple(x.shape)}"
             )
-        h = x
-        for layer in self.convs:
-            h = conv2d_as_matmul(h, layer) if _as_matmul(layer, h) else layer(h)  # (B, C, s, s) at the end
+        h = run_sequence(self.convs, x, _conv_or_matmul)  # (B, C, s, s)
         return torch.relu(self.fc(h.flatten(1)))  # (B, 1024)
+
+
+def _conv_or_matmul(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return conv2d_as_matmul(x, layer) if _as_matmul(layer, x) else layer(x)
 
 
 def _as_matmul(layer: nn.Module, x: torch.Tensor) -> bool:
