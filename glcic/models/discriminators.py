@@ -13,16 +13,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from glcic.config import ModelConfig
 from glcic.errors import InputError
 from glcic.models.fused import run_sequence
 
 CHANNELS = (64, 128, 256, 512, 512, 512)
-# Convolutions whose output map has at most MATMUL_MAX_OUTPUT pixels (5x5, 3x3) and that
-# have at least MATMUL_MIN_CHANNELS input channels run as one matrix product
-# (:func:`conv2d_as_matmul`): measured faster there, slower on larger maps or fewer channels.
-MATMUL_MAX_OUTPUT = 25
+# Convolutions whose output map has at most MATMUL_MAX_OUTPUT pixels (10x10, 5x5, 3x3) and
+# that have at least MATMUL_MIN_CHANNELS input channels run as one matrix product
+# (:func:`conv2d_as_matmul`): measured faster there (forward and backward), slower on larger
+# maps or fewer channels (docs/benchmarks.md).
+MATMUL_MAX_OUTPUT = 100
 MATMUL_MIN_CHANNELS = 256
 
 
@@ -79,29 +81,68 @@ def _as_matmul(layer: nn.Module, x: torch.Tensor) -> bool:
 
 
 def conv2d_as_matmul(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
-    """``conv(x)`` as one matrix product over the gathered windows (im2col), for tiny output maps.
+    """``conv(x)`` as one matrix product over the gathered windows (im2col), for small output maps.
 
     The same sums as the convolution, in another order. oneDNN's kernels reach about a
-    tenth of the CPU's bf16 peak on the discriminators' last layers (512 channels, 5x5
-    kernel, 3x3 or 5x5 output: mostly padding), a plain matrix product three times that,
-    forward and backward (measured in docs/benchmarks.md). Square kernels, no dilation.
+    tenth of the CPU's bf16 peak on the discriminators' late layers (5x5 kernels, stride 2,
+    outputs of 5x5 or less: mostly padding), its weight gradient less still; a plain matrix
+    product runs them several times faster, forward and backward (docs/benchmarks.md).
+    Square kernels, no dilation, no groups.
 
     Args:
         x: (B, C, H, W), best channels_last. Returns (B, C_out, H', W'), channels_last.
     """
-    (k, _), (s, _), (p, _) = conv.kernel_size, conv.stride, conv.padding
-    w = conv.weight  # (C_out, C, k, k)
+    w, bias = conv.weight, conv.bias  # (C_out, C, k, k), (C_out,) or None
     if torch.is_autocast_enabled(x.device.type):  # matmul would cast, but the gather comes first
         dtype = torch.get_autocast_dtype(x.device.type)
         x, w = x.to(dtype), w.to(dtype)
-    b = x.shape[0]
-    xh = F.pad(x.permute(0, 2, 3, 1), (0, 0, p, p, p, p))  # (B, H + 2p, W + 2p, C)
-    win = xh.unfold(1, k, s).unfold(2, k, s)  # (B, H', W', C, k, k)
-    ho, wo = win.shape[1], win.shape[2]
-    cols = win.permute(0, 1, 2, 4, 5, 3).reshape(b * ho * wo, -1)  # (B H' W', k k C)
-    wm = w.permute(0, 2, 3, 1).reshape(w.shape[0], -1)  # (C_out, k k C)
-    out = cols @ wm.t() if conv.bias is None else torch.addmm(conv.bias.to(cols.dtype), cols, wm.t())
-    return out.view(b, ho, wo, -1).permute(0, 3, 1, 2)  # (B, C_out, H', W'), channels_last
+        bias = None if bias is None else bias.to(dtype)
+    with torch.autocast(x.device.type, enabled=False):
+        return _ConvAsMatmul.apply(x, w, bias, conv.stride[0], conv.padding[0])
+
+
+def _windows(xh: torch.Tensor, k: int, s: int) -> torch.Tensor:
+    """(B, Hp, Wp, C) padded maps -> (B, H', W', k, k, C) view of every window."""
+    return xh.unfold(1, k, s).unfold(2, k, s).permute(0, 1, 2, 4, 5, 3)
+
+
+class _ConvAsMatmul(torch.autograd.Function):
+    """im2col + GEMM forward; backward: two GEMMs, and the windows' gradients summed tap by tap."""
+
+    @staticmethod
+    def forward(ctx, x, w, bias, stride: int, pad: int):  # noqa: D102
+        b, c, h, wd = x.shape
+        co, k = w.shape[0], w.shape[-1]
+        xh = F.pad(x.permute(0, 2, 3, 1), (0, 0, pad, pad, pad, pad))  # (B, H + 2p, W + 2p, C)
+        win = _windows(xh, k, stride)  # (B, H', W', k, k, C)
+        ho, wo = win.shape[1], win.shape[2]
+        cols = win.reshape(b * ho * wo, k * k * c)  # (B H' W', k k C), a copy
+        wm = w.permute(0, 2, 3, 1).reshape(co, k * k * c)  # (C_out, k k C)
+        out = cols @ wm.t() if bias is None else torch.addmm(bias, cols, wm.t())  # (B H' W', C_out)
+        ctx.save_for_backward(cols, wm)
+        ctx.geometry = (b, c, h, wd, ho, wo, k, stride, pad)
+        return out.view(b, ho, wo, co).permute(0, 3, 1, 2)  # (B, C_out, H', W'), channels_last
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):  # noqa: D102
+        cols, wm = ctx.saved_tensors
+        b, c, h, wd, ho, wo, k, s, pad = ctx.geometry
+        g = grad.to(cols.dtype).permute(0, 2, 3, 1).reshape(b * ho * wo, -1)  # (B H' W', C_out)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gcols = (g @ wm).view(b, ho, wo, k, k, c)  # (B, H', W', k, k, C)
+            gxh = torch.zeros(b, h + 2 * pad, wd + 2 * pad, c)  # (B, Hp, Wp, C), summed in float32
+            for i in range(k):  # col2im: each tap's gradient lands on a strided slice
+                for j in range(k):
+                    gxh[:, i : i + s * (ho - 1) + 1 : s, j : j + s * (wo - 1) + 1 : s] += gcols[:, :, :, i, j]
+            gx = gxh[:, pad : pad + h, pad : pad + wd].to(cols.dtype).contiguous()  # (B, H, W, C)
+            gx = gx.permute(0, 3, 1, 2)  # (B, C, H, W), channels_last
+        if ctx.needs_input_grad[1]:
+            gw = (g.t() @ cols).view(-1, k, k, c).permute(0, 3, 1, 2)  # (C_out, C, k, k), channels_last
+        if ctx.needs_input_grad[2]:
+            gb = g.sum(0)
+        return gx, gw, gb, None, None
 
 
 class GlobalDiscriminator(_ConvTower):

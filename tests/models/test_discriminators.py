@@ -71,8 +71,27 @@ def test_conv_as_matmul_is_the_convolution(size, bias):
     assert out.shape == ref.shape and out.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
     (gx, gw) = torch.autograd.grad(out.square().sum(), (x, conv.weight))
+    assert gx.is_contiguous(memory_format=torch.channels_last)
+    assert gw.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(gx, gx_ref, atol=1e-3, rtol=1e-4)
     torch.testing.assert_close(gw, gw_ref, atol=1e-3, rtol=1e-4)
+
+
+def test_conv_as_matmul_under_bf16_autocast_is_the_convolution_within_bf16_rounding():
+    """Tolerance: 2 % of the largest value (bf16 inputs and weights, float32 sums on both sides)."""
+    from glcic.models.discriminators import conv2d_as_matmul
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(256, 64, 5, stride=2, padding=2, bias=True).to(memory_format=torch.channels_last)
+    x = torch.randn(4, 256, 10, 10).contiguous(memory_format=torch.channels_last).requires_grad_()
+    results = []
+    for f in (conv, lambda z: conv2d_as_matmul(z, conv)):
+        with torch.autocast("cpu", torch.bfloat16):
+            y = f(x)
+        results.append((y, *torch.autograd.grad(y.float().square().sum(), (x, conv.weight, conv.bias))))
+    for got, want in zip(results[1], results[0], strict=True):
+        assert got.dtype == want.dtype
+        assert (got.float() - want.float()).abs().max() <= 0.02 * want.float().abs().max()
 
 
 def test_only_small_maps_with_many_channels_run_as_matmul(monkeypatch):
