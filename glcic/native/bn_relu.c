@@ -7,7 +7,7 @@
  * Backward: g = dy where x * a + b > 0 (the ReLU's mask, recomputed from x), else 0;
  *           sums of g and of g (x - mean), from which the caller forms
  *           dx = a g - q x + s with per-channel q and s.
- * Parallel over rows with OpenMP (the runtime torch itself has loaded), `threads` threads.
+ * Few channels: R rows at a time (see widen). Parallel over rows with OpenMP (the runtime torch itself has loaded), `threads` threads.
  * Built and loaded by glcic/native/__init__.py; glcic/models/fused.py calls it.
  */
 #include <math.h>
@@ -123,6 +123,37 @@ static inline void store_bf16(uint16_t *p, int64_t i, float f) {  /* round to ne
 KERNELS(f32, float)
 KERNELS(bf16, uint16_t)
 
+/* Maps with few channels are processed as "wide rows" of R consecutive rows (R * c
+ * channels, the per-channel values repeated R times), so that the inner loops stay long. */
+#define WIDE 64
+
+static int64_t widen(int64_t rows, int64_t c) {
+    int64_t r = 1;
+    while (2 * r * c <= WIDE && rows % (2 * r) == 0) r *= 2;
+    return r;
+}
+
+/* out[i * c + j] = v[j] for i < r; NULL when out of memory. */
+static float *repeat(const float *v, int64_t c, int64_t r) {
+    float *out = malloc((size_t)(r * c) * sizeof(float));
+    if (out)
+        for (int64_t i = 0; i < r; i++) memcpy(out + i * c, v, (size_t)c * sizeof(float));
+    return out;
+}
+
+/* sum[j] = sum over i < r of wide[i * c + j], for both arrays. */
+static void fold(const double *wide, const double *wide2, int64_t c, int64_t r, double *sum, double *sum2) {
+    for (int64_t j = 0; j < c; j++) {
+        double s = 0, q = 0;
+        for (int64_t i = 0; i < r; i++) {
+            s += wide[i * c + j];
+            q += wide2[i * c + j];
+        }
+        sum[j] = s;
+        sum2[j] = q;
+    }
+}
+
 /* The exported entry points: dtype 1 = bfloat16, 0 = float32. Nonzero return: out of memory. */
 
 /* Forward: y = max(0, bn(x)); saved = (mean, invstd, a, b), 4 x c floats; the running
@@ -130,21 +161,24 @@ KERNELS(bf16, uint16_t)
 int bn_relu_forward(const void *x, void *y, int dtype, int64_t rows, int64_t c, const float *weight,
                     const float *bias, double eps, double factor, float *running_mean,
                     float *running_var, float *saved, int threads) {
-    double *sum = malloc(2 * c * sizeof(double)), *sum2 = sum ? sum + c : NULL;
-    float *shift = malloc(c * sizeof(float));
-    int err = !sum || !shift;
+    int64_t r = widen(rows, c), wr = rows / r, wc = r * c;
+    float *first = malloc((size_t)c * sizeof(float));
+    if (first)  /* the first row, subtracted before summing, against cancellation */
+        for (int64_t j = 0; j < c; j++) first[j] = dtype ? load_bf16(x, j) : load_f32(x, j);
+    float *shift = first ? repeat(first, c, r) : NULL;
+    double *wide = malloc((size_t)(2 * wc + 2 * c) * sizeof(double));
+    int err = !first || !shift || !wide;
+    if (!err)
+        err = dtype ? stats_bf16(x, wr, wc, shift, wide, wide + wc, threads)
+                    : stats_f32(x, wr, wc, shift, wide, wide + wc, threads);
     if (!err) {
-        for (int64_t j = 0; j < c; j++)  /* the first row, against cancellation */
-            shift[j] = dtype ? load_bf16(x, j) : load_f32(x, j);
-        err = dtype ? stats_bf16(x, rows, c, shift, sum, sum2, threads)
-                    : stats_f32(x, rows, c, shift, sum, sum2, threads);
-    }
-    if (!err) {
+        double *sum = wide + 2 * wc, *sum2 = sum + c;
+        fold(wide, wide + wc, c, r, sum, sum2);
         float *mean = saved, *invstd = saved + c, *a = saved + 2 * c, *b = saved + 3 * c;
         for (int64_t j = 0; j < c; j++) {
             double m = sum[j] / rows, var = sum2[j] / rows - m * m;
             var = var > 0 ? var : 0;
-            double mu = m + shift[j], is = 1.0 / sqrt(var + eps);
+            double mu = m + first[j], is = 1.0 / sqrt(var + eps);
             mean[j] = (float)mu;
             invstd[j] = (float)is;
             a[j] = (float)(weight[j] * is);
@@ -152,13 +186,18 @@ int bn_relu_forward(const void *x, void *y, int dtype, int64_t rows, int64_t c, 
             running_mean[j] = (float)((1 - factor) * running_mean[j] + factor * mu);
             running_var[j] = (float)((1 - factor) * running_var[j] + factor * var * rows / (rows - 1));
         }
-        if (dtype)
-            apply_bf16(x, y, rows, c, a, b, threads);
-        else
-            apply_f32(x, y, rows, c, a, b, threads);
+        float *wa = repeat(a, c, r), *wb = repeat(b, c, r);
+        err = !wa || !wb;
+        if (!err && dtype)
+            apply_bf16(x, y, wr, wc, wa, wb, threads);
+        else if (!err)
+            apply_f32(x, y, wr, wc, wa, wb, threads);
+        free(wa);
+        free(wb);
     }
-    free(sum);
+    free(first);
     free(shift);
+    free(wide);
     return err;
 }
 
@@ -166,13 +205,17 @@ int bn_relu_forward(const void *x, void *y, int dtype, int64_t rows, int64_t c, 
 int bn_relu_backward(const void *x, const void *dy, void *dx, int dtype, int64_t rows, int64_t c,
                      const float *saved, float *grads, int threads) {
     const float *mean = saved, *invstd = saved + c, *a = saved + 2 * c, *b = saved + 3 * c;
-    double *sum = malloc(2 * c * sizeof(double)), *sum2 = sum ? sum + c : NULL;
-    float *q = malloc(2 * c * sizeof(float)), *s = q ? q + c : NULL;
-    int err = !sum || !q;
+    int64_t r = widen(rows, c), wr = rows / r, wc = r * c;
+    float *wa = repeat(a, c, r), *wb = repeat(b, c, r), *wm = repeat(mean, c, r);
+    float *q = malloc((size_t)(2 * c) * sizeof(float)), *s = q ? q + c : NULL;
+    double *wide = malloc((size_t)(2 * wc + 2 * c) * sizeof(double));
+    int err = !wa || !wb || !wm || !q || !wide;
     if (!err)
-        err = dtype ? grad_sums_bf16(x, dy, rows, c, a, b, mean, sum, sum2, threads)
-                    : grad_sums_f32(x, dy, rows, c, a, b, mean, sum, sum2, threads);
+        err = dtype ? grad_sums_bf16(x, dy, wr, wc, wa, wb, wm, wide, wide + wc, threads)
+                    : grad_sums_f32(x, dy, wr, wc, wa, wb, wm, wide, wide + wc, threads);
     if (!err) {
+        double *sum = wide + 2 * wc, *sum2 = sum + c;  /* sum of g, of g (x - mean) */
+        fold(wide, wide + wc, c, r, sum, sum2);
         for (int64_t j = 0; j < c; j++) {
             double dw = sum2[j] * invstd[j];
             grads[j] = (float)dw;
@@ -182,12 +225,19 @@ int bn_relu_backward(const void *x, const void *dy, void *dx, int dtype, int64_t
             q[j] = (float)qj;
             s[j] = (float)(qj * mean[j] - (double)a[j] * sum[j] / rows);
         }
-        if (dx && dtype)
-            grad_input_bf16(x, dy, dx, rows, c, a, b, q, s, threads);
-        else if (dx)
-            grad_input_f32(x, dy, dx, rows, c, a, b, q, s, threads);
+        float *wq = dx ? repeat(q, c, r) : NULL, *ws = dx ? repeat(s, c, r) : NULL;
+        err = dx && (!wq || !ws);
+        if (!err && dx && dtype)
+            grad_input_bf16(x, dy, dx, wr, wc, wa, wb, wq, ws, threads);
+        else if (!err && dx)
+            grad_input_f32(x, dy, dx, wr, wc, wa, wb, wq, ws, threads);
+        free(wq);
+        free(ws);
     }
-    free(sum);
+    free(wa);
+    free(wb);
+    free(wm);
     free(q);
+    free(wide);
     return err;
 }
