@@ -21,6 +21,8 @@ from torch import nn
 
 from glcic.config import ModelConfig
 from glcic.errors import InputError
+from glcic.models.dilated import dilated_conv
+from glcic.models.dilated import eligible as dilated_eligible
 from glcic.models.fused import run_sequence
 
 
@@ -147,13 +149,18 @@ def run_layers(layers: nn.ModuleList, h: torch.Tensor, skip: bool) -> torch.Tens
     """Table 1's layers in order on ``h`` (B, 4, H, W), with the skip links when ``skip``."""
     saved: dict[int, torch.Tensor] = {}
     for i, layer in enumerate(layers):
-        h = run_sequence(layer, h) if isinstance(layer, nn.Sequential) else layer(h)
+        h = run_sequence(layer, h, _conv) if isinstance(layer, nn.Sequential) else layer(h)
         if skip:
             if i in SKIP_LINKS:
                 saved[SKIP_LINKS[i]] = h
             elif i in saved:
                 h = h + saved.pop(i)
     return h  # (B, 3, H, W)
+
+
+def _conv(module: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """One module of a layer; dilated convolutions on small maps take the faster backward."""
+    return dilated_conv(module, h) if dilated_eligible(module, h) else module(h)
 
 
 def residual_output(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
