@@ -12,9 +12,12 @@ through interfaces that every version has:
   the preset's data (256 images, no extra roots); the step time is the median over the
   log ticks after the warm-up steps of ``speed/s_per_step`` in ``stats.jsonl``, so it
   includes the loop's own batch preparation and logging, as a real run does;
-- inference: ``InpaintPipeline.from_pretrained("default")`` and its ``_run_net`` (the
+- inference: ``InpaintPipeline.from_pretrained(BUNDLE)`` and its ``_run_net`` (the
   network call of the pipeline: bf16 autocast and channels_last on CPUs with native
-  bf16) on a 512x512 image with a centred square hole, median over calls. Where the
+  bf16) on a 512x512 image with a centred square hole, median over calls. BUNDLE is the
+  model the old commit shipped (``glcic/weights/default``, else ``glcic/weights/faces``
+  of the old tree), in both trees: the same network, and old code cannot read newer
+  bundles (their config keys are unknown to it). Where the
   network has ``for_inference`` (batch norm folded, see ``glcic.models.inference``) the
   working tree's pipeline runs that copy, as the pipeline does once it adopts it.
 
@@ -146,9 +149,17 @@ def time_train(case: Case, tree: Path, threads: int) -> float:
     return statistics.median(times)
 
 
-def time_infer(case: Case, tree: Path, threads: int) -> float:
-    """Median seconds per network call of the shipped model in a fresh process of ``tree``."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "infer", str(tree), str(case.size),
+def shipped_bundle(old_tree: Path) -> Path:
+    """The model the old commit shipped (its default), which both trees can load."""
+    for name in ("default", "faces"):
+        if (old_tree / "glcic" / "weights" / name / "config.json").exists():
+            return old_tree / "glcic" / "weights" / name
+    raise FileNotFoundError(f"no shipped bundle (glcic/weights/default or faces) in {old_tree}")
+
+
+def time_infer(case: Case, tree: Path, threads: int, bundle: Path) -> float:
+    """Median seconds per network call of ``bundle`` in a fresh process of ``tree``."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "infer", str(tree), str(bundle), str(case.size),
            str(case.warmup), str(case.steps)]
     proc = subprocess.run(cmd, cwd=tree, env=_env(tree, threads), capture_output=True, text=True)
     if proc.returncode != 0:
@@ -170,7 +181,10 @@ def run_side_by_side(rev: str, cases: list[Case], rounds: int, threads: int, log
                     order.reverse()
                 for name, tree in order:
                     t0 = time.perf_counter()
-                    t = (time_train if case.is_train else time_infer)(case, tree, threads)
+                    if case.is_train:
+                        t = time_train(case, tree, threads)
+                    else:
+                        t = time_infer(case, tree, threads, shipped_bundle(old_tree))
                     getattr(results[case.label], name).append(t)
                     log(f"round {r + 1} | {case.label} | {name} | {t * 1e3:.1f} ms "
                         f"({time.perf_counter() - t0:.0f} s with start-up)")
@@ -180,8 +194,8 @@ def run_side_by_side(rev: str, cases: list[Case], rounds: int, threads: int, log
 # --------------------------------------------------------------------------- worker side
 
 
-def infer_worker(tree: str, size: int, warmup: int, steps: int) -> None:
-    """Print ``{"median_s": ...}`` for the pipeline's network call on a size² image."""
+def infer_worker(tree: str, bundle: str, size: int, warmup: int, steps: int) -> None:
+    """Print ``{"median_s": ...}`` for the pipeline's network call of ``bundle`` on a size² image."""
     import torch
 
     import glcic
@@ -189,7 +203,7 @@ def infer_worker(tree: str, size: int, warmup: int, steps: int) -> None:
 
     if not Path(glcic.__file__).resolve().is_relative_to(Path(tree).resolve()):
         raise SystemExit(f"imported glcic from {glcic.__file__}, not from {tree}")
-    pipe = InpaintPipeline.from_pretrained("default", device="cpu")
+    pipe = InpaintPipeline.from_pretrained(bundle, device="cpu")
     folded = hasattr(pipe.net, "for_inference")
     if folded:  # what the pipeline runs once it adopts the folded copy
         pipe.net = pipe.net.for_inference(getattr(pipe, "_dtype", None))
@@ -209,7 +223,7 @@ def infer_worker(tree: str, size: int, warmup: int, steps: int) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "infer":
-        infer_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    if len(sys.argv) == 7 and sys.argv[1] == "infer":
+        infer_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
     else:
         raise SystemExit("usage: python benchmarks/bench_train.py --against REV (this file's CLI is its worker)")
