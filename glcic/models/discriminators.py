@@ -20,12 +20,11 @@ from glcic.errors import InputError
 from glcic.models.fused import run_sequence
 
 CHANNELS = (64, 128, 256, 512, 512, 512)
-# Convolutions whose output map has at most MATMUL_MAX_OUTPUT pixels (10x10, 5x5, 3x3) and
-# that have at least MATMUL_MIN_CHANNELS input channels run as one matrix product
-# (:func:`conv2d_as_matmul`): measured faster there (forward and backward), slower on larger
-# maps or fewer channels (docs/benchmarks.md).
-MATMUL_MAX_OUTPUT = 100
-MATMUL_MIN_CHANNELS = 256
+# Convolutions that run as one matrix product (:func:`conv2d_as_matmul`): (at least this
+# many input channels, at most this many output pixels). Measured faster there, forward
+# and backward (512 channels on 3x3: 3x; 128 channels on 4x4: 2x), slower on larger maps
+# or fewer channels (docs/benchmarks.md).
+MATMUL_SHAPES = ((256, 100), (128, 16))
 
 
 def num_convs(size: int) -> int:
@@ -73,11 +72,11 @@ def _conv_or_matmul(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _as_matmul(layer: nn.Module, x: torch.Tensor) -> bool:
-    if not isinstance(layer, nn.Conv2d) or x.shape[1] < MATMUL_MIN_CHANNELS:
+    if not isinstance(layer, nn.Conv2d):
         return False
     (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, layer.padding
     out = (x.shape[-1] + 2 * p - k) // s + 1
-    return out * out <= MATMUL_MAX_OUTPUT
+    return any(x.shape[1] >= c and out * out <= n for c, n in MATMUL_SHAPES)
 
 
 def conv2d_as_matmul(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:

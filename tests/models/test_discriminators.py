@@ -95,7 +95,7 @@ def test_conv_as_matmul_under_bf16_autocast_is_the_convolution_within_bf16_round
 
 
 def test_only_small_maps_with_many_channels_run_as_matmul(monkeypatch):
-    """The report's late layers (512 channels, 5x5 and 3x3 outputs) take the matmul form; others don't."""
+    """Late layers with many channels and tiny outputs take the matmul form (MATMUL_SHAPES); others don't."""
     from glcic.models import discriminators
 
     calls = []
@@ -107,5 +107,8 @@ def test_only_small_maps_with_many_channels_run_as_matmul(monkeypatch):
     assert calls == [(256, 10, 10), (512, 5, 5)]
     calls.clear()
     with torch.no_grad():
-        LocalDiscriminator(32, 0.5, "batch")(torch.rand(2, 3, 32, 32))  # face64: 128 channels at most
+        LocalDiscriminator(32, 0.5, "batch")(torch.rand(2, 3, 32, 32))  # face64's: 64 channels into 4x4
     assert calls == []
+    with torch.no_grad():
+        GlobalDiscriminator(64, 0.5, "batch")(torch.rand(2, 3, 64, 64))  # face64's: 128 channels into 4x4
+    assert calls == [(128, 8, 8)]
