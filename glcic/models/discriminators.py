@@ -130,7 +130,7 @@ class _ConvAsMatmul(torch.autograd.Function):
         g = grad.to(cols.dtype).permute(0, 2, 3, 1).reshape(b * ho * wo, -1)  # (B H' W', C_out)
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gcols = (g @ wm).view(b, ho, wo, k, k, c)  # (B, H', W', k, k, C)
+            gcols = (g @ wm).float().view(b, ho, wo, k, k, c)  # (B, H', W', k, k, C), one cast
             gxh = torch.zeros(b, h + 2 * pad, wd + 2 * pad, c)  # (B, Hp, Wp, C), summed in float32
             for i in range(k):  # col2im: each tap's gradient lands on a strided slice
                 for j in range(k):
