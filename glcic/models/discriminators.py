@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from glcic import native
 from glcic.config import ModelConfig
 from glcic.errors import InputError
 from glcic.models.fused import run_sequence
@@ -22,9 +23,9 @@ from glcic.models.fused import run_sequence
 CHANNELS = (64, 128, 256, 512, 512, 512)
 # Convolutions that run as one matrix product (:func:`conv2d_as_matmul`): (at least this
 # many input channels, at most this many output pixels). Measured faster there, forward
-# and backward (512 channels on 3x3: 3x; 128 channels on 4x4: 2x), slower on larger maps
-# or fewer channels (docs/benchmarks.md).
-MATMUL_SHAPES = ((256, 100), (128, 16))
+# and backward (512 channels into 3x3: 3.3-3.8x; 256 into 10x10: 1.4x; 128 into 10x10 and
+# 64 into 4x4: 1.3x), slower on larger maps or fewer channels (docs/benchmarks.md).
+MATMUL_SHAPES = ((128, 100), (64, 16))
 
 
 def num_convs(size: int) -> int:
@@ -130,18 +131,37 @@ class _ConvAsMatmul(torch.autograd.Function):
         g = grad.to(cols.dtype).permute(0, 2, 3, 1).reshape(b * ho * wo, -1)  # (B H' W', C_out)
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gcols = (g @ wm).float().view(b, ho, wo, k, k, c)  # (B, H', W', k, k, C), one cast
-            gxh = torch.zeros(b, h + 2 * pad, wd + 2 * pad, c)  # (B, Hp, Wp, C), summed in float32
-            for i in range(k):  # col2im: each tap's gradient lands on a strided slice
-                for j in range(k):
-                    gxh[:, i : i + s * (ho - 1) + 1 : s, j : j + s * (wo - 1) + 1 : s] += gcols[:, :, :, i, j]
-            gx = gxh[:, pad : pad + h, pad : pad + wd].to(cols.dtype).contiguous()  # (B, H, W, C)
+            gx = _col2im((g @ wm).view(b, ho, wo, k, k, c), h, wd, s, pad)  # (B, H, W, C)
             gx = gx.permute(0, 3, 1, 2)  # (B, C, H, W), channels_last
         if ctx.needs_input_grad[1]:
             gw = (g.t() @ cols).view(-1, k, k, c).permute(0, 3, 1, 2)  # (C_out, C, k, k), channels_last
         if ctx.needs_input_grad[2]:
             gb = g.sum(0)
         return gx, gw, gb, None, None
+
+
+def _col2im(gcols: torch.Tensor, h: int, w: int, s: int, pad: int) -> torch.Tensor:
+    """(B, H', W', k, k, C) gradients of the windows -> (B, H, W, C) of the input, summed in float32.
+
+    On the native kernel (:mod:`glcic.native`) where it is built, else tap by tap in torch.
+    """
+    b, ho, wo, k, _, c = gcols.shape
+    lib = native.library()
+    if lib is not None and gcols.dtype in (torch.float32, torch.bfloat16) and gcols.is_contiguous():
+        out = torch.empty(b, h, w, c, dtype=gcols.dtype)
+        status = lib.col2im_nhwc(
+            gcols.data_ptr(), out.data_ptr(), int(gcols.dtype == torch.bfloat16),
+            b, h, w, c, ho, wo, k, s, pad, torch.get_num_threads(),
+        )
+        if status:
+            raise MemoryError("the native col2im kernel could not allocate its work space")
+        return out
+    dtype, gcols = gcols.dtype, gcols.float()
+    acc = torch.zeros(b, h + 2 * pad, w + 2 * pad, c)  # (B, Hp, Wp, C)
+    for i in range(k):  # each tap's gradient lands on a strided slice
+        for j in range(k):
+            acc[:, i : i + s * (ho - 1) + 1 : s, j : j + s * (wo - 1) + 1 : s] += gcols[:, :, :, i, j]
+    return acc[:, pad : pad + h, pad : pad + w].to(dtype).contiguous()
 
 
 class GlobalDiscriminator(_ConvTower):

@@ -1,6 +1,8 @@
 """Small C kernels for what eager PyTorch runs slowly on the CPU, compiled on first use.
 
-:func:`library` compiles ``bn_relu.c`` with the system C compiler (``cc``, or ``$CC``) for
+:func:`library` compiles the ``*.c`` files here (``bn_relu.c``: training-mode batch norm +
+ReLU; ``col2im.c``: the input gradient of convolutions run as matrix products) into one
+shared library with the system C compiler (``cc``, or ``$CC``) for
 this CPU (``-O3 -march=native -fopenmp``), caches the shared library under
 ``~/.cache/glcic/native`` (``$GLCIC_CACHE``, else ``$XDG_CACHE_HOME/glcic``), keyed by the
 source, the compiler and the CPU, and loads it with ctypes. The kernels use OpenMP from the
@@ -25,7 +27,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SOURCE = Path(__file__).with_name("bn_relu.c")
+SOURCES = sorted(Path(__file__).parent.glob("*.c"))
 FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp", "-fPIC", "-shared", "-std=c99")
 
 _P = ctypes.c_void_p
@@ -35,6 +37,7 @@ _D = ctypes.c_double
 SIGNATURES = {
     "bn_relu_forward": (_I, [_P, _P, _I, _I64, _I64, _P, _P, _D, _D, _P, _P, _P, _I]),
     "bn_relu_backward": (_I, [_P, _P, _P, _I, _I64, _I64, _P, _P, _I]),
+    "col2im_nhwc": (_I, [_P, _P, _I, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I]),
 }
 
 
@@ -57,28 +60,28 @@ def _cpu_key() -> str:
 def library() -> ctypes.CDLL | None:
     """The compiled kernels, or ``None`` (disabled, or no working C compiler; logged once)."""
     if os.environ.get("GLCIC_NATIVE", "1") == "0":
-        log.info("GLCIC_NATIVE=0: the fused batch-norm kernels are off")
+        log.info("GLCIC_NATIVE=0: the native kernels are off")
         return None
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
-        log.warning("no C compiler (cc) found: batch norm + ReLU run as plain PyTorch (slower)")
+        log.warning("no C compiler (cc) found: the native kernels are off, plain PyTorch runs instead (slower)")
         return None
     try:
         version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=True).stdout
         key = hashlib.sha256(
-            "\0".join([SOURCE.read_text(), cc, version, " ".join(FLAGS), platform.machine(), _cpu_key()]).encode()
+            "\0".join([*(f.read_text() for f in SOURCES), cc, version, " ".join(FLAGS), platform.machine(), _cpu_key()]).encode()
         ).hexdigest()[:16]
-        path = cache_dir() / f"bn_relu-{key}.so"
+        path = cache_dir() / f"glcic-native-{key}.so"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
                 out = Path(tmp) / path.name
-                subprocess.run([cc, *FLAGS, "-o", str(out), str(SOURCE), "-lm"], capture_output=True, text=True, check=True)
+                subprocess.run([cc, *FLAGS, "-o", str(out), *map(str, SOURCES), "-lm"], capture_output=True, text=True, check=True)
                 os.replace(out, path)  # atomic: a concurrent process sees the whole file or none
         lib = ctypes.CDLL(str(path))
     except (OSError, subprocess.CalledProcessError) as e:
         detail = getattr(e, "stderr", "") or str(e)
-        log.warning("could not build the fused batch-norm kernels (%s): plain PyTorch instead", detail.strip()[:500])
+        log.warning("could not build the native kernels (%s): plain PyTorch instead (slower)", detail.strip()[:500])
         return None
     for name, (res, args) in SIGNATURES.items():
         fn = getattr(lib, name)

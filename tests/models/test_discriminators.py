@@ -57,10 +57,17 @@ def test_wrong_input_size_is_refused():
         d(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 30, 30))
 
 
+@pytest.mark.parametrize("native_kernels", [True, False], ids=["native-col2im", "torch-col2im"])
 @pytest.mark.parametrize("size,bias", [(5, False), (10, True), (6, False)])
-def test_conv_as_matmul_is_the_convolution(size, bias):
+def test_conv_as_matmul_is_the_convolution(size, bias, native_kernels, monkeypatch):
     """The late layers' matrix-product form: same outputs and gradients as F.conv2d (fp32)."""
+    from glcic import native
     from glcic.models.discriminators import conv2d_as_matmul
+
+    if native_kernels and native.library() is None:
+        pytest.skip("no C compiler: the native kernels are not built")
+    if not native_kernels:
+        monkeypatch.setattr(native, "library", lambda: None)
 
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(256, 32, 5, stride=2, padding=2, bias=bias).to(memory_format=torch.channels_last)
@@ -104,11 +111,12 @@ def test_only_small_maps_with_many_channels_run_as_matmul(monkeypatch):
     d = LocalDiscriminator(80, 1.0, "batch")
     with torch.no_grad():
         d(torch.rand(2, 3, 80, 80))
-    assert calls == [(256, 10, 10), (512, 5, 5)]
+    assert calls == [(128, 20, 20), (256, 10, 10), (512, 5, 5)]
     calls.clear()
     with torch.no_grad():
         LocalDiscriminator(32, 0.5, "batch")(torch.rand(2, 3, 32, 32))  # face64's: 64 channels into 4x4
-    assert calls == []
+    assert calls == [(64, 8, 8)]
+    calls.clear()
     with torch.no_grad():
-        GlobalDiscriminator(64, 0.5, "batch")(torch.rand(2, 3, 64, 64))  # face64's: 128 channels into 4x4
+        GlobalDiscriminator(64, 0.5, "batch")(torch.rand(2, 3, 64, 64))  # 64 channels into 8x8: a convolution
     assert calls == [(128, 8, 8)]

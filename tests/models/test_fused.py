@@ -166,6 +166,6 @@ def test_the_library_is_built_once_and_cached(monkeypatch, tmp_path):
     try:
         assert native.library() is not None
         built = sorted(p.name for p in (tmp_path / "native").iterdir())
-        assert len(built) == 1 and built[0].startswith("bn_relu-") and built[0].endswith(".so")
+        assert len(built) == 1 and built[0].startswith("glcic-native-") and built[0].endswith(".so")
     finally:
         native.library.cache_clear()
