@@ -56,6 +56,35 @@ def _scalar_dtype() -> torch.dtype:
     return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
 
 
+class FlatFusedAdam(torch.optim.Adam):
+    """``torch.optim.Adam(fused=True)`` that hands the fused kernel flat views of dense tensors.
+
+    The fused kernel makes contiguous copies of channels-last weights (and their gradients
+    and moments) and copies them back, every step. Where a parameter, its gradient and its
+    two moments share one dense layout, their memory order is the same element order, so
+    1-D views give the kernel the same elements without the copies; the update is the same.
+    """
+
+    def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps):
+        has_complex = super()._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps)
+        if group["fused"] and not group["amsgrad"]:
+            for i in range(len(params)):
+                flat = _flat((params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]))
+                if flat is not None:
+                    params[i], grads[i], exp_avgs[i], exp_avg_sqs[i] = flat
+        return has_complex
+
+
+def _flat(tensors: tuple[torch.Tensor, ...]) -> list[torch.Tensor] | None:
+    """1-D views of tensors that share one dense, non-contiguous layout (channels-last); else None."""
+    first = tensors[0]
+    if first.is_contiguous() or not first.is_contiguous(memory_format=torch.channels_last):
+        return None  # already what the kernel wants, or a layout we do not flatten
+    if not all(t.stride() == first.stride() and t.shape == first.shape for t in tensors):
+        return None
+    return [t.as_strided((t.numel(),), (1,)) for t in tensors]
+
+
 def _blocks(tensors: tuple[torch.Tensor, ...]):
     """The tensors cut into matching 1-D blocks of :data:`BLOCK` elements (whole when layouts differ)."""
     first = tensors[0]
@@ -92,7 +121,7 @@ def make_optimizer(params, kind: str, lr: float, weight_decay: float, betas) -> 
     """
     if kind == "adadelta":
         return BlockedAdadelta(params, lr=lr, weight_decay=weight_decay)
-    opt = torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, fused=True)
+    opt = FlatFusedAdam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, fused=True)
 
     def keep_fused(optimizer: torch.optim.Optimizer) -> None:
         for group in optimizer.param_groups:  # load_state_dict restores the saved flags

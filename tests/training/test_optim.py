@@ -97,3 +97,22 @@ def test_blocked_adadelta_resumes_bit_for_bit(monkeypatch):
         straight.step()
         first.step()
     assert all(torch.equal(p, q) for p, q in zip(ps, qs, strict=True))
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-4])
+def test_flat_fused_adam_is_torchs_fused_adam_bit_for_bit(weight_decay):
+    """The channels-last weight goes to the fused kernel as a flat view: same elements, same update."""
+    ps = _params()
+    qs = _copies(ps)
+    flat = optim.FlatFusedAdam(ps, lr=1e-3, weight_decay=weight_decay, fused=True)
+    plain = torch.optim.Adam(qs, lr=1e-3, weight_decay=weight_decay, fused=True)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        _set_grads(ps, qs, g)
+        flat.step()
+        plain.step()
+        for p, q in zip(ps, qs, strict=True):
+            assert torch.equal(p, q)
+    assert ps[1].is_contiguous(memory_format=torch.channels_last)
+    assert optim._flat((ps[1], ps[1].grad)) is not None  # the conv weight takes the flat path
+    assert optim._flat((ps[0], ps[0].grad)) is None  # contiguous tensors need none
