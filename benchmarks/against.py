@@ -79,8 +79,8 @@ def default_cases(quick: bool) -> list[Case]:
             Case("face64 joint, batch 8", "face64", "joint", ("train.batch_size=8",), 8, 2, 4, 2),
             Case("shipped model 256², _run_net", size=256, warmup=1, steps=3),
         ]
-    face = [Case(f"face64 {p}", "face64", p, (), 32) for p in PHASE_SCHEDULE]
-    full = Case("full width 160 px batch 8 joint", "report", "joint", ("train.batch_size=8",), 8, 2, 8, 2)
+    face = [Case(f"face64 {p}", "face64", p, (), 32, steps=40) for p in PHASE_SCHEDULE]
+    full = Case("full width 160 px batch 8 joint", "report", "joint", ("train.batch_size=8",), 8, 2, 12, 2)
     return [*face, full, Case("shipped model 512², _run_net", size=512, warmup=2, steps=10)]
 
 
