@@ -1,7 +1,8 @@
 """Small C kernels for what eager PyTorch runs slowly on the CPU, compiled on first use.
 
 :func:`library` compiles the ``*.c`` files here (``bn_relu.c``: training-mode batch norm +
-ReLU; ``col2im.c``: the input gradient of convolutions run as matrix products) into one
+ReLU; ``col2im.c``: the input gradient of convolutions run as matrix products; ``adadelta.c``:
+the optimiser's update in one pass) into one
 shared library with the system C compiler (``cc``, or ``$CC``) for
 this CPU (``-O3 -march=native -fopenmp``), caches the shared library under
 ``~/.cache/glcic/native`` (``$GLCIC_CACHE``, else ``$XDG_CACHE_HOME/glcic``), keyed by the
@@ -28,16 +29,18 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SOURCES = sorted(Path(__file__).parent.glob("*.c"))
-FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp", "-fPIC", "-shared", "-std=c99")
+FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fno-math-errno", "-fopenmp", "-fPIC", "-shared", "-std=c99")
 
 _P = ctypes.c_void_p
 _I64 = ctypes.c_int64
 _I = ctypes.c_int
 _D = ctypes.c_double
+_F = ctypes.c_float
 SIGNATURES = {
     "bn_relu_forward": (_I, [_P, _P, _I, _I64, _I64, _P, _P, _D, _D, _P, _P, _P, _I]),
     "bn_relu_backward": (_I, [_P, _P, _P, _I, _I64, _I64, _P, _P, _I]),
     "col2im_nhwc": (_I, [_P, _P, _I, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _I]),
+    "adadelta_step": (None, [_P, _P, _P, _P, _I64, _F, _F, _F, _F, _F, _I]),
 }
 
 
