@@ -57,6 +57,7 @@ class FastAdadelta(torch.optim.Adadelta):
                     lib.adadelta_step(
                         *(t.data_ptr() for t in tensors), p.numel(), -lr, rho, 1 - rho, eps, wd, torch.get_num_threads()
                     )
+                    torch.autograd.graph.increment_version(p)  # written behind torch's back: say so
                     continue
                 for block in _blocks(tensors):
                     _adadelta(*block, lr=lr, rho=rho, eps=eps, weight_decay=wd)
@@ -76,6 +77,16 @@ class FlatFusedAdam(torch.optim.Adam):
     two moments share one dense layout, their memory order is the same element order, so
     1-D views give the kernel the same elements without the copies; the update is the same.
     """
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = super().step(closure)
+        # The fused kernel writes the parameters without bumping their version counters;
+        # bump them, so that anything keyed on ``_version`` sees the change.
+        changed = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
+        if changed:
+            torch.autograd.graph.increment_version(changed)
+        return loss
 
     def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps):
         has_complex = super()._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps)

@@ -144,3 +144,14 @@ def test_flat_fused_adam_is_torchs_fused_adam_bit_for_bit(weight_decay):
     assert ps[1].is_contiguous(memory_format=torch.channels_last)
     assert optim._flat((ps[1], ps[1].grad)) is not None  # the conv weight takes the flat path
     assert optim._flat((ps[0], ps[0].grad)) is None  # contiguous tensors need none
+
+
+@pytest.mark.parametrize("kind", ["adam", "adadelta"])
+def test_optimizer_steps_bump_the_parameters_versions(kind):
+    """Caches keyed on ``_version`` (the folded frozen network) must see every update."""
+    ps = _params()
+    opt = make_optimizer(ps, kind, 1e-3, 0.0, [0.5, 0.999])
+    _set_grads(ps, _copies(ps), torch.Generator().manual_seed(1))
+    before = [p._version for p in ps]
+    opt.step()
+    assert all(p._version > v for p, v in zip(ps, before, strict=True))
