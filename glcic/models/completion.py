@@ -21,6 +21,7 @@ from torch import nn
 
 from glcic.config import ModelConfig
 from glcic.errors import InputError
+from glcic.models.casts import run_module
 from glcic.models.dilated import dilated_conv
 from glcic.models.dilated import eligible as dilated_eligible
 from glcic.models.fused import run_sequence
@@ -160,7 +161,7 @@ def run_layers(layers: nn.ModuleList, h: torch.Tensor, skip: bool) -> torch.Tens
 
 def _conv(module: nn.Module, h: torch.Tensor) -> torch.Tensor:
     """One module of a layer; dilated convolutions on small maps take the faster backward."""
-    return dilated_conv(module, h) if dilated_eligible(module, h) else module(h)
+    return dilated_conv(module, h) if dilated_eligible(module, h) else run_module(module, h)
 
 
 def residual_output(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

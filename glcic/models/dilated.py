@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from glcic.models.casts import autocast_weight
+
 
 def eligible(conv: nn.Module, x: torch.Tensor) -> bool:
     """Whether ``conv(x)`` runs as :func:`dilated_conv` (measured faster for these shapes only)."""
@@ -43,8 +45,7 @@ def dilated_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     """``conv(x)`` for an :func:`eligible` convolution; same result, same gradients, faster backward."""
     w, d = conv.weight, conv.dilation[0]
     if torch.is_autocast_enabled(x.device.type):  # what autocast would hand the convolution
-        dtype = torch.get_autocast_dtype(x.device.type)
-        x, w = x.to(dtype), w.to(dtype)
+        x, w = x.to(torch.get_autocast_dtype(x.device.type)), autocast_weight(w)
     with torch.autocast(x.device.type, enabled=False):
         return _DilatedConv.apply(x, w, d)
 

@@ -18,6 +18,7 @@ from torch.autograd.function import once_differentiable
 from glcic import native
 from glcic.config import ModelConfig
 from glcic.errors import InputError
+from glcic.models.casts import autocast_weight, run_module
 from glcic.models.fused import run_sequence
 
 CHANNELS = (64, 128, 256, 512, 512, 512)
@@ -65,11 +66,11 @@ class _ConvTower(nn.Module):
                 f"{type(self).__name__} expects (B, 3, {self.size}, {self.size}); got {tuple(x.shape)}"
             )
         h = run_sequence(self.convs, x, _conv_or_matmul)  # (B, C, s, s)
-        return torch.relu(self.fc(h.flatten(1)))  # (B, 1024)
+        return torch.relu(run_module(self.fc, h.flatten(1)))  # (B, 1024)
 
 
 def _conv_or_matmul(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return conv2d_as_matmul(x, layer) if _as_matmul(layer, x) else layer(x)
+    return conv2d_as_matmul(x, layer) if _as_matmul(layer, x) else run_module(layer, x)
 
 
 def _as_matmul(layer: nn.Module, x: torch.Tensor) -> bool:
@@ -95,7 +96,7 @@ def conv2d_as_matmul(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     w, bias = conv.weight, conv.bias  # (C_out, C, k, k), (C_out,) or None
     if torch.is_autocast_enabled(x.device.type):  # matmul would cast, but the gather comes first
         dtype = torch.get_autocast_dtype(x.device.type)
-        x, w = x.to(dtype), w.to(dtype)
+        x, w = x.to(dtype), autocast_weight(w)
         bias = None if bias is None else bias.to(dtype)
     with torch.autocast(x.device.type, enabled=False):
         return _ConvAsMatmul.apply(x, w, bias, conv.stride[0], conv.padding[0])
@@ -195,6 +196,6 @@ class ContextDiscriminator(nn.Module):
 
     def forward(self, image: torch.Tensor, patch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         feats = torch.cat([self.global_d(image), self.local_d(patch)], dim=1)  # (B, 2048)
-        logit = self.fc(feats).squeeze(1)  # (B,)
-        attrs = self.aux(feats) if self.aux is not None else None  # (B, K)
+        logit = run_module(self.fc, feats).squeeze(1)  # (B,)
+        attrs = run_module(self.aux, feats) if self.aux is not None else None  # (B, K)
         return logit, attrs

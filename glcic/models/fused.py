@@ -23,6 +23,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from glcic import native
+from glcic.models.casts import run_module
 
 
 def _oom() -> MemoryError:
@@ -105,7 +106,8 @@ def run_sequence(
 ) -> torch.Tensor:
     """``x`` through ``modules`` in order, each ``BatchNorm2d`` + ``ReLU`` pair fused where it can be.
 
-    ``call(module, x)`` runs every other module (default: ``module(x)``).
+    ``call(module, x)`` runs every other module (default: :func:`glcic.models.casts.run_module`,
+    which is ``module(x)`` with the weight's autocast copy reused while it is unchanged).
     """
     mods = list(modules)
     i = 0
@@ -115,6 +117,6 @@ def run_sequence(
             x = bn_relu(m, x)
             i += 2
         else:
-            x = m(x) if call is None else call(m, x)
+            x = run_module(m, x) if call is None else call(m, x)
             i += 1
     return x
