@@ -81,6 +81,7 @@ def library() -> ctypes.CDLL | None:
                 out = Path(tmp) / path.name
                 subprocess.run([cc, *FLAGS, "-o", str(out), *map(str, SOURCES), "-lm"], capture_output=True, text=True, check=True)
                 os.replace(out, path)  # atomic: a concurrent process sees the whole file or none
+            log.info("compiled the native kernels for this CPU into %s", path)
         lib = ctypes.CDLL(str(path))
     except (OSError, subprocess.CalledProcessError) as e:
         detail = getattr(e, "stderr", "") or str(e)

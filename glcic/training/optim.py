@@ -36,7 +36,6 @@ class FastAdadelta(torch.optim.Adadelta):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        lib = native.library()
         for group in self.param_groups:
             lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
             if group["maximize"] or group["capturable"] or group["differentiable"]:
@@ -53,7 +52,8 @@ class FastAdadelta(torch.optim.Adadelta):
                     state["acc_delta"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["step"] += 1
                 tensors = (p, p.grad, state["square_avg"], state["acc_delta"])
-                if lib is not None and _one_dense_layout(tensors) and p.dtype == torch.float32 and p.device.type == "cpu":
+                lib = native.library() if p.device.type == "cpu" and p.dtype == torch.float32 else None
+                if lib is not None and _one_dense_layout(tensors):
                     lib.adadelta_step(
                         *(t.data_ptr() for t in tensors), p.numel(), -lr, rho, 1 - rho, eps, wd, torch.get_num_threads()
                     )
