@@ -76,17 +76,32 @@ def library() -> ctypes.CDLL | None:
         ).hexdigest()[:16]
         path = cache_dir() / f"glcic-native-{key}.so"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-                out = Path(tmp) / path.name
-                subprocess.run([cc, *FLAGS, "-o", str(out), *map(str, SOURCES), "-lm"], capture_output=True, text=True, check=True)
-                os.replace(out, path)  # atomic: a concurrent process sees the whole file or none
+            build(path, cc)
             log.info("compiled the native kernels for this CPU into %s", path)
-        lib = ctypes.CDLL(str(path))
+        return load(path)
     except (OSError, subprocess.CalledProcessError) as e:
         detail = getattr(e, "stderr", "") or str(e)
         log.warning("could not build the native kernels (%s): plain PyTorch instead (slower)", detail.strip()[:500])
         return None
+
+
+def build(path: Path, cc: str, extra_flags: tuple[str, ...] = ()) -> None:
+    """Compile the kernels into ``path``, atomically (a concurrent process sees all of it or none).
+
+    Raises:
+        subprocess.CalledProcessError: the compiler failed (its message in ``stderr``).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        out = Path(tmp) / path.name
+        cmd = [cc, *FLAGS, *extra_flags, "-o", str(out), *map(str, SOURCES), "-lm"]
+        subprocess.run(cmd, capture_output=True, text=True, check=True)
+        os.replace(out, path)
+
+
+def load(path: Path) -> ctypes.CDLL:
+    """The compiled kernels at ``path``, with their argument types declared."""
+    lib = ctypes.CDLL(str(path))
     for name, (res, args) in SIGNATURES.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args

@@ -77,13 +77,16 @@ static inline void store_bf16(uint16_t *p, int64_t i, float f) {  /* round to ne
     free(blk);                                                                               \
     return 0;
 
+/* The bfloat16 versions of apply and grad_input are unused where the SIMD ones below replace them. */
+#define MAYBE_UNUSED __attribute__((unused))
+
 #define KERNELS(SUF, T)                                                                      \
     /* sum: of x - shift; sum2: of (x - shift)^2 (shift: a sample row, against cancellation) */ \
-    static int stats_##SUF(const T *restrict x, int64_t rows, int64_t c,                     \
+    MAYBE_UNUSED static int stats_##SUF(const T *restrict x, int64_t rows, int64_t c,        \
                            const float *restrict shift, double *sum, double *sum2, int threads) { \
         SUM_OVER_ROWS(float v = load_##SUF(x, o + j) - shift[j]; fs[j] += v; fq[j] += v * v;) \
     }                                                                                        \
-    static void apply_##SUF(const T *restrict x, T *restrict y, int64_t rows, int64_t c,     \
+    MAYBE_UNUSED static void apply_##SUF(const T *restrict x, T *restrict y, int64_t rows, int64_t c, \
                             const float *restrict a, const float *restrict b, int threads) { \
         int nt = threads < 1 ? 1 : threads;                                                  \
         _Pragma("omp parallel for num_threads(nt) schedule(static)")                         \
@@ -91,20 +94,20 @@ static inline void store_bf16(uint16_t *p, int64_t i, float f) {  /* round to ne
             int64_t o = r * c;                                                               \
             for (int64_t j = 0; j < c; j++) {                                                \
                 float v = load_##SUF(x, o + j) * a[j] + b[j];                                \
-                store_##SUF(y, o + j, v > 0.f ? v : 0.f);                                    \
+                store_##SUF(y, o + j, v <= 0.f ? 0.f : v); /* NaN stays NaN, as torch */     \
             }                                                                                \
         }                                                                                    \
     }                                                                                        \
     /* sum: of g; sum2: of g (x - mean) */                                                   \
-    static int grad_sums_##SUF(const T *restrict x, const T *restrict dy, int64_t rows,      \
+    MAYBE_UNUSED static int grad_sums_##SUF(const T *restrict x, const T *restrict dy, int64_t rows, \
                                int64_t c, const float *restrict a, const float *restrict b,  \
                                const float *restrict mean, double *sum, double *sum2,        \
                                int threads) {                                                \
         SUM_OVER_ROWS(float xv = load_##SUF(x, o + j);                                       \
-                      float g = xv * a[j] + b[j] > 0.f ? load_##SUF(dy, o + j) : 0.f;        \
+                      float g = xv * a[j] + b[j] <= 0.f ? 0.f : load_##SUF(dy, o + j);        \
                       fs[j] += g; fq[j] += g * (xv - mean[j]);)                              \
     }                                                                                        \
-    static void grad_input_##SUF(const T *restrict x, const T *restrict dy, T *restrict dx,  \
+    MAYBE_UNUSED static void grad_input_##SUF(const T *restrict x, const T *restrict dy, T *restrict dx, \
                                  int64_t rows, int64_t c, const float *restrict a,           \
                                  const float *restrict b, const float *restrict q,           \
                                  const float *restrict s, int threads) {                     \
@@ -114,7 +117,7 @@ static inline void store_bf16(uint16_t *p, int64_t i, float f) {  /* round to ne
             int64_t o = r * c;                                                               \
             for (int64_t j = 0; j < c; j++) {                                                \
                 float xv = load_##SUF(x, o + j);                                             \
-                float g = xv * a[j] + b[j] > 0.f ? load_##SUF(dy, o + j) : 0.f;              \
+                float g = xv * a[j] + b[j] <= 0.f ? 0.f : load_##SUF(dy, o + j);              \
                 store_##SUF(dx, o + j, a[j] * g - q[j] * xv + s[j]);                         \
             }                                                                                \
         }                                                                                    \
@@ -122,6 +125,126 @@ static inline void store_bf16(uint16_t *p, int64_t i, float f) {  /* round to ne
 
 KERNELS(f32, float)
 KERNELS(bf16, uint16_t)
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512BF16__)
+/* CPUs with AVX512-BF16 (Zen 4, Sapphire Rapids and later): the bfloat16 passes that write
+ * a map, with the CPU's own rounding to bfloat16 (round to nearest even, as above; it
+ * treats denormal inputs as zero, values below 1.2e-38 that these maps do not hold). */
+#include <immintrin.h>
+#define HAVE_BF16_SIMD 1
+
+static inline __m512 load16_bf16(const uint16_t *p, __mmask16 m) {
+    __m256i h = _mm256_maskz_loadu_epi16(m, p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+static inline void store16_bf16(uint16_t *p, __m512 v, __mmask16 m) {
+    _mm256_mask_storeu_epi16(p, m, (__m256i)_mm512_cvtneps_pbh(v));
+}
+
+static inline __mmask16 tail(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
+
+static void apply_bf16_simd(const uint16_t *restrict x, uint16_t *restrict y, int64_t rows, int64_t c,
+                            const float *restrict a, const float *restrict b, int threads) {
+    int nt = threads < 1 ? 1 : threads;
+    const __m512 zero = _mm512_setzero_ps();
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t o = r * c;
+        for (int64_t j = 0; j < c; j += 16) {
+            __mmask16 m = tail(c - j);
+            __m512 v = _mm512_fmadd_ps(load16_bf16(x + o + j, m), _mm512_maskz_loadu_ps(m, a + j),
+                                       _mm512_maskz_loadu_ps(m, b + j));
+            store16_bf16(y + o + j, _mm512_max_ps(zero, v), m);  /* max(0, NaN) is NaN */
+        }
+    }
+}
+
+static void grad_input_bf16_simd(const uint16_t *restrict x, const uint16_t *restrict dy,
+                                 uint16_t *restrict dx, int64_t rows, int64_t c,
+                                 const float *restrict a, const float *restrict b,
+                                 const float *restrict q, const float *restrict s, int threads) {
+    int nt = threads < 1 ? 1 : threads;
+    const __m512 zero = _mm512_setzero_ps();
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t o = r * c;
+        for (int64_t j = 0; j < c; j += 16) {
+            __mmask16 m = tail(c - j);
+            __m512 av = _mm512_maskz_loadu_ps(m, a + j);
+            __m512 xv = load16_bf16(x + o + j, m);
+            __m512 pre = _mm512_fmadd_ps(xv, av, _mm512_maskz_loadu_ps(m, b + j));
+            __mmask16 on = _mm512_cmp_ps_mask(pre, zero, _CMP_NLE_UQ);  /* not <= 0: NaN passes */
+            __m512 g = _mm512_maskz_mov_ps(on, load16_bf16(dy + o + j, m));
+            /* a g - q x + s, in the order of the scalar code */
+            __m512 v = _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(av, g), _mm512_mul_ps(_mm512_maskz_loadu_ps(m, q + j), xv)),
+                                     _mm512_maskz_loadu_ps(m, s + j));
+            store16_bf16(dx + o + j, v, m);
+        }
+    }
+}
+
+/* The two reductions, 16 channels at a time in registers over blocks of BLOCK rows; the same
+ * float32-per-block, float64-across-blocks sums as SUM_OVER_ROWS. */
+#define SIMD_SUMS(INIT, BODY)                                                                \
+    int nt = threads < 1 ? 1 : threads;                                                      \
+    double *part = calloc((size_t)nt * 2 * c, sizeof(double));                               \
+    if (!part) return 1;                                                                     \
+    _Pragma("omp parallel num_threads(nt)") {                                                \
+        int t = omp_get_thread_num(), n = omp_get_num_threads();                             \
+        int64_t r0 = rows * t / n, r1 = rows * (t + 1) / n;                                  \
+        double *restrict ps = part + (size_t)t * 2 * c, *restrict pq = ps + c;               \
+        for (int64_t rb = r0; rb < r1; rb += BLOCK) {                                        \
+            int64_t re = rb + BLOCK < r1 ? rb + BLOCK : r1;                                  \
+            for (int64_t j = 0; j < c; j += 16) {                                            \
+                __mmask16 m = tail(c - j);                                                   \
+                INIT                                                                         \
+                __m512 acc = _mm512_setzero_ps(), acc2 = _mm512_setzero_ps();                \
+                for (int64_t r = rb; r < re; r++) {                                          \
+                    int64_t o = r * c + j;                                                   \
+                    BODY                                                                     \
+                }                                                                            \
+                float fs[16], fq[16];                                                        \
+                _mm512_storeu_ps(fs, acc);                                                   \
+                _mm512_storeu_ps(fq, acc2);                                                  \
+                for (int64_t k = 0; k < 16 && j + k < c; k++) {                              \
+                    ps[j + k] += fs[k];                                                      \
+                    pq[j + k] += fq[k];                                                      \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+    for (int64_t j = 0; j < c; j++) {                                                        \
+        double s1 = 0, s2 = 0;                                                               \
+        for (int t = 0; t < nt; t++) {                                                       \
+            s1 += part[(size_t)t * 2 * c + j];                                               \
+            s2 += part[(size_t)t * 2 * c + c + j];                                           \
+        }                                                                                    \
+        sum[j] = s1;                                                                         \
+        sum2[j] = s2;                                                                        \
+    }                                                                                        \
+    free(part);                                                                              \
+    return 0;
+
+static int stats_bf16_simd(const uint16_t *restrict x, int64_t rows, int64_t c,
+                           const float *restrict shift, double *sum, double *sum2, int threads) {
+    SIMD_SUMS(__m512 sh = _mm512_maskz_loadu_ps(m, shift + j);,
+              __m512 v = _mm512_sub_ps(load16_bf16(x + o, m), sh);
+              acc = _mm512_add_ps(acc, v); acc2 = _mm512_fmadd_ps(v, v, acc2);)
+}
+
+static int grad_sums_bf16_simd(const uint16_t *restrict x, const uint16_t *restrict dy, int64_t rows,
+                               int64_t c, const float *restrict a, const float *restrict b,
+                               const float *restrict mean, double *sum, double *sum2, int threads) {
+    const __m512 zero = _mm512_setzero_ps();
+    SIMD_SUMS(__m512 av = _mm512_maskz_loadu_ps(m, a + j); __m512 bv = _mm512_maskz_loadu_ps(m, b + j);
+              __m512 mv = _mm512_maskz_loadu_ps(m, mean + j);,
+              __m512 xv = load16_bf16(x + o, m);
+              __mmask16 on = _mm512_cmp_ps_mask(_mm512_fmadd_ps(xv, av, bv), zero, _CMP_NLE_UQ);
+              __m512 g = _mm512_maskz_mov_ps(on, load16_bf16(dy + o, m));
+              acc = _mm512_add_ps(acc, g); acc2 = _mm512_fmadd_ps(g, _mm512_sub_ps(xv, mv), acc2);)
+}
+#endif
 
 /* Maps with few channels are processed as "wide rows" of R consecutive rows (R * c
  * channels, the per-channel values repeated R times), so that the inner loops stay long. */
@@ -169,7 +292,11 @@ int bn_relu_forward(const void *x, void *y, int dtype, int64_t rows, int64_t c, 
     double *wide = malloc((size_t)(2 * wc + 2 * c) * sizeof(double));
     int err = !first || !shift || !wide;
     if (!err)
+#ifdef HAVE_BF16_SIMD
+        err = dtype ? stats_bf16_simd(x, wr, wc, shift, wide, wide + wc, threads)
+#else
         err = dtype ? stats_bf16(x, wr, wc, shift, wide, wide + wc, threads)
+#endif
                     : stats_f32(x, wr, wc, shift, wide, wide + wc, threads);
     if (!err) {
         double *sum = wide + 2 * wc, *sum2 = sum + c;
@@ -189,7 +316,11 @@ int bn_relu_forward(const void *x, void *y, int dtype, int64_t rows, int64_t c, 
         float *wa = repeat(a, c, r), *wb = repeat(b, c, r);
         err = !wa || !wb;
         if (!err && dtype)
+#ifdef HAVE_BF16_SIMD
+            apply_bf16_simd(x, y, wr, wc, wa, wb, threads);
+#else
             apply_bf16(x, y, wr, wc, wa, wb, threads);
+#endif
         else if (!err)
             apply_f32(x, y, wr, wc, wa, wb, threads);
         free(wa);
@@ -211,7 +342,11 @@ int bn_relu_backward(const void *x, const void *dy, void *dx, int dtype, int64_t
     double *wide = malloc((size_t)(2 * wc + 2 * c) * sizeof(double));
     int err = !wa || !wb || !wm || !q || !wide;
     if (!err)
+#ifdef HAVE_BF16_SIMD
+        err = dtype ? grad_sums_bf16_simd(x, dy, wr, wc, wa, wb, wm, wide, wide + wc, threads)
+#else
         err = dtype ? grad_sums_bf16(x, dy, wr, wc, wa, wb, wm, wide, wide + wc, threads)
+#endif
                     : grad_sums_f32(x, dy, wr, wc, wa, wb, wm, wide, wide + wc, threads);
     if (!err) {
         double *sum = wide + 2 * wc, *sum2 = sum + c;  /* sum of g, of g (x - mean) */
@@ -228,7 +363,11 @@ int bn_relu_backward(const void *x, const void *dy, void *dx, int dtype, int64_t
         float *wq = dx ? repeat(q, c, r) : NULL, *ws = dx ? repeat(s, c, r) : NULL;
         err = dx && (!wq || !ws);
         if (!err && dx && dtype)
+#ifdef HAVE_BF16_SIMD
+            grad_input_bf16_simd(x, dy, dx, wr, wc, wa, wb, wq, ws, threads);
+#else
             grad_input_bf16(x, dy, dx, wr, wc, wa, wb, wq, ws, threads);
+#endif
         else if (!err && dx)
             grad_input_f32(x, dy, dx, wr, wc, wa, wb, wq, ws, threads);
         free(wq);

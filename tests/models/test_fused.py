@@ -169,3 +169,34 @@ def test_the_library_is_built_once_and_cached(monkeypatch, tmp_path):
         assert len(built) == 1 and built[0].startswith("glcic-native-") and built[0].endswith(".so")
     finally:
         native.library.cache_clear()
+
+
+@needs_kernels
+def test_the_portable_kernels_match_too(tmp_path, monkeypatch):
+    """Built without AVX512-BF16 (CPUs without it run the plain C loops), the results are the same."""
+    import shutil
+
+    path = tmp_path / "portable.so"
+    native.build(path, shutil.which("cc") or "gcc", ("-mno-avx512bf16",))
+    monkeypatch.setattr(native, "library", lambda: native.load(path))
+    for dtype in (torch.float32, torch.bfloat16):
+        ref, bn = _pair(40, 0.1)
+        x, dy = _maps((2, 40, 6, 10), dtype)
+        want = _run(ref, x, dy, fused_path=False)
+        got = _run(bn, x, dy, fused_path=True)
+        for g, w in zip(got, want, strict=True):
+            tol = 1e-5 if dtype == torch.float32 else 2 * 2.0**-7
+            assert (g.float() - w.float()).abs().max() <= tol * w.float().abs().max()
+
+
+@needs_kernels
+def test_a_nan_in_the_map_shows_in_the_output_as_with_batchnorm_then_relu():
+    """A diverged value must not be hidden: its channel's statistics, and so its outputs, are NaN."""
+    for dtype in (torch.float32, torch.bfloat16):
+        ref, bn = _pair(16, 0.1)
+        x, dy = _maps((2, 16, 4, 4), dtype)
+        x[1, 3, 2, 2] = float("nan")
+        want = _run(ref, x, dy, fused_path=False)
+        got = _run(bn, x, dy, fused_path=True)
+        assert torch.equal(got[0].isnan(), want[0].isnan()) and got[0][:, 3].isnan().all()
+        assert torch.equal(got[1].isnan(), want[1].isnan())
