@@ -36,6 +36,20 @@ static inline void store_bf16(uint16_t *p, int64_t i, float f) {  /* round to ne
 /* Rows are summed in float32 in blocks of BLOCK rows, the blocks in float64. */
 #define BLOCK 64
 
+/* The threads' float64 partial sums (per thread: c sums, then c sums of the second kind)
+ * added up, in thread order, into sum and sum2. */
+static void combine(const double *part, int nt, int64_t c, double *sum, double *sum2) {
+    for (int64_t j = 0; j < c; j++) {
+        double s = 0, q = 0;
+        for (int t = 0; t < nt; t++) {
+            s += part[(size_t)t * 2 * c + j];
+            q += part[(size_t)t * 2 * c + c + j];
+        }
+        sum[j] = s;
+        sum2[j] = q;
+    }
+}
+
 /* Thread t's share [r0, r1) of the rows, and its float64 partial sums: sum into s, sum2 into q. */
 #define SUM_OVER_ROWS(BODY)                                                                  \
     int nt = threads < 1 ? 1 : threads;                                                      \
@@ -64,15 +78,7 @@ static inline void store_bf16(uint16_t *p, int64_t i, float f) {  /* round to ne
             }                                                                                \
         }                                                                                    \
     }                                                                                        \
-    for (int64_t j = 0; j < c; j++) {                                                        \
-        double s = 0, q = 0;                                                                 \
-        for (int t = 0; t < nt; t++) {                                                       \
-            s += part[(size_t)t * 2 * c + j];                                                \
-            q += part[(size_t)t * 2 * c + c + j];                                            \
-        }                                                                                    \
-        sum[j] = s;                                                                          \
-        sum2[j] = q;                                                                         \
-    }                                                                                        \
+    combine(part, nt, c, sum, sum2);                                                         \
     free(part);                                                                              \
     free(blk);                                                                               \
     return 0;
@@ -144,44 +150,40 @@ static inline void store16_bf16(uint16_t *p, __m512 v, __mmask16 m) {
 
 static inline __mmask16 tail(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
+/* For every row (rows in parallel) and every group of 16 channels from j, mask m: BODY. */
+#define EACH_16(BODY)                                                                        \
+    int nt = threads < 1 ? 1 : threads;                                                      \
+    const __m512 zero = _mm512_setzero_ps();                                                 \
+    _Pragma("omp parallel for num_threads(nt) schedule(static)")                             \
+    for (int64_t r = 0; r < rows; r++) {                                                     \
+        int64_t o = r * c;                                                                   \
+        for (int64_t j = 0; j < c; j += 16) {                                                \
+            __mmask16 m = tail(c - j);                                                       \
+            BODY                                                                             \
+        }                                                                                    \
+    }
+
 static void apply_bf16_simd(const uint16_t *restrict x, uint16_t *restrict y, int64_t rows, int64_t c,
                             const float *restrict a, const float *restrict b, int threads) {
-    int nt = threads < 1 ? 1 : threads;
-    const __m512 zero = _mm512_setzero_ps();
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t o = r * c;
-        for (int64_t j = 0; j < c; j += 16) {
-            __mmask16 m = tail(c - j);
-            __m512 v = _mm512_fmadd_ps(load16_bf16(x + o + j, m), _mm512_maskz_loadu_ps(m, a + j),
+    EACH_16(__m512 v = _mm512_fmadd_ps(load16_bf16(x + o + j, m), _mm512_maskz_loadu_ps(m, a + j),
                                        _mm512_maskz_loadu_ps(m, b + j));
-            store16_bf16(y + o + j, _mm512_max_ps(zero, v), m);  /* max(0, NaN) is NaN */
-        }
-    }
+            store16_bf16(y + o + j, _mm512_max_ps(zero, v), m);) /* max(0, NaN) is NaN */
 }
 
 static void grad_input_bf16_simd(const uint16_t *restrict x, const uint16_t *restrict dy,
                                  uint16_t *restrict dx, int64_t rows, int64_t c,
                                  const float *restrict a, const float *restrict b,
                                  const float *restrict q, const float *restrict s, int threads) {
-    int nt = threads < 1 ? 1 : threads;
-    const __m512 zero = _mm512_setzero_ps();
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t o = r * c;
-        for (int64_t j = 0; j < c; j += 16) {
-            __mmask16 m = tail(c - j);
-            __m512 av = _mm512_maskz_loadu_ps(m, a + j);
+    EACH_16(__m512 av = _mm512_maskz_loadu_ps(m, a + j);
             __m512 xv = load16_bf16(x + o + j, m);
             __m512 pre = _mm512_fmadd_ps(xv, av, _mm512_maskz_loadu_ps(m, b + j));
-            __mmask16 on = _mm512_cmp_ps_mask(pre, zero, _CMP_NLE_UQ);  /* not <= 0: NaN passes */
+            /* not <= 0: NaN passes, as through torch's ReLU backward */
+            __mmask16 on = _mm512_cmp_ps_mask(pre, zero, _CMP_NLE_UQ);
             __m512 g = _mm512_maskz_mov_ps(on, load16_bf16(dy + o + j, m));
-            /* a g - q x + s, in the order of the scalar code */
+            /* a g - q x + s */
             __m512 v = _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(av, g), _mm512_mul_ps(_mm512_maskz_loadu_ps(m, q + j), xv)),
                                      _mm512_maskz_loadu_ps(m, s + j));
-            store16_bf16(dx + o + j, v, m);
-        }
-    }
+            store16_bf16(dx + o + j, v, m);)
 }
 
 /* The two reductions, 16 channels at a time in registers over blocks of BLOCK rows; the same
@@ -214,15 +216,7 @@ static void grad_input_bf16_simd(const uint16_t *restrict x, const uint16_t *res
             }                                                                                \
         }                                                                                    \
     }                                                                                        \
-    for (int64_t j = 0; j < c; j++) {                                                        \
-        double s1 = 0, s2 = 0;                                                               \
-        for (int t = 0; t < nt; t++) {                                                       \
-            s1 += part[(size_t)t * 2 * c + j];                                               \
-            s2 += part[(size_t)t * 2 * c + c + j];                                           \
-        }                                                                                    \
-        sum[j] = s1;                                                                         \
-        sum2[j] = s2;                                                                        \
-    }                                                                                        \
+    combine(part, nt, c, sum, sum2);                                                         \
     free(part);                                                                              \
     return 0;
 

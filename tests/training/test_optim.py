@@ -28,6 +28,18 @@ def _copies(ps):
     return [p.detach().clone().requires_grad_() for p in ps]
 
 
+def _step_both(fast, plain, ps, qs, steps: int, check=None) -> None:
+    """``steps`` steps of both optimisers on the same gradients; ``check(p, q)`` after each."""
+    g = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        _set_grads(ps, qs, g)
+        fast.step()
+        plain.step()
+        for p, q in zip(ps, qs, strict=True):
+            if check is not None:
+                check(p, q)
+
+
 @pytest.mark.parametrize("weight_decay", [0.0, 4e-4])
 def test_blocked_adadelta_is_torchs_adadelta_bit_for_bit(monkeypatch, weight_decay):
     """Without the native kernels: torch's operations block by block, bit for bit."""
@@ -37,13 +49,7 @@ def test_blocked_adadelta_is_torchs_adadelta_bit_for_bit(monkeypatch, weight_dec
     qs = _copies(ps)
     fast = FastAdadelta(ps, lr=1.0, weight_decay=weight_decay)
     plain = torch.optim.Adadelta(qs, lr=1.0, weight_decay=weight_decay, foreach=False)
-    g = torch.Generator().manual_seed(1)
-    for _ in range(4):
-        _set_grads(ps, qs, g)
-        fast.step()
-        plain.step()
-        for p, q in zip(ps, qs, strict=True):
-            assert torch.equal(p, q)
+    _step_both(fast, plain, ps, qs, 4, lambda p, q: torch.testing.assert_close(p, q, rtol=0, atol=0))
     # Same state, so checkpoints move between the two either way.
     a, b = fast.state_dict(), plain.state_dict()
     for i in a["state"]:
@@ -60,13 +66,8 @@ def test_fused_adam_is_torchs_adam_and_stays_fused_after_a_resume(weight_decay):
     fast = make_optimizer(ps, "adam", 1e-3, weight_decay, [0.5, 0.999])
     plain = torch.optim.Adam(qs, lr=1e-3, betas=(0.5, 0.999), weight_decay=weight_decay, foreach=False)
     assert fast.param_groups[0]["fused"]
-    g = torch.Generator().manual_seed(1)
-    for _ in range(3):
-        _set_grads(ps, qs, g)
-        fast.step()
-        plain.step()
-        for p, q in zip(ps, qs, strict=True):
-            torch.testing.assert_close(p, q, rtol=0 if weight_decay == 0 else 1e-6, atol=0)
+    rtol = 0 if weight_decay == 0 else 1e-6
+    _step_both(fast, plain, ps, qs, 3, lambda p, q: torch.testing.assert_close(p, q, rtol=rtol, atol=0))
     fast.load_state_dict(plain.state_dict())  # a checkpoint written without the flag
     assert fast.param_groups[0]["fused"] and not fast.param_groups[0]["foreach"]
 
@@ -84,11 +85,7 @@ def test_native_adadelta_is_torchs_adadelta_within_float32_rounding(weight_decay
     qs = _copies(ps)
     fast = FastAdadelta(ps, lr=1.0, weight_decay=weight_decay)
     plain = torch.optim.Adadelta(qs, lr=1.0, weight_decay=weight_decay, foreach=False)
-    g = torch.Generator().manual_seed(1)
-    for _ in range(4):
-        _set_grads(ps, qs, g)
-        fast.step()
-        plain.step()
+    _step_both(fast, plain, ps, qs, 4)
     for p, q in zip(ps, qs, strict=True):
         torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-9)
         for k in ("square_avg", "acc_delta"):
@@ -134,13 +131,7 @@ def test_flat_fused_adam_is_torchs_fused_adam_bit_for_bit(weight_decay):
     qs = _copies(ps)
     flat = optim.FlatFusedAdam(ps, lr=1e-3, weight_decay=weight_decay, fused=True)
     plain = torch.optim.Adam(qs, lr=1e-3, weight_decay=weight_decay, fused=True)
-    g = torch.Generator().manual_seed(1)
-    for _ in range(3):
-        _set_grads(ps, qs, g)
-        flat.step()
-        plain.step()
-        for p, q in zip(ps, qs, strict=True):
-            assert torch.equal(p, q)
+    _step_both(flat, plain, ps, qs, 3, lambda p, q: torch.testing.assert_close(p, q, rtol=0, atol=0))
     assert ps[1].is_contiguous(memory_format=torch.channels_last)
     assert optim._flat((ps[1], ps[1].grad)) is not None  # the conv weight takes the flat path
     assert optim._flat((ps[0], ps[0].grad)) is None  # contiguous tensors need none
