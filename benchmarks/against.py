@@ -81,7 +81,7 @@ def default_cases(quick: bool) -> list[Case]:
         ]
     face = [Case(f"face64 {p}", "face64", p, (), 32, steps=40) for p in PHASE_SCHEDULE]
     full = Case("full width 160 px batch 8 joint", "report", "joint", ("train.batch_size=8",), 8, 2, 12, 2)
-    return [*face, full, Case("shipped model 512², _run_net", size=512, warmup=2, steps=10)]
+    return [*face, full, Case("shipped model 512², _run_net", size=512, warmup=5, steps=30)]
 
 
 @dataclass
