@@ -2,6 +2,7 @@
 
 import copy
 import logging
+import platform
 
 import pytest
 import torch
@@ -172,6 +173,7 @@ def test_the_library_is_built_once_and_cached(monkeypatch, tmp_path):
 
 
 @needs_kernels
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="-mno-avx512bf16 is an x86 flag")
 def test_the_portable_kernels_match_too(tmp_path, monkeypatch):
     """Built without AVX512-BF16 (CPUs without it run the plain C loops), the results are the same."""
     import shutil
