@@ -1,10 +1,10 @@
 """Small C kernels for what eager PyTorch runs slowly on the CPU, compiled on first use.
 
 :func:`library` compiles the ``*.c`` files here (``bn_relu.c``: training-mode batch norm +
-ReLU; ``col2im.c``: the input gradient of convolutions run as matrix products; ``adadelta.c``:
-the optimiser's update in one pass) into one
-shared library with the system C compiler (``cc``, or ``$CC``) for
-this CPU (``-O3 -march=native -fopenmp``), caches the shared library under
+ReLU; ``col2im.c``: the input gradient of convolutions run as matrix products;
+``adadelta.c``: the optimiser's update in one pass; ``bf16.h``: their bfloat16 conversions)
+into one shared library with the system C compiler (``cc``, or ``$CC``) for this CPU
+(``-O3 -march=native -fopenmp``), caches the shared library under
 ``~/.cache/glcic/native`` (``$GLCIC_CACHE``, else ``$XDG_CACHE_HOME/glcic``), keyed by the
 source, the compiler and the CPU, and loads it with ctypes. The kernels use OpenMP from the
 runtime torch has already loaded, so they share torch's threads.
@@ -29,6 +29,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SOURCES = sorted(Path(__file__).parent.glob("*.c"))
+HEADERS = sorted(Path(__file__).parent.glob("*.h"))
 FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fno-math-errno", "-fopenmp", "-fPIC", "-shared", "-std=c99")
 
 _P = ctypes.c_void_p
@@ -72,7 +73,7 @@ def library() -> ctypes.CDLL | None:
     try:
         version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=True).stdout
         key = hashlib.sha256(
-            "\0".join([*(f.read_text() for f in SOURCES), cc, version, " ".join(FLAGS), platform.machine(), _cpu_key()]).encode()
+            "\0".join([*(f.read_text() for f in (*SOURCES, *HEADERS)), cc, version, " ".join(FLAGS), platform.machine(), _cpu_key()]).encode()
         ).hexdigest()[:16]
         path = cache_dir() / f"glcic-native-{key}.so"
         if not path.exists():

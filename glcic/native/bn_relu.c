@@ -7,7 +7,8 @@
  * Backward: g = dy where x * a + b > 0 (the ReLU's mask, recomputed from x), else 0;
  *           sums of g and of g (x - mean), from which the caller forms
  *           dx = a g - q x + s with per-channel q and s.
- * Few channels: R rows at a time (see widen). Parallel over rows with OpenMP (the runtime torch itself has loaded), `threads` threads.
+ * Few channels: R rows at a time (see widen). Parallel over rows with OpenMP (the runtime
+ * torch itself has loaded), `threads` threads.
  * Built and loaded by glcic/native/__init__.py; glcic/models/fused.py calls it.
  */
 #include <math.h>
@@ -16,22 +17,13 @@
 #include <string.h>
 #include <omp.h>
 
+#include "bf16.h"
+
 static inline float load_f32(const float *p, int64_t i) { return p[i]; }
 static inline void store_f32(float *p, int64_t i, float v) { p[i] = v; }
 
-static inline float load_bf16(const uint16_t *p, int64_t i) {
-    uint32_t u = (uint32_t)p[i] << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static inline void store_bf16(uint16_t *p, int64_t i, float f) {  /* round to nearest even, as torch */
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    p[i] = f != f ? (uint16_t)0x7fc0 : (uint16_t)r;
-}
+static inline float load_bf16(const uint16_t *p, int64_t i) { return bf16_to_f32(p[i]); }
+static inline void store_bf16(uint16_t *p, int64_t i, float f) { p[i] = f32_to_bf16(f); }
 
 /* Rows are summed in float32 in blocks of BLOCK rows, the blocks in float64. */
 #define BLOCK 64

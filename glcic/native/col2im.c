@@ -11,23 +11,13 @@
 #include <string.h>
 #include <omp.h>
 
-static inline float load(const void *p, int64_t i, int dtype) {
-    if (!dtype) return ((const float *)p)[i];
-    uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
+#include "bf16.h"
 
 static inline void store(void *p, int64_t i, float f, int dtype) {
-    if (!dtype) {
+    if (dtype)
+        ((uint16_t *)p)[i] = f32_to_bf16(f);
+    else
         ((float *)p)[i] = f;
-        return;
-    }
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;  /* round to nearest even, as torch */
-    ((uint16_t *)p)[i] = f != f ? (uint16_t)0x7fc0 : (uint16_t)r;
 }
 
 /* Nonzero return: out of memory. */
@@ -49,12 +39,7 @@ int col2im_nhwc(const void *cols, void *out, int dtype, int64_t n, int64_t h, in
                         float *restrict dst = a + ((s * oy + i) * wp + (s * ox + j)) * c;
                         if (dtype) {
                             const uint16_t *restrict g = (const uint16_t *)cols + src;
-                            for (int64_t ch = 0; ch < c; ch++) {
-                                uint32_t u = (uint32_t)g[ch] << 16;
-                                float f;
-                                memcpy(&f, &u, 4);
-                                dst[ch] += f;
-                            }
+                            for (int64_t ch = 0; ch < c; ch++) dst[ch] += bf16_to_f32(g[ch]);
                         } else {
                             const float *restrict g = (const float *)cols + src;
                             for (int64_t ch = 0; ch < c; ch++) dst[ch] += g[ch];
