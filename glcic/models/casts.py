@@ -68,12 +68,14 @@ class _Cast(torch.autograd.Function):
 def run_module(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``m(x)``, with a convolution's or linear layer's weight from :func:`autocast_weight`."""
     t = type(m)
-    if t is nn.Conv2d and m.padding_mode == "zeros" and _target_dtype(m.weight) is not None:
-        return F.conv2d(x, autocast_weight(m.weight), m.bias, m.stride, m.padding, m.dilation, m.groups)
-    if t is nn.ConvTranspose2d and m.padding_mode == "zeros" and _target_dtype(m.weight) is not None:
-        return F.conv_transpose2d(
-            x, autocast_weight(m.weight), m.bias, m.stride, m.padding, m.output_padding, m.groups, m.dilation
-        )
-    if t is nn.Linear and _target_dtype(m.weight) is not None:
+    if t not in (nn.Conv2d, nn.ConvTranspose2d, nn.Linear) or _target_dtype(m.weight) is None:
+        return m(x)
+    if t is nn.Linear:
         return F.linear(x, autocast_weight(m.weight), m.bias)
-    return m(x)
+    if m.padding_mode != "zeros":
+        return m(x)
+    if t is nn.Conv2d:
+        return F.conv2d(x, autocast_weight(m.weight), m.bias, m.stride, m.padding, m.dilation, m.groups)
+    return F.conv_transpose2d(
+        x, autocast_weight(m.weight), m.bias, m.stride, m.padding, m.output_padding, m.groups, m.dilation
+    )

@@ -50,8 +50,11 @@ def dilated_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
         return _DilatedConv.apply(x, w, d)
 
 
-def _only_centre(h: int, w: int, d: int) -> bool:
-    return d >= h and d >= w
+def _as_run(x: torch.Tensor, w: torch.Tensor, d: int) -> tuple[torch.Tensor, int, int]:
+    """(weight, padding, dilation) of the convolution that runs: the centre tap alone (1x1)
+    where every other tap meets only padding, else the dilated 3x3 itself."""
+    h, wd = x.shape[-2:]
+    return (w[:, :, 1:2, 1:2], 0, 1) if d >= h and d >= wd else (w, d, d)
 
 
 class _DilatedConv(torch.autograd.Function):
@@ -59,9 +62,8 @@ class _DilatedConv(torch.autograd.Function):
     def forward(ctx, x, w, d: int):  # noqa: D102
         ctx.save_for_backward(x, w)
         ctx.d = d
-        if _only_centre(*x.shape[-2:], d):  # the other taps multiply padding only
-            return F.conv2d(x, w[:, :, 1:2, 1:2])
-        return F.conv2d(x, w, None, 1, d, d)
+        weight, pad, dil = _as_run(x, w, d)
+        return F.conv2d(x, weight, None, 1, pad, dil)
 
     @staticmethod
     @once_differentiable
@@ -71,14 +73,10 @@ class _DilatedConv(torch.autograd.Function):
         grad = grad.to(x.dtype).contiguous(memory_format=torch.channels_last)
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            if _only_centre(*x.shape[-2:], d):
-                gx = torch.ops.aten.convolution_backward(
-                    grad, x, w[:, :, 1:2, 1:2], None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1, [True, False, False]
-                )[0]
-            else:
-                gx = torch.ops.aten.convolution_backward(
-                    grad, x, w, None, [1, 1], [d, d], [d, d], False, [0, 0], 1, [True, False, False]
-                )[0]
+            weight, pad, dil = _as_run(x, w, d)
+            gx = torch.ops.aten.convolution_backward(
+                grad, x, weight, None, [1, 1], [pad, pad], [dil, dil], False, [0, 0], 1, [True, False, False]
+            )[0]
         if ctx.needs_input_grad[1]:
             gw = _weight_grad(grad, x, d).to(w.dtype)
         return gx, gw, None

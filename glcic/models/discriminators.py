@@ -108,7 +108,7 @@ def _windows(xh: torch.Tensor, k: int, s: int) -> torch.Tensor:
 
 
 class _ConvAsMatmul(torch.autograd.Function):
-    """im2col + GEMM forward; backward: two GEMMs, and the windows' gradients summed tap by tap."""
+    """im2col + GEMM forward; backward: two GEMMs, the windows' gradients summed back by :func:`_col2im`."""
 
     @staticmethod
     def forward(ctx, x, w, bias, stride: int, pad: int):  # noqa: D102

@@ -100,12 +100,9 @@ class FlatFusedAdam(torch.optim.Adam):
 
 def _flat(tensors: tuple[torch.Tensor, ...]) -> list[torch.Tensor] | None:
     """1-D views of tensors that share one dense, non-contiguous layout (channels-last); else None."""
-    first = tensors[0]
-    if first.is_contiguous() or not first.is_contiguous(memory_format=torch.channels_last):
+    if tensors[0].is_contiguous() or not _one_dense_layout(tensors):
         return None  # already what the kernel wants, or a layout we do not flatten
-    if not all(t.stride() == first.stride() and t.shape == first.shape for t in tensors):
-        return None
-    return [t.as_strided((t.numel(),), (1,)) for t in tensors]
+    return _flat_views(tensors)
 
 
 def _one_dense_layout(tensors: tuple[torch.Tensor, ...]) -> bool:
@@ -115,14 +112,18 @@ def _one_dense_layout(tensors: tuple[torch.Tensor, ...]) -> bool:
     return same and (first.is_contiguous() or first.is_contiguous(memory_format=torch.channels_last))
 
 
+def _flat_views(tensors: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
+    """1-D views in memory order of tensors with :func:`_one_dense_layout` (element order for all)."""
+    return [t.as_strided((t.numel(),), (1,)) for t in tensors]
+
+
 def _blocks(tensors: tuple[torch.Tensor, ...]):
     """The tensors cut into matching 1-D blocks of :data:`BLOCK` elements (whole when layouts differ)."""
     first = tensors[0]
     if not _one_dense_layout(tensors) or first.numel() <= BLOCK:
         yield tensors
         return
-    # Dense with one layout (contiguous or channels_last): memory order is element order for all.
-    flat = [t.as_strided((t.numel(),), (1,)) for t in tensors]
+    flat = _flat_views(tensors)
     for start in range(0, first.numel(), BLOCK):
         yield tuple(f[start : start + BLOCK] for f in flat)
 
@@ -145,7 +146,8 @@ def make_optimizer(params, kind: str, lr: float, weight_decay: float, betas) -> 
     Adam runs fused (one kernel for all parameters; on the CPU too since torch 2.4),
     Adadelta as :class:`FastAdadelta`. Both compute torch's per-parameter update: Adadelta
     within one float32 rounding (bit for bit without the native kernels), fused Adam bit
-    for bit without weight decay and within one float32 rounding with it. A checkpoint written without the fused flag resumes with it.
+    for bit without weight decay and within one float32 rounding with it. A checkpoint
+    written without the fused flag resumes with it.
     """
     if kind == "adadelta":
         return FastAdadelta(params, lr=lr, weight_decay=weight_decay)
