@@ -22,8 +22,10 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from glcic.errors import ImageTooLargeError, InputError
+from glcic.io.depth import decode16, is_16bit_colour
 from glcic.io.files import READABLE, open_source
-from glcic.io.modes import GRAY_MODES, ORIENTATIONS, decode_png16, is_png16_color, pil_to_rgb
+from glcic.io.metadata import ORIENTATION, SourceInfo, read_info
+from glcic.io.modes import GRAY_MODES, ORIENTATIONS, pil_to_rgb, scale16
 from glcic.options import DEFAULT_MAX_PIXELS
 
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | Image.Image | np.ndarray
@@ -32,6 +34,9 @@ DECODE_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFEr
 """What PIL raises for files that are not images, are truncated or are corrupt."""
 
 _PIL_LIMIT_LOCK = threading.Lock()
+
+MODES_16 = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
+"""PIL's 16-bit gray modes (kept at 16 bits in :attr:`LoadedImage.deep`)."""
 
 
 @dataclass
@@ -44,12 +49,20 @@ class LoadedImage:
         mode: the source's PIL mode (``"RGB"``, ``"L"``, ``"I;16"``, ``"P"``,
             ``"CMYK"``, ...) or ``"array"`` for a numpy input.
         name: the file name (or ``"<bytes>"``, ``"<PIL image>"``, ...) used in messages.
+        info: what the file carried besides pixels (ICC profile, EXIF, XMP, JPEG
+            tables, WebP lossiness, bit depth; :class:`~glcic.io.SourceInfo`), for
+            writing the result back the same way; None for arrays.
+        deep: all the bits of a 16-bit source, upright: ``uint16`` ``(H, W)`` gray or
+            ``(H, W, 3)`` / ``(H, W, 4)`` RGB(A) (alpha 16-bit too); None for 8-bit
+            sources. :attr:`rgb` and :attr:`alpha` are then its ``round(v / 257)``.
     """
 
     rgb: np.ndarray
     alpha: np.ndarray | None
     mode: str
     name: str = "<image>"
+    info: SourceInfo | None = None
+    deep: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -75,7 +88,9 @@ def load_image(
 
     Every mode becomes 8-bit RGB (see :mod:`glcic.io.modes`): grayscale is repeated
     over the three channels, palettes expanded, alpha kept apart in
-    :attr:`LoadedImage.alpha`, 16-bit data scaled with ``round(v / 257)``.
+    :attr:`LoadedImage.alpha`, 16-bit data scaled with ``round(v / 257)`` (and kept
+    whole in :attr:`LoadedImage.deep`: 16-bit gray, and 16-bit colour PNG and TIFF).
+    What the file says besides pixels is in :attr:`LoadedImage.info`.
 
     Args:
         source: a path, ``bytes``, a binary file object, a PIL image, or a ``uint8``
@@ -83,7 +98,8 @@ def load_image(
         max_pixels: refuse images with more than this many pixels (width x height),
             checked from the file header before any decoding. ``None`` disables it.
         exif_transpose: rotate/flip by the EXIF orientation tag, so a phone photo
-            stored sideways comes back upright.
+            stored sideways comes back upright (and its EXIF orientation becomes 1 in
+            :attr:`LoadedImage.info`).
 
     Returns:
         The decoded :class:`LoadedImage`.
@@ -92,6 +108,9 @@ def load_image(
         ImageTooLargeError: an image over ``max_pixels``.
         InputError: missing file, folder, empty file, not an image, truncated or
             corrupt data, or an unsupported array; the message names the source.
+
+    Warns:
+        UserWarning: a corrupt ICC profile or unreadable EXIF (not carried to results).
     """
     if isinstance(source, np.ndarray):
         return _image_from_array(source, max_pixels)
@@ -101,13 +120,12 @@ def load_image(
         return _decode_pil(source, name, exif_transpose, raw=None)
     with open_source(source) as (fp, name):
         start = fp.tell()
-        im, png16 = open_pil(fp, name, max_pixels)
-        raw = None
-        if png16:
-            # PIL keeps only the high byte of 16-bit colour PNGs; OpenCV reads all 16 bits.
-            fp.seek(start)
-            raw = fp.read()
-        return _decode_pil(im, name, exif_transpose, raw=raw)
+        im, colour16, orientation = open_pil(fp, name, max_pixels)
+        fp.seek(start)
+        # PIL keeps only the high byte of 16-bit colour PNGs and TIFFs; OpenCV reads all 16 bits.
+        raw = fp.read() if colour16 else None
+        fp.seek(start)
+        return _decode_pil(im, name, exif_transpose, raw=raw, fp=fp, orientation=orientation)
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
@@ -192,11 +210,13 @@ def check_pixels(size: tuple[int, int], max_pixels: int | None, name: str) -> No
         raise _too_large(name, size, max_pixels)
 
 
-def open_pil(fp: IO[bytes], name: str, max_pixels: int | None) -> tuple[Image.Image, bool]:
+def open_pil(fp: IO[bytes], name: str, max_pixels: int | None) -> tuple[Image.Image, bool, int]:
     """Open (header only), check the pixel count, then decode fully.
 
     Returns:
-        The image and whether it is a 16-bit colour PNG (known only before decoding).
+        The image, whether it is 16-bit colour (PNG or TIFF; known only before
+        decoding), and its EXIF orientation as stored (PIL turns TIFFs upright while
+        decoding them and drops the tag; other formats are still to be turned).
 
     Raises:
         ImageTooLargeError: over ``max_pixels`` (or over PIL's own bomb limit).
@@ -213,34 +233,84 @@ def open_pil(fp: IO[bytes], name: str, max_pixels: int | None) -> tuple[Image.Im
     except DECODE_ERRORS as e:
         raise InputError(f"cannot read {name} as an image ({type(e).__name__}: {e}); expected a {READABLE} file") from e
     check_pixels(im.size, max_pixels, name)  # before decoding a single pixel
-    png16 = is_png16_color(im)
+    colour16 = is_16bit_colour(im)
+    orientation = orientation_of(im)
     try:
         im.load()  # decode now: truncated files fail here, not later
     except DECODE_ERRORS as e:
         raise InputError(
             f"{name} is truncated or corrupt ({type(e).__name__}: {e}); re-export or re-download it"
         ) from e
-    return im, png16
+    return im, colour16, orientation
 
 
 # --------------------------------------------------------------------------- decoding
 
 
-def _decode_pil(im: Image.Image, name: str, exif_transpose: bool, raw: bytes | None) -> LoadedImage:
-    mode = im.mode
-    if raw is not None:
-        rgb, alpha = decode_png16(raw, name)
-        orientation = im.getexif().get(0x0112, 1) if exif_transpose else 1
-        if orientation in ORIENTATIONS:
-            rgb = np.ascontiguousarray(ORIENTATIONS[orientation](rgb))
-            alpha = None if alpha is None else np.ascontiguousarray(ORIENTATIONS[orientation](alpha))
-        return LoadedImage(rgb, alpha, mode, name)
+def orientation_of(im: Image.Image) -> int:
+    """The EXIF orientation (2-8) that turns ``im`` upright, or 1 (none, unknown or unreadable)."""
     try:
-        if exif_transpose:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL's "Corrupt EXIF data": glcic.io.metadata says it
+            value = im.getexif().get(ORIENTATION, 1)
+    except Exception:  # malformed EXIF raises many kinds; the pixels are then used as stored  # noqa: BLE001
+        return 1
+    return value if isinstance(value, int) and value in ORIENTATIONS else 1
+
+
+def _decode_pil(
+    im: Image.Image,
+    name: str,
+    exif_transpose: bool,
+    raw: bytes | None,
+    fp: IO[bytes] | None = None,
+    orientation: int | None = None,
+) -> LoadedImage:
+    """``im`` decoded, turned upright (unless ``exif_transpose`` is False), with its info.
+
+    ``raw``: the file's bytes when it is 16-bit colour; ``orientation``: the EXIF
+    orientation as stored, when PIL may have applied it already (TIFF)."""
+    mode = im.mode
+    todo = orientation_of(im) if exif_transpose else 1  # what PIL has not applied yet
+    turned = todo if orientation is None or not exif_transpose else orientation
+    deep = _deep_colour(im, raw, name) if raw is not None else None
+    if deep is not None:
+        deep = np.ascontiguousarray(ORIENTATIONS.get(todo, lambda a: a)(deep))
+        alpha = scale16(deep[:, :, 3]) if deep.shape[2] == 4 else None
+        info = read_info(im, name, orientation=turned, bits=16, mode=f"{mode};16", fp=fp)
+        return LoadedImage(scale16(deep[:, :, :3]), alpha, mode, name, info, deep)
+    info = read_info(im, name, orientation=turned, bits=16 if mode in MODES_16 else 8, fp=fp)
+    try:
+        if todo != 1:
             im = ImageOps.exif_transpose(im)
         rgb, alpha = pil_to_rgb(im, name)
     except InputError:
         raise
     except DECODE_ERRORS as e:
         raise InputError(f"{name} is truncated or corrupt ({type(e).__name__}: {e}); re-export it") from e
-    return LoadedImage(rgb, alpha, mode, name)
+    deep = np.asarray(im).astype(np.uint16) if mode in MODES_16 else None  # (H, W), native byte order
+    return LoadedImage(rgb, alpha, mode, name, info, deep)
+
+
+def _deep_colour(im: Image.Image, raw: bytes, name: str) -> np.ndarray | None:
+    """All 16 bits of a colour PNG or TIFF, laid out as PIL decoded its high bytes.
+
+    PIL and OpenCV must agree on those high bytes (orientation included: both turn a
+    TIFF upright while decoding, or neither does); if they do not, the 8 bits PIL read
+    are used and a warning says so.
+    """
+    try:
+        deep = decode16(raw, name)  # (H, W, 3|4) uint16 RGB(A)
+    except InputError:
+        if im.format != "TIFF":
+            raise
+        deep = None
+    high = np.asarray(im)
+    if deep is None or deep.shape != high.shape or not np.array_equal(deep >> 8, high):
+        warnings.warn(
+            f"{name}: only the high 8 of its 16 bits per channel could be read; the result is 8-bit",
+            UserWarning,
+            stacklevel=4,
+        )
+        return None
+    return deep

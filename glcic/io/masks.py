@@ -29,6 +29,13 @@ JPEG_MASK_THRESHOLD = 127
 """Masks read from JPEG files: a pixel is a hole when its value is over this (8-bit
 scale); lossless masks use 0 (any non-zero pixel is a hole)."""
 
+MASK_RULE = (
+    "Mask: white / non-zero = hole, black = keep. A mask with transparent pixels (PNG or "
+    "WebP with alpha) is read from its alpha instead: what is painted on a transparent layer "
+    "is the hole, whatever its colour. JPEG masks count a pixel as hole above mid-grey."
+)
+"""The mask rule in one paragraph, for ``--help``, the docs and the HTTP API's schema."""
+
 
 def load_mask(
     source: ImageSource | Any,
@@ -45,11 +52,12 @@ def load_mask(
 
     - ``1``, ``L``, ``I;16``, ``F`` and colour images: a pixel is a hole when any of
       its channels is non-zero (soft, anti-aliased edges count as hole).
-    - With transparency (``RGBA``, ``LA``, palette with transparency): when the colour
-      is the same everywhere but the alpha varies (strokes painted on a transparent
-      layer), the hole is where alpha is non-zero; otherwise the colour decides as
-      above and alpha is ignored. If your editor keeps colour under transparent
-      pixels, save the mask as grayscale to be unambiguous.
+    - With transparency (``RGBA``, ``LA``, ``PA``, palette with transparency): when the
+      alpha is not 255 everywhere, the alpha alone decides: what was painted on a
+      transparent layer (alpha non-zero) is the hole, whatever its colour (red strokes
+      on a transparent white layer, say). A mask whose alpha is the same everywhere
+      (opaque) is read from its colour, as above; one whose alpha is 0 everywhere has
+      nothing painted on it and is refused. (:data:`MASK_RULE` says this in one paragraph.)
     - Arrays and tensors: ``bool``, or numbers where non-zero = hole; shape
       ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)`` (the RGBA rule);
       tensors also ``(1, H, W)`` and ``(1, 1, H, W)``.
@@ -72,8 +80,9 @@ def load_mask(
     Raises:
         ImageTooLargeError: a mask over ``max_pixels``.
         InputError: unreadable mask (as in :func:`~glcic.io.load_image`), an unsupported
-            array, a threshold outside 0-254, or a size that differs from ``size`` while
-            ``resize`` is False.
+            array, a fully transparent mask, a threshold outside 0-254, or a size that
+            differs from ``size`` while ``resize`` is False (the message says when the
+            mask fits the image turned by 90 degrees: see :func:`mask_size_error`).
     """
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 254):
         raise InputError(
@@ -93,7 +102,7 @@ def load_mask(
             check_pixels(im.size, max_pixels, name)
         else:
             with open_source(source) as (fp, name):
-                im, _ = open_pil(fp, name, max_pixels)
+                im, _, _ = open_pil(fp, name, max_pixels)
         if threshold is None:
             threshold = JPEG_MASK_THRESHOLD if im.format in ("JPEG", "MPO") else 0
         if exif_transpose:
@@ -103,13 +112,33 @@ def load_mask(
         w, h = int(size[0]), int(size[1])
         if hole.shape != (h, w):
             if not resize:
-                raise InputError(
-                    f"mask is {hole.shape[1]}x{hole.shape[0]} but image is {w}x{h}; pass --resize-mask "
-                    "(Python: load_mask(..., resize=True)) to resize it with nearest neighbour"
-                )
+                fix = "pass --resize-mask (Python: load_mask(..., resize=True)) to resize it with nearest neighbour"
+                raise InputError(mask_size_error((hole.shape[1], hole.shape[0]), (w, h), fix))
             small = Image.fromarray(hole.astype(np.uint8) * 255)
             hole = np.asarray(small.resize((w, h), Image.Resampling.NEAREST)) > 0
     return np.ascontiguousarray(hole)
+
+
+def mask_size_error(
+    mask_size: tuple[int, int], image_size: tuple[int, int], fix: str = "draw the mask at the image's size"
+) -> str:
+    """Why a mask of ``mask_size`` does not fit an upright image of ``image_size``
+    (both ``(width, height)``) and what to do: the one wording for the CLI, Python and
+    the server, which each pass their own ``fix``.
+
+    When the mask has the image's size turned by 90 degrees it was most likely drawn on
+    the photo's stored pixels, before the EXIF orientation that viewers (and glcic)
+    apply; then the message says so, and how to fix that, instead of ``fix``.
+    """
+    (mw, mh), (w, h) = mask_size, image_size
+    text = f"mask is {mw}x{mh} but image is {w}x{h}"
+    if (mw, mh) == (h, w) and w != h:
+        return text + (
+            " as viewers show it: the mask has the size of the image turned by 90 degrees, as if "
+            f"drawn on its stored {h}x{w} pixels before its EXIF rotation (orientation tag); draw "
+            "the mask on the upright image (as viewers show it), or rotate the mask the same way"
+        )
+    return f"{text}; {fix}"
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
@@ -144,7 +173,7 @@ def mask_from_array(a: np.ndarray, threshold: int = 0) -> np.ndarray:
     if a.ndim == 3 and a.shape[2] == 3:
         return (a > t if threshold else a != 0).any(axis=2)
     if a.ndim == 3 and a.shape[2] == 4:
-        return _rule_with_alpha(a, t)
+        return _rule_with_alpha(a, t, "mask array")
     raise InputError(
         f"mask array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {a.shape}; "
         "a (1, H, W) array needs mask[0]"
@@ -163,9 +192,9 @@ def _mask_from_pil(im: Image.Image, name: str, threshold: int = 0) -> np.ndarray
     if mode in ("1", "L"):
         return np.asarray(im.convert("L")) > threshold
     if mode in ("LA", "La"):
-        return _rule_with_alpha(np.asarray(im.convert("LA")), threshold)
+        return _rule_with_alpha(np.asarray(im.convert("LA")), threshold, f"mask {name}")
     if has_alpha(im):
-        return _rule_with_alpha(np.asarray(im.convert("RGBA")), threshold)
+        return _rule_with_alpha(np.asarray(im.convert("RGBA")), threshold, f"mask {name}")
     try:
         rgb = np.asarray(im.convert("RGB"))
     except ValueError as e:
@@ -173,12 +202,16 @@ def _mask_from_pil(im: Image.Image, name: str, threshold: int = 0) -> np.ndarray
     return (rgb > threshold).any(axis=2)
 
 
-def _rule_with_alpha(a: np.ndarray, threshold: float = 0) -> np.ndarray:
-    """(H, W, C+1) colour + alpha -> hole, by the rule in :func:`load_mask`."""
+def _rule_with_alpha(a: np.ndarray, threshold: float = 0, name: str = "mask") -> np.ndarray:
+    """(H, W, C+1) colour + alpha -> hole, by the rule in :func:`load_mask`: the alpha
+    when some pixels are transparent (it varies), else the colour; refused when 0 everywhere."""
     colour, alpha = a[:, :, :-1], a[:, :, -1]
-    flat = colour.reshape(-1, colour.shape[2])
-    colour_uniform = bool((flat == flat[:1]).all()) if flat.size else True
-    alpha_varies = bool(alpha.size) and alpha.min() != alpha.max()
-    if colour_uniform and alpha_varies:
-        return alpha > threshold if threshold else alpha != 0
-    return (colour > threshold if threshold else colour != 0).any(axis=2)
+    if not alpha.any():
+        raise InputError(
+            f"{name} is transparent everywhere (alpha 0): nothing is painted on it, so there is no "
+            "hole; paint the hole on the transparent layer, or save the mask without transparency "
+            "(white = hole, black = keep)"
+        )
+    if alpha.min() == alpha.max():  # opaque everywhere (whatever the scale: 255, 65535, 1.0)
+        return (colour > threshold if threshold else colour != 0).any(axis=2)
+    return alpha > threshold if threshold else alpha != 0

@@ -18,7 +18,7 @@ GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;
 """PIL modes of single-channel (grayscale) images, with or without alpha."""
 
 # EXIF orientation -> numpy transform (the same as PIL's ImageOps.exif_transpose), for
-# pixels decoded outside PIL (16-bit colour PNGs).
+# pixels decoded outside PIL (16-bit colour, glcic.io.depth).
 ORIENTATIONS = {
     2: lambda a: a[:, ::-1],
     3: lambda a: a[::-1, ::-1],
@@ -33,25 +33,6 @@ ORIENTATIONS = {
 def scale16(a: np.ndarray) -> np.ndarray:
     """Map 0..65535 onto 0..255 with rounding (65535 / 257 = 255 exactly)."""
     return np.round(a.astype(np.float64) / 257.0).astype(np.uint8)
-
-
-def is_png16_color(im: Image.Image) -> bool:
-    """True for a 16-bit RGB(A) PNG, known only before decoding (PIL keeps 8 bits of it)."""
-    tile = getattr(im, "tile", None) or []
-    return im.format == "PNG" and bool(tile) and tile[0].args in ("RGB;16B", "RGBA;16B")
-
-
-def decode_png16(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """All 16 bits of a colour PNG (through OpenCV) -> RGB ``uint8`` (H, W, 3), alpha or None."""
-    import cv2
-
-    a = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
-    if a is None or a.dtype != np.uint16 or a.ndim != 3:
-        raise InputError(f"{name} is a 16-bit PNG that could not be decoded; re-export it")
-    a8 = scale16(a)  # OpenCV's BGR(A) order until the conversions below
-    if a8.shape[2] == 4:
-        return cv2.cvtColor(a8, cv2.COLOR_BGRA2RGB), np.ascontiguousarray(a8[:, :, 3])
-    return cv2.cvtColor(a8, cv2.COLOR_BGR2RGB), None
 
 
 def gray_to_unit(im: Image.Image, name: str = "<image>") -> tuple[np.ndarray, float]:
