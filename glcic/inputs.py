@@ -7,15 +7,21 @@ the classical methods and blending, and the way back to the caller's type.
 :func:`prepare_mask` does the same for masks. The rules, written once here and
 relied on by the Python API, the CLI and the server:
 
-- **Types in = types out**: PIL -> PIL, array -> array of the same shape, tensor ->
-  tensor of the same shape, dtype and device; a path or a
-  :class:`~glcic.io.LoadedImage` -> PIL.
+- **Types in = types out**: PIL -> PIL, array -> array of the same shape and dtype,
+  tensor -> tensor of the same shape, dtype and device; a path or a
+  :class:`~glcic.io.LoadedImage` -> PIL, except 16-bit colour (which PIL cannot
+  hold) -> a ``uint16`` ``(H, W, 3)`` / ``(H, W, 4)`` array.
 - **Gray stays gray**: a single-channel image is repeated over R, G and B for the
   network and comes back as the luma of the result (ITU-R 601-2, the weights of
-  PIL's ``convert("L")``); 16-bit and float gray keep their depth.
+  PIL's ``convert("L")``).
+- **Depth stays depth**: 16-bit (gray or colour, file, PIL or ``uint16`` array) and
+  float gray keep their depth; the hole is filled from the network's float output,
+  not from an 8-bit result scaled up, and blending's change is added at full depth.
 - **Alpha is untouched**, inside the hole too.
 - **Known pixels are exact**: only the pixels a method changed (the hole, plus the
-  blending seam) differ from the input.
+  blending seam) differ from the input, bit for bit at any depth.
+- **Metadata goes along**: a PIL image or a file's ICC profile, EXIF and XMP
+  (:class:`~glcic.io.SourceInfo`) are in :attr:`PreparedImage.info`, for the result.
 
 A completed image (:data:`Pixels`) is float ``(1, 3, H, W)`` in [0, 1] when the
 network made it and ``uint8`` ``(H, W, 3)`` when a classical method or blending
@@ -38,7 +44,18 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from glcic.errors import InputError
-from glcic.io import GRAY_MODES, LoadedImage, gray_to_unit, load_image, load_mask, pil_to_rgb
+from glcic.io import (
+    GRAY_MODES,
+    LoadedImage,
+    SourceInfo,
+    gray_to_unit,
+    load_image,
+    load_mask,
+    pil_to_rgb,
+)
+from glcic.io.images import orientation_of
+from glcic.io.metadata import read_info
+from glcic.io.modes import scale16
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -75,7 +92,10 @@ class PreparedImage:
         restore: builds the output (see :data:`Restore`).
         unchanged: a copy of the input, in the caller's type.
         uint8: ``(H, W, 3)`` ``uint8``, the input's exact pixels when it had 8 bits
-            (gray repeated), else None.
+            (gray repeated), or their ``round(v / 257)`` when it had 16; else None.
+        info: the input's :class:`~glcic.io.SourceInfo` (a file or a PIL image), else None.
+        unit: a high-depth image's pixels as ``float32`` ``(H, W, 3)`` in [0, 1] (gray
+            repeated), for blending at full depth (:meth:`keep_depth`); None at 8 bits.
     """
 
     shape: tuple[int, int, int]
@@ -83,6 +103,8 @@ class PreparedImage:
     restore: Restore
     unchanged: Callable[[], Any]
     uint8: np.ndarray | None = None
+    info: SourceInfo | None = None
+    unit: np.ndarray | None = None
     _x: Any = field(default=None, init=False, repr=False)
 
     @property
@@ -100,18 +122,51 @@ class PreparedImage:
 
         return to_uint8(self.x[b])
 
+    def keep_depth(self, result: Pixels, blended: np.ndarray, hole: np.ndarray) -> Pixels:
+        """The blended image at the input's depth (blending works on 8 bits).
+
+        Args:
+            result: the filler's completion (float from the network, ``uint8`` from a
+                classical method); the input's own pixels outside ``hole``.
+            blended: ``uint8`` ``(H, W, 3)``, :func:`glcic.postprocess.blend` of it.
+            hole: ``bool`` ``(H, W)``.
+
+        Returns:
+            ``blended`` for an 8-bit input. For a high-depth one, ``float32`` ``(H, W, 3)``
+            in [0, 1]: the completion inside the hole and the input's full-depth pixels
+            outside, each plus the change blending made to its 8-bit form.
+        """
+        if self.unit is None:
+            return blended
+        base = np.where(hole[:, :, None], unit_pixels(result), self.unit)  # (H, W, 3) full depth
+        change = (blended.astype(np.float32) - as_uint8(result).astype(np.float32)) / np.float32(255.0)
+        return np.clip(base + change, 0.0, 1.0)
+
+
+def unit_pixels(p: Pixels) -> np.ndarray:
+    """A completed image as ``float32`` ``(H, W, 3)`` in [0, 1] (uint8 / 255; floats as they are)."""
+    if isinstance(p, np.ndarray):
+        return p.astype(np.float32) / np.float32(255.0) if p.dtype == np.uint8 else p.astype(np.float32)
+    return p[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
 
 def as_float(p: Pixels) -> torch.Tensor:
     """A completed image as float ``(1, 3, H, W)`` in [0, 1]."""
     from glcic.convert import to_tensor
 
+    if isinstance(p, np.ndarray) and p.dtype != np.uint8:  # a full-depth blend, (H, W, 3) in [0, 1]
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32)).permute(2, 0, 1)[None]
     return to_tensor(p)[None] if isinstance(p, np.ndarray) else p
 
 
 def as_uint8(p: Pixels) -> np.ndarray:
     """A completed image as ``uint8`` ``(H, W, 3)``."""
     if isinstance(p, np.ndarray):
-        return p
+        if p.dtype == np.uint8:
+            return p
+        return np.round(np.clip(p, 0, 1) * np.float32(255.0)).astype(np.uint8)
     from glcic.convert import to_uint8
 
     return to_uint8(p[0])
@@ -180,21 +235,50 @@ def _from_gray(g: np.ndarray, alpha: np.ndarray | None = None) -> PreparedImage:
     return PreparedImage((1, *g.shape), _float_batch(rgb), restore, unchanged, rgb)
 
 
-def _from_high_depth(im: Image.Image) -> PreparedImage:
-    """PIL ``I;16*``, ``I`` or ``F`` gray: every bit of the known pixels is kept."""
-    import torch
+def _from_deep(native: np.ndarray, scale: float, wrap: Callable[[np.ndarray], Any]) -> PreparedImage:
+    """High-depth pixels, every bit of the known ones kept.
 
-    unit, scale = gray_to_unit(im, "image")  # (H, W) float64 in [0, 1]
-    native = np.asarray(im)  # (H, W), the caller's dtype
-    x = torch.from_numpy(unit.astype(np.float32))[None, None].expand(1, 3, -1, -1).contiguous()
+    Args:
+        native: ``(H, W)`` gray or ``(H, W, 3)`` / ``(H, W, 4)`` colour (alpha last,
+            untouched), in the caller's dtype (``uint16``; PIL ``I`` is ``int32``, ``F``
+            ``float32``).
+        scale: what maps [0, 1] onto ``native``'s range (65535; 1 or 255 for floats).
+        wrap: ``native``-shaped array -> the caller's type.
+    """
+    gray = native.ndim == 2
+    colour = native if gray else native[:, :, :3]
+    alpha = None if gray or native.shape[2] == 3 else native[:, :, 3]
+    unit = colour.astype(np.float32) / np.float32(scale)  # (H, W) or (H, W, 3) in [0, 1]
+    unit3 = np.ascontiguousarray(np.broadcast_to(unit[:, :, None], (*unit.shape, 3)) if gray else unit)
+    integer = np.issubdtype(native.dtype, np.integer)
+    eight = scale16(colour) if native.dtype == np.uint16 else np.round(np.clip(unit3, 0, 1) * 255).astype(np.uint8)
+    eight = np.ascontiguousarray(np.broadcast_to(eight[:, :, None], (*eight.shape, 3)) if eight.ndim == 2 else eight)
 
-    def restore(results: Sequence[Pixels], changed: np.ndarray) -> Image.Image:
-        v = _luma(as_float(results[0]))[0].numpy().astype(np.float64) * scale
-        if im.mode != "F":
+    def make_x() -> torch.Tensor:
+        import torch
+
+        return torch.from_numpy(unit3).permute(2, 0, 1)[None].contiguous()  # (1, 3, H, W)
+
+    def restore(results: Sequence[Pixels], changed: np.ndarray) -> Any:
+        res = unit_pixels(results[0])  # (H, W, 3) float32 in [0, 1]
+        if gray:
+            w = np.asarray(LUMA, np.float32)
+            res = res[:, :, 0] * w[0] + res[:, :, 1] * w[1] + res[:, :, 2] * w[2]  # (H, W)
+        v = res.astype(np.float64) * scale
+        if integer:
             v = np.clip(np.round(v), 0, 65535)
-        return Image.fromarray(np.where(changed[0], v.astype(native.dtype), native))
+        c = changed[0] if gray else changed[0][:, :, None]
+        out = np.where(c, v.astype(native.dtype), colour)
+        return wrap(out if alpha is None else np.concatenate([out, alpha[:, :, None]], axis=2))
 
-    return PreparedImage((1, *native.shape), lambda: x, restore, im.copy)
+    return PreparedImage((1, *native.shape[:2]), make_x, restore, lambda: wrap(native.copy()), eight, unit=unit3)
+
+
+def _from_high_depth_pil(im: Image.Image) -> PreparedImage:
+    """PIL ``I;16*``, ``I`` or ``F`` gray: back in the same mode."""
+    _, scale = gray_to_unit(im, "image")  # checks the value range
+    native = np.asarray(im)  # (H, W), the caller's dtype
+    return _from_deep(native, scale, lambda a: Image.fromarray(a))
 
 
 def _with_pil_output(prep: PreparedImage, unchanged: Callable[[], Image.Image]) -> PreparedImage:
@@ -205,21 +289,29 @@ def _with_pil_output(prep: PreparedImage, unchanged: Callable[[], Image.Image]) 
 
 def _from_pil(im: Image.Image) -> PreparedImage:
     # Upright, as every viewer shows it (and as the mask was drawn): the result is upright too.
-    im = upright(im)
+    orientation = orientation_of(im)
+    info = read_info(im, getattr(im, "filename", "") or "image", orientation=orientation,
+                     bits=16 if im.mode.startswith("I;16") else 8)
+    if orientation != 1:
+        im = ImageOps.exif_transpose(im)
     mode = im.mode
     if mode.startswith("I") or mode == "F":  # high-depth gray: keep all of it
-        return _from_high_depth(im)
-    if mode in GRAY_MODES:  # 1, L, LA, La
+        prep = _from_high_depth_pil(im)
+    elif mode in GRAY_MODES:  # 1, L, LA, La
         la = np.asarray(im.convert("LA" if "A" in mode or "a" in mode else "L"))
         prep = _from_gray(la[:, :, 0], la[:, :, 1]) if la.ndim == 3 else _from_gray(la)
+        prep = _with_pil_output(prep, im.copy)
     else:
         rgb, alpha = pil_to_rgb(im, "image")  # P, CMYK, YCbCr, ... become RGB(A)
         prep = _from_rgb(rgb if alpha is None else np.concatenate([rgb, alpha[:, :, None]], axis=2))
-    return _with_pil_output(prep, im.copy)
+        prep = _with_pil_output(prep, im.copy)
+    prep.info = info
+    return prep
 
 
 def to_pil(loaded: LoadedImage) -> Image.Image:
-    """A decoded image as PIL in its mode family: ``L``, ``LA``, ``RGB`` or ``RGBA``."""
+    """A decoded image as PIL in its mode family: ``L``, ``LA``, ``RGB`` or ``RGBA``
+    (8 bits: a 16-bit image's :attr:`~glcic.io.LoadedImage.rgb`)."""
     if loaded.is_gray:
         g = loaded.rgb[:, :, 0]  # (H, W)
         return Image.fromarray(g if loaded.alpha is None else np.stack([g, loaded.alpha], axis=2))
@@ -228,19 +320,27 @@ def to_pil(loaded: LoadedImage) -> Image.Image:
 
 def _from_loaded(loaded: LoadedImage) -> PreparedImage:
     """An image :func:`glcic.io.load_image` already decoded: used as is, not read again."""
-    if loaded.is_gray:
-        prep = _from_gray(np.ascontiguousarray(loaded.rgb[:, :, 0]), loaded.alpha)
+    if loaded.deep is not None:  # 16-bit: gray as PIL I;16, colour as a uint16 array
+        gray = loaded.deep.ndim == 2
+        prep = _from_deep(loaded.deep, 65535.0, (lambda a: Image.fromarray(a)) if gray else (lambda a: a))
+    elif loaded.is_gray:
+        prep = _with_pil_output(_from_gray(np.ascontiguousarray(loaded.rgb[:, :, 0]), loaded.alpha), lambda: to_pil(loaded))
     else:
-        prep = _from_rgb(loaded.to_array())
-    return _with_pil_output(prep, lambda: to_pil(loaded))
+        prep = _with_pil_output(_from_rgb(loaded.to_array()), lambda: to_pil(loaded))
+    prep.info = loaded.info
+    return prep
 
 
 def _from_array(a: np.ndarray) -> PreparedImage:
-    if a.dtype != np.uint8:
+    if a.dtype not in (np.uint8, np.uint16):
         raise InputError(
-            f"image arrays must be uint8 in [0, 255]; got dtype {a.dtype}; for floats in [0, 1] pass "
-            "a torch tensor (3, H, W) or convert with (x * 255).round().astype(np.uint8)"
+            f"image arrays must be uint8 in [0, 255] (or uint16 in [0, 65535]); got dtype {a.dtype}; "
+            "for floats in [0, 1] pass a torch tensor (3, H, W) or convert with "
+            "(x * 255).round().astype(np.uint8)"
         )
+    if a.dtype == np.uint16 and (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3, 4))):
+        native = a.reshape(a.shape[:2]) if a.ndim == 3 and a.shape[2] == 1 else a
+        return _from_deep(np.ascontiguousarray(native), 65535.0, lambda out: out.reshape(a.shape))
     if a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 1):
         prep = _from_gray(a.reshape(a.shape[0], a.shape[1]))
         restore = prep.restore
@@ -292,9 +392,9 @@ def prepare_image(image: Any) -> PreparedImage:
     Args:
         image: a file path (read with :func:`glcic.io.load_image`, EXIF applied), a
             :class:`~glcic.io.LoadedImage` (already read: used as is), a PIL image
-            (any mode; turned upright by its EXIF orientation tag, like files), a ``uint8`` array
-            ``(H, W, 3)``, ``(H, W, 4)``, ``(H, W)`` or ``(H, W, 1)``, or a float
-            tensor ``(3, H, W)`` or ``(B, 3, H, W)`` in [0, 1].
+            (any mode; turned upright by its EXIF orientation tag, like files), a ``uint8``
+            or ``uint16`` array ``(H, W, 3)``, ``(H, W, 4)``, ``(H, W)`` or ``(H, W, 1)``,
+            or a float tensor ``(3, H, W)`` or ``(B, 3, H, W)`` in [0, 1].
 
     Raises:
         InputError: an unreadable file, a wrong dtype, shape or value range, or
@@ -320,13 +420,6 @@ def _is_tensor(obj: Any) -> bool:
     """A torch tensor? (Without importing torch: if it is not imported, nothing is a tensor.)"""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(obj, torch.Tensor)
-
-
-def upright(im: Image.Image) -> Image.Image:
-    """A PIL image turned by its EXIF orientation tag (the image itself when it has none)."""
-    if im.getexif().get(0x0112, 1) in (None, 1):
-        return im
-    return ImageOps.exif_transpose(im)
 
 
 def prepare_mask(mask: Any, batch: int, height: int, width: int) -> np.ndarray:

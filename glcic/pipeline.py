@@ -216,6 +216,8 @@ class InpaintPipeline:
         postprocess: str = DEFAULT_POSTPROCESS,
         strategy: str = DEFAULT_STRATEGY,
         method: str | None = None,
+        *,
+        strip_metadata: bool = False,
     ) -> Any:
         """Complete the hole of ``image``.
 
@@ -240,14 +242,20 @@ class InpaintPipeline:
                 network looks (network only).
             method: ``"glcic"`` (the network) or a classical method (``"telea"``,
                 ``"ns"``, ``"biharmonic"``, ``"mean"``); default: the pipeline's.
+            strip_metadata: leave the input's ICC profile, EXIF and XMP out of the
+                result (a PIL result's ``.info``; :attr:`InpaintResult.info` is None).
 
         Returns:
             The completed image, of the input's type and size: PIL -> PIL (same mode
             family: RGB/P/CMYK -> RGB, RGBA/PA -> RGBA with alpha untouched, L/1 -> L,
-            LA -> LA, I;16/I/F -> the same mode), array -> array of the same shape,
-            tensor -> tensor of the same shape, dtype and device, path or
-            LoadedImage -> PIL (L, LA, RGB or RGBA). Outside the hole (and the seam,
-            with ``blend``) it equals the input exactly.
+            LA -> LA, I;16/I/F -> the same mode), array -> array of the same shape
+            and dtype (``uint8`` or ``uint16``), tensor -> tensor of the same shape,
+            dtype and device, path or LoadedImage -> PIL (L, LA, RGB, RGBA; 16-bit
+            gray I;16), or for 16-bit colour, which PIL cannot hold, a ``uint16``
+            ``(H, W, 3)`` / ``(H, W, 4)`` array. Outside the hole (and the seam, with
+            ``blend``) it equals the input exactly, at any depth. A PIL result carries
+            the input's ICC profile, EXIF (orientation 1 once turned upright) and XMP in
+            ``.info``; :meth:`InpaintResult.save` writes any result the way its input came.
 
         Raises:
             InputError: bad image or mask, sizes that differ, a mask that covers the
@@ -257,7 +265,9 @@ class InpaintPipeline:
             UserWarning: the mask is empty (the input comes back unchanged), or
                 ``strategy="original"`` on an image over 1.5x the training resolution.
         """
-        return self.run(image, mask, postprocess=postprocess, strategy=strategy, method=method).image
+        return self.run(
+            image, mask, postprocess=postprocess, strategy=strategy, method=method, strip_metadata=strip_metadata
+        ).image
 
     def run(
         self,
@@ -266,17 +276,22 @@ class InpaintPipeline:
         postprocess: str = DEFAULT_POSTPROCESS,
         strategy: str = DEFAULT_STRATEGY,
         method: str | None = None,
+        *,
+        strip_metadata: bool = False,
     ) -> InpaintResult:
         """:meth:`__call__`, also saying what ran: an :class:`InpaintResult`.
 
         Takes the same arguments and raises the same errors as :meth:`__call__`;
-        ``.image`` is what ``__call__`` returns.
+        ``.image`` is what ``__call__`` returns, ``.info`` the input's metadata and
+        ``.save(path)`` writes the image back the way the input came. An empty mask
+        gives the input back with ``strategy`` and ``postprocess`` ``"none"`` and a ``note``.
         """
         method = self._check_options(postprocess, strategy, method)  # before any pixel is read
         if method != "glcic":
-            return complete(image, mask, classical_filler(method), postprocess, method)
+            return complete(image, mask, classical_filler(method), postprocess, method, strip_metadata)
         assert self.bundle_info is not None
-        return complete(image, mask, self._network_filler(strategy), postprocess, self.bundle_info.name)
+        filler = self._network_filler(strategy)
+        return complete(image, mask, filler, postprocess, self.bundle_info.name, strip_metadata)
 
     def _check_options(self, postprocess: str, strategy: str, method: str | None) -> str:
         """Check :meth:`__call__`'s options; return the method to run."""

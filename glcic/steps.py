@@ -12,18 +12,25 @@ classical method directly, so it never imports torch (:func:`run_classical`):
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from glcic.errors import InputError
 from glcic.inputs import Pixels, PreparedImage, as_uint8, prepare_image, prepare_mask
+from glcic.io import SourceInfo, attach_info
 from glcic.options import CLASSICAL_METHODS, POSTPROCESS, check_choice
 
-__all__ = ["Filler", "InpaintResult", "complete", "run_classical"]
+__all__ = ["EMPTY_MASK_NOTE", "Filler", "InpaintResult", "complete", "run_classical"]
+
+
+EMPTY_MASK_NOTE = "the mask is empty (no hole), so nothing was done: the result is the input"
+""":attr:`InpaintResult.note` when there was nothing to complete."""
 
 
 @dataclass
@@ -38,12 +45,39 @@ class InpaintResult:
         scale: the network's scale relative to native (1.0 = native; the smallest,
             when holes ran at several scales); 1.0 for classical methods.
         model: the bundle's name, or the classical method's (``telea``, ...).
+        postprocess: the post-processing that ran: ``blend`` or ``none`` (also ``none``
+            when the mask was empty and nothing ran).
+        note: what the caller should know, e.g. :data:`EMPTY_MASK_NOTE`; empty otherwise.
+        info: the input's :class:`~glcic.io.SourceInfo` (ICC profile, EXIF, XMP, JPEG
+            tables, ...; None for arrays, tensors, or with ``strip_metadata``), what
+            :meth:`save` and :func:`glcic.io.encode_image` write back. A PIL result
+            carries its ICC profile, EXIF and XMP in ``image.info`` too.
     """
 
     image: Any
     strategy: str
     scale: float
     model: str
+    postprocess: str = "none"
+    note: str = ""
+    info: SourceInfo | None = None
+
+    @property
+    def did_nothing(self) -> bool:
+        """True when the mask was empty and the image came back as it was."""
+        return self.note == EMPTY_MASK_NOTE
+
+    def save(self, path: str | os.PathLike, *, strip_metadata: bool = False, quality: int | None = None) -> Path:
+        """Write :attr:`image` the way its input came (:func:`glcic.io.save_image` with
+        :attr:`info`): the format from ``path``'s ending, the input's metadata, JPEG
+        tables and bit depth where the format holds them (:data:`glcic.io.ENCODING_RULE`).
+
+        Raises:
+            InputError: an unknown ending, alpha into JPEG/BMP, or a write error.
+        """
+        from glcic.io import save_image
+
+        return save_image(path, self.image, info=self.info, strip_metadata=strip_metadata, quality=quality)
 
 
 Filler = Callable[[PreparedImage, int, np.ndarray], tuple[Pixels, tuple[str, float]]]
@@ -52,7 +86,9 @@ completed image (:data:`~glcic.inputs.Pixels`, known pixels exact) and what ran,
 ``(strategy, scale)``."""
 
 
-def complete(image: Any, mask: Any, fill: Filler, postprocess: str, model: str) -> InpaintResult:
+def complete(
+    image: Any, mask: Any, fill: Filler, postprocess: str, model: str, strip_metadata: bool = False
+) -> InpaintResult:
     """Steps 1-4 of the module docstring.
 
     Args:
@@ -60,6 +96,7 @@ def complete(image: Any, mask: Any, fill: Filler, postprocess: str, model: str) 
         fill: the filler (see :data:`Filler`).
         postprocess: ``blend`` or ``none`` (checked by the caller).
         model: the name :class:`InpaintResult` reports.
+        strip_metadata: leave the input's ICC profile, EXIF and XMP out of the result.
 
     Raises:
         InputError: a bad image or mask, or a mask that covers a whole image.
@@ -71,6 +108,7 @@ def complete(image: Any, mask: Any, fill: Filler, postprocess: str, model: str) 
     prepared = prepare_image(image)
     B, H, W = prepared.shape
     holes = prepare_mask(mask, B, H, W)  # (B, H, W) bool, True = hole
+    info = None if strip_metadata or prepared.info is None else prepared.info
 
     # 2. An empty mask has nothing to complete; a full one nothing to condition on.
     if not holes.any():
@@ -80,7 +118,8 @@ def complete(image: Any, mask: Any, fill: Filler, postprocess: str, model: str) 
             UserWarning,
             stacklevel=4,
         )
-        return InpaintResult(prepared.unchanged(), "none", 1.0, model)
+        unchanged = attach_info(prepared.unchanged(), info)
+        return InpaintResult(unchanged, "none", 1.0, model, "none", EMPTY_MASK_NOTE, info)
     if any(holes[b].all() for b in range(B)):
         raise InputError(
             f"the mask covers the whole {W}x{H} image, so there is nothing to condition on; "
@@ -100,24 +139,26 @@ def complete(image: Any, mask: Any, fill: Filler, postprocess: str, model: str) 
         result, ran = fill(prepared, b, hole)
         used.append(ran)
         if postprocess == "blend":
-            result, hole = _blend(result, prepared.pixels(b), hole)
+            result, hole = _blend(prepared, result, prepared.pixels(b), hole)
         results.append(result)
         changed.append(hole)
 
     # 4. Back to the caller's type; every pixel outside `changed` is the input's.
     # A batch reports its first image's strategy and the smallest scale of all.
-    return InpaintResult(
-        prepared.restore(results, np.stack(changed)), used[0][0], min(s for _, s in used), model
-    )
+    out = attach_info(prepared.restore(results, np.stack(changed)), info)
+    return InpaintResult(out, used[0][0], min(s for _, s in used), model, postprocess, "", info)
 
 
-def _blend(result: Pixels, original: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's blending (Sec. 3.4): the blended ``uint8`` (H, W, 3) image and the
-    pixels it changed (the hole and a seam around it)."""
+def _blend(
+    prepared: PreparedImage, result: Pixels, original: np.ndarray, hole: np.ndarray
+) -> tuple[Pixels, np.ndarray]:
+    """The paper's blending (Sec. 3.4): the blended image (``uint8`` (H, W, 3), or at
+    the input's depth: :meth:`~glcic.inputs.PreparedImage.keep_depth`) and the pixels
+    it changed (the hole and a seam around it)."""
     from glcic.postprocess import blend
 
     blended = blend(as_uint8(result), original, hole)  # (H, W, 3) uint8
-    return blended, hole | (blended != original).any(axis=2)
+    return prepared.keep_depth(result, blended, hole), hole | (blended != original).any(axis=2)
 
 
 def classical_filler(method: str) -> Filler:
@@ -131,7 +172,9 @@ def classical_filler(method: str) -> Filler:
     return fill
 
 
-def run_classical(image: Any, mask: Any, method: str = "telea", postprocess: str = "blend") -> InpaintResult:
+def run_classical(
+    image: Any, mask: Any, method: str = "telea", postprocess: str = "blend", *, strip_metadata: bool = False
+) -> InpaintResult:
     """Complete with a classical method, without importing torch.
 
     The same result as ``InpaintPipeline.classical(method).run(image, mask,
@@ -139,4 +182,4 @@ def run_classical(image: Any, mask: Any, method: str = "telea", postprocess: str
     """
     check_choice("method", method, CLASSICAL_METHODS)
     check_choice("postprocess", postprocess, POSTPROCESS)
-    return complete(image, mask, classical_filler(method), postprocess, method)
+    return complete(image, mask, classical_filler(method), postprocess, method, strip_metadata)

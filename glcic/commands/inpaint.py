@@ -3,8 +3,13 @@
 One image:   glcic inpaint photo.jpg --mask mask.png --output out.png
 A folder:    glcic inpaint --input-dir photos --mask-dir masks --output-dir out
 
-Masks: white / non-zero = hole. In folder mode a mask is paired with an image by
+Masks: white / non-zero = hole; a mask with transparent pixels is read from its
+alpha (:data:`glcic.io.MASK_RULE`). In folder mode a mask is paired with an image by
 file stem (``a.jpg`` <- ``masks/a.png`` or ``masks/a_mask.png``, any image ending).
+
+Results are written the way their input came (:data:`glcic.io.ENCODING_RULE`): the
+input's ICC profile, EXIF and XMP (``--strip-metadata`` drops them), a JPEG's own
+quantisation (``--quality`` to choose), lossy WebP kept lossy, 16 bits kept in PNG and TIFF.
 
 Inputs are never written over: a result that would land on an image or a mask is
 refused (exit 2) before any work, unless ``--overwrite-inputs`` asks for results to
@@ -41,21 +46,25 @@ from glcic.options import (
 
 
 def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
+    from glcic.io import ENCODING_RULE, MASK_RULE
+
     p = sub.add_parser(
         name,
         help="fill the holes of an image (or a folder of images)",
         description="Complete the masked region of an image with the completion network (or a\n"
-        "classical method). Mask: white / non-zero = hole. Outside the hole and a 3-pixel seam\n"
-        "around it the output equals the input exactly (--postprocess none keeps the seam too).",
-        epilog="examples:\n"
-        "  glcic inpaint photo.jpg --mask mask.png --output out.png\n"
+        "classical method). Outside the hole and a 3-pixel seam around it the output equals\n"
+        "the input exactly (--postprocess none keeps the seam too).\n\n" + _wrap(MASK_RULE),
+        epilog="output files:\n" + _wrap(ENCODING_RULE, "  ") + "\n\nexamples:\n"
+        "  glcic inpaint photo.jpg --mask mask.png --output out.jpg\n"
         "  glcic inpaint --input-dir photos --mask-dir masks --output-dir done\n"
         "  glcic inpaint photo.jpg --mask mask.png --output out.png --method telea   # no model needed",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("image", nargs="?", type=Path, help="the image to complete (single-image mode)")
-    p.add_argument("--mask", type=Path, help="mask image, white = hole (single-image mode)")
-    p.add_argument("--output", "-o", type=Path, help="output file: .png, .jpg, .webp or .bmp")
+    p.add_argument("--mask", type=Path,
+                   help="mask image, white = hole; transparent pixels: painted (alpha > 0) = hole (single-image mode)")
+    p.add_argument("--output", "-o", type=Path,
+                   help="output file: .png, .jpg, .webp, .tif or .bmp (see 'output files' below)")
     g = p.add_argument_group("folder mode")
     g.add_argument("--input-dir", type=Path, help="folder of images to complete")
     g.add_argument("--mask-dir", type=Path, help="folder of masks, paired by stem or stem + _mask")
@@ -75,6 +84,11 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
                    help="a mask pixel over T (0-254) is a hole (default: 127 for JPEG masks, else 0)")
     p.add_argument("--overwrite-inputs", action="store_true",
                    help="let each result replace its own input image (never a mask or another image)")
+    p.add_argument("--quality", type=int, default=None, metavar="Q",
+                   help="JPEG / lossy WebP quality 1-100 (default: a JPEG input's own tables, else 95 for "
+                   "JPEG; makes WebP lossy)")
+    p.add_argument("--strip-metadata", action="store_true",
+                   help="write no ICC colour profile, EXIF (camera, date, GPS) or XMP into the result")
     p.add_argument(
         "--max-pixels",
         type=int,
@@ -94,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.max_pixels < 0:
         raise InputError(f"--max-pixels must be >= 0 (0 = no limit); got {args.max_pixels}")
+    if args.quality is not None and not 1 <= args.quality <= 100:
+        raise InputError(f"--quality must be from 1 to 100 (JPEG and lossy WebP); got {args.quality}")
     if folder:
         missing = [f for f, v in (("--input-dir", args.input_dir), ("--mask-dir", args.mask_dir),
                                   ("--output-dir", args.output_dir)) if v is None]
@@ -135,9 +151,18 @@ def _runner(args: argparse.Namespace) -> tuple[Runner, str]:
     return run, pipe.info["name"]
 
 
-def _what_ran(result: Any, postprocess: str) -> str:
-    """``model glcic-face64-celeba, strategy tiles, scale 1, blend`` for the report line."""
-    return f"model {result.model}, strategy {result.strategy}, scale {result.scale:.3g}, postprocess {postprocess}"
+def _wrap(text: str, indent: str = "") -> str:
+    import textwrap
+
+    return textwrap.fill(text, width=80, initial_indent=indent, subsequent_indent=indent)
+
+
+def _what_ran(result: Any) -> str:
+    """``model scenes, strategy tiles, scale 1, postprocess blend`` for the report line,
+    or that nothing was done (an empty mask)."""
+    if result.did_nothing:
+        return "nothing done: the mask is empty, so the image is written as it came"
+    return f"model {result.model}, strategy {result.strategy}, scale {result.scale:.3g}, postprocess {result.postprocess}"
 
 
 # --------------------------------------------------------------------------- never over an input
@@ -194,8 +219,9 @@ def _complete_file(
     """Read, complete and write one image.
 
     The image is decoded and the mask parsed once, here; the runner takes both as
-    they are and answers with a PIL image in the input's mode family (gray stays
-    gray, alpha is untouched), which is written as it is.
+    they are and answers in the input's mode family and depth (gray stays gray, alpha
+    is untouched, 16 bits stay 16), which is written with the input's metadata and
+    encoding (:func:`glcic.io.save_image` with ``info``).
 
     Folder mode: ``alpha_to_png`` writes a .png when the image has transparency that
     its own format (JPEG, BMP) cannot store; ``written`` (output name, case-folded ->
@@ -208,22 +234,25 @@ def _complete_file(
     from glcic.io import check_save_path, load_image, load_mask, save_image
 
     limit = args.max_pixels or None
-    loaded = load_image(image, max_pixels=limit)
-    if alpha_to_png and loaded.alpha is not None and output.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
-        output = output.with_suffix(".png")
-        guard(output)
-    check_save_path(output, has_alpha=loaded.alpha is not None)
-    key = output.name.casefold()
-    if written is not None and key in written:
-        raise InputError(f"{written[key].name} already wrote {output.name}; rename one of the two images")
-    hole = load_mask(mask, size=loaded.size, resize=args.resize_mask, max_pixels=limit, threshold=args.mask_threshold)
+    # Every warning on the way (a corrupt ICC profile, an empty mask, 16 bits into
+    # JPEG...) is reported on the result's line.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        loaded = load_image(image, max_pixels=limit)
+        if alpha_to_png and loaded.alpha is not None and output.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
+            output = output.with_suffix(".png")
+            guard(output)
+        check_save_path(output, has_alpha=loaded.alpha is not None)
+        key = output.name.casefold()
+        if written is not None and key in written:
+            raise InputError(f"{written[key].name} already wrote {output.name}; rename one of the two images")
+        hole = load_mask(mask, size=loaded.size, resize=args.resize_mask, max_pixels=limit, threshold=args.mask_threshold)
         result = run(loaded, hole)
-    save_image(output, result.image)
+        save_image(output, result.image, info=loaded.info, strip_metadata=args.strip_metadata, quality=args.quality)
     if written is not None:
         written[key] = image
-    return output, result, [f"{image}: {w.message}" for w in caught if issubclass(w.category, UserWarning)]
+    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    return output, result, [n if n.startswith(str(image)) else f"{image}: {n}" for n in notes]
 
 
 def _run_single(args: argparse.Namespace) -> int:
@@ -242,7 +271,7 @@ def _run_single(args: argparse.Namespace) -> int:
     output, result, notes = _complete_file(run, args, args.image, args.mask, args.output, guard)
     for note in notes:
         print(f"glcic inpaint: warning: {note}", file=sys.stderr)
-    print(f"glcic inpaint: wrote {output} ({_what_ran(result, args.postprocess)})")
+    print(f"glcic inpaint: wrote {output} ({_what_ran(result)})")
     return 0
 
 
@@ -353,7 +382,7 @@ def _run_folder(args: argparse.Namespace) -> int:
             _, result, notes = _complete_file(run, args, image, mask, output, guard, alpha_to_png=True, written=written)
             for note in notes:
                 tqdm.write(f"glcic inpaint: warning: {note}", file=sys.stderr)
-            key = f"{result.strategy} at scale {result.scale:.3g}"
+            key = "nothing to do (empty mask)" if result.did_nothing else f"{result.strategy} at scale {result.scale:.3g}"
             strategies[key] = strategies.get(key, 0) + 1
             done += 1
         except KeyboardInterrupt:
