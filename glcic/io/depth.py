@@ -19,7 +19,7 @@ from PIL import Image
 
 from glcic.errors import InputError
 
-__all__ = ["decode16", "encode_png16", "encode_tiff16", "is_16bit_colour", "png_metadata_chunks"]
+__all__ = ["decode16", "encode_png16", "encode_tiff16", "is_16bit_colour", "png_metadata_chunks", "tiff16_loses"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -95,16 +95,27 @@ def encode_png16(rgb: np.ndarray, chunks: bytes = b"") -> bytes:
 # --------------------------------------------------------------------------- TIFF
 
 
-def encode_tiff16(rgb: np.ndarray, icc: bytes | None, xmp: bytes | None) -> bytes:
-    """``uint16`` RGB(A) -> a 16-bit TIFF (tifffile, deflate), with its ICC profile and XMP.
+_TIFF_TEXT_TAGS = {271: "Make", 272: "Model", 315: "Artist", 33432: "Copyright"}
 
-    tifffile writes no EXIF sub-IFD; the caller says so when there was EXIF.
+
+def encode_tiff16(rgb: np.ndarray, icc: bytes | None, exif: bytes | None, xmp: bytes | None) -> bytes:
+    """``uint16`` RGB(A) -> a 16-bit TIFF (tifffile, deflate), with its ICC profile, XMP
+    and the text tags of its EXIF's first IFD (description, make, model, software, date,
+    artist, copyright).
+
+    tifffile writes no Exif or GPS sub-IFD: :func:`tiff16_loses` says when the EXIF had one.
     """
     import io
 
     import tifffile
 
-    extratags = [(700, "B", len(xmp), xmp, True)] if xmp else []
+    tags = Image.Exif()
+    if exif:
+        tags.load(exif)
+    text = {k: v for k, v in tags.items() if isinstance(v, str) and v}
+    extratags = [(code, "s", 0, text[code], True) for code in _TIFF_TEXT_TAGS if code in text]
+    if xmp:
+        extratags.append((700, "B", len(xmp), xmp, True))
     buf = io.BytesIO()
     tifffile.imwrite(
         buf,
@@ -113,7 +124,19 @@ def encode_tiff16(rgb: np.ndarray, icc: bytes | None, xmp: bytes | None) -> byte
         extrasamples=("unassalpha",) if rgb.shape[2] == 4 else None,
         compression="zlib",
         iccprofile=icc or None,
+        description=text.get(270),
+        software=text.get(305, False),
+        datetime=text.get(306),
         extratags=extratags,
         metadata=None,
     )
     return buf.getvalue()
+
+
+def tiff16_loses(exif: bytes | None) -> bool:
+    """True when ``exif`` has Exif or GPS sections, which :func:`encode_tiff16` cannot write."""
+    if not exif:
+        return False
+    tags = Image.Exif()
+    tags.load(exif)
+    return any(tags.get_ifd(ifd) for ifd in (0x8769, 0x8825))

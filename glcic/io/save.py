@@ -22,7 +22,7 @@ from PIL import Image
 
 from glcic.atomic import atomic_write
 from glcic.errors import InputError
-from glcic.io.depth import encode_png16, encode_tiff16, png_metadata_chunks
+from glcic.io.depth import encode_png16, encode_tiff16, png_metadata_chunks, tiff16_loses
 from glcic.io.metadata import SourceInfo, icc_colour_space
 from glcic.io.modes import GRAY_MODES, scale16
 
@@ -281,9 +281,9 @@ def _metadata(
     if fmt == "JPEG" and len(xmp) > _XMP_JPEG_MAX:
         dropped.append(f"its XMP ({len(xmp)} bytes; a JPEG holds at most {_XMP_JPEG_MAX}: write .png or .webp to keep it)")
         xmp = b""
-    if fmt == "TIFF" and exif and isinstance(im, np.ndarray):
-        dropped.append("its EXIF (16-bit colour TIFF is written without; write .png to keep both)")
-        exif = b""
+    if fmt == "TIFF" and isinstance(im, np.ndarray) and tiff16_loses(exif):
+        dropped.append("its EXIF's Exif and GPS sections (date taken, camera settings, location: "
+                       "16-bit colour TIFF is written without them; write .png to keep them)")
     if dropped:
         warnings.warn(f"{name}: left out of the {fmt} file: {'; '.join(dropped)}", UserWarning, stacklevel=4)
     return icc, exif, xmp
@@ -330,7 +330,7 @@ def _write(
         if fmt == "PNG":
             f.write(encode_png16(im, png_metadata_chunks(icc, exif, xmp)))
         else:
-            f.write(encode_tiff16(im, icc, xmp))
+            f.write(encode_tiff16(im, icc, exif, xmp))
         return
     if fmt == "JPEG" and im.mode not in ("RGB", "L", "CMYK"):
         im = im.convert("RGB" if im.mode not in GRAY_MODES else "L")

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from glcic.errors import InputError
-from glcic.io import load_mask
+from glcic.io import MASK_RULE, load_mask, mask_size_error
 
 
 def test_mask_rules(tmp_path: Path) -> None:
@@ -78,3 +78,59 @@ def test_jpeg_masks_use_a_threshold(tmp_path: Path) -> None:
     assert load_mask(soft.astype(np.float32) / 255, threshold=127).sum() == 400
     with pytest.raises(InputError, match=r"mask threshold must be an integer in 0-254 .*; got 255"):
         load_mask(soft, threshold=255)
+
+
+def _strokes(h: int = 30, w: int = 40) -> np.ndarray:
+    hole = np.zeros((h, w), bool)
+    hole[5:9, 3:30] = True  # a stroke
+    hole[12:25, 20:24] = True  # another
+    return hole
+
+
+def test_red_strokes_on_a_transparent_white_layer(tmp_path: Path) -> None:
+    """Issue 23, row 5: an editor's layer (white, transparent) with red strokes painted on it
+    was read by colour: every pixel non-zero, "the mask covers the whole image"."""
+    hole = _strokes()
+    layer = np.zeros((30, 40, 4), np.uint8)
+    layer[:, :, :3] = 255  # transparent white
+    layer[hole] = (220, 20, 30, 255)  # opaque red strokes
+    layer[4, 3:30, :] = (220, 20, 30, 90)  # a soft, anti-aliased edge counts as hole
+    Image.fromarray(layer).save(tmp_path / "layer.png")
+    expected = hole.copy()
+    expected[4, 3:30] = True
+    np.testing.assert_array_equal(load_mask(tmp_path / "layer.png"), expected)
+    np.testing.assert_array_equal(load_mask(layer), expected)  # arrays follow the same rule
+    assert load_mask(tmp_path / "layer.png", threshold=127).sum() == hole.sum()  # the threshold applies to alpha
+    # The same strokes in WebP, gray + alpha, and a palette with a transparent index.
+    Image.fromarray(layer).save(tmp_path / "layer.webp", lossless=True)
+    np.testing.assert_array_equal(load_mask(tmp_path / "layer.webp"), expected)
+    la = np.dstack([np.full((30, 40), 200, np.uint8), np.where(hole, 255, 0).astype(np.uint8)])
+    np.testing.assert_array_equal(load_mask(Image.fromarray(la)), hole)
+    pal = Image.fromarray(hole.astype(np.uint8)).convert("P")
+    pal.info["transparency"] = 0
+    np.testing.assert_array_equal(load_mask(pal), hole)
+
+
+def test_opaque_rgba_mask_is_read_by_colour_and_transparent_one_is_refused(tmp_path: Path) -> None:
+    hole = _strokes()
+    opaque = np.dstack([np.repeat((hole * 255).astype(np.uint8)[:, :, None], 3, axis=2), np.full((30, 40), 255, np.uint8)])
+    np.testing.assert_array_equal(load_mask(Image.fromarray(opaque)), hole)
+    empty = opaque.copy()
+    empty[:, :, 3] = 0  # an exported layer with nothing painted on it
+    Image.fromarray(empty).save(tmp_path / "nothing.png")
+    with pytest.raises(InputError, match=r"mask .*nothing\.png is transparent everywhere \(alpha 0\): nothing is painted"):
+        load_mask(tmp_path / "nothing.png")
+    with pytest.raises(InputError, match=r"mask array is transparent everywhere"):
+        load_mask(empty)
+
+
+def test_size_error_names_exif_rotation_when_the_turned_size_fits(tmp_path: Path) -> None:
+    """Issue 23, row 6: a mask drawn on a phone photo's stored pixels (40x30) while the
+    photo shows upright as 30x40."""
+    Image.fromarray(_strokes().astype(np.uint8) * 255).save(tmp_path / "m.png")  # 40x30
+    with pytest.raises(InputError, match=r"mask is 40x30 but image is 30x40 as viewers show it: .* EXIF rotation .*"
+                       r"draw the mask on the upright image"):
+        load_mask(tmp_path / "m.png", size=(30, 40))
+    assert "--resize-mask" not in mask_size_error((40, 30), (30, 40))  # stretching would be wrong
+    assert mask_size_error((40, 30), (40, 40), "fix it") == "mask is 40x30 but image is 40x40; fix it"
+    assert MASK_RULE.startswith("Mask: white / non-zero = hole") and "alpha" in MASK_RULE
