@@ -165,9 +165,11 @@ def test_resize_mask_flag_fixes_a_size_mismatch(tmp_path: Path, bundle: Path, ca
 def test_empty_mask_warns_and_writes_input(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
     image, mask = _write(tmp_path, "a")
     Image.new("L", (58, 45), 0).save(mask)
-    code, _, err = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "o.png", "--model", bundle)
+    code, out, err = _cli(capsys, image, "--mask", mask, "--output", tmp_path / "o.png", "--model", bundle)
     assert code == 0 and "warning:" in err and "mask is empty" in err
     np.testing.assert_array_equal(load_image(tmp_path / "o.png").rgb, np.asarray(Image.open(image)))
+    # Issue 23: the report claimed "postprocess blend" although nothing ran.
+    assert "postprocess" not in out and "nothing done: the mask is empty" in out
 
 
 def test_real_entry_point_no_traceback(tmp_path: Path) -> None:
@@ -345,3 +347,118 @@ def test_jpeg_mask_noise_does_not_grow_the_hole(tmp_path: Path, capsys: pytest.C
                       "--postprocess", "none", "--mask-threshold", "0")
     changed0 = (np.asarray(Image.open(tmp_path / "o0.png")) != np.asarray(Image.open(image))).any(axis=2)
     assert code == 0 and changed0.sum() > changed.sum()  # every noisy pixel counted: the old behaviour
+
+
+# ----------------------------------------------------------------------------- the user's own file back (issue 23)
+
+
+def _camera_jpeg(path: Path, orientation: int = 1, h: int = 45, w: int = 58) -> tuple[bytes, bytes]:
+    """A quality-75 JPEG as a camera writes it (ICC profile, EXIF with make, date and orientation)."""
+    from PIL import ImageCms
+
+    from tests.io.conftest import camera_exif, photo
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = camera_exif(orientation)
+    Image.fromarray(photo(h, w)).save(path, quality=75, icc_profile=icc, exif=exif)
+    return icc, exif
+
+
+@pytest.mark.parametrize("method", ["telea", "glcic"])
+def test_jpeg_keeps_icc_exif_and_its_quality(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str], method: str) -> None:
+    """Rows 1 and 2: ICC and every EXIF tag were dropped; a q75 JPEG came back at q95, 1.9x its size."""
+    icc, _ = _camera_jpeg(tmp_path / "cam.jpg", h=240, w=320)
+    _, mask = _write(tmp_path, "m", h=240, w=320, hole=(60, 80, 40, 60))
+    code, _, err = _cli(capsys, tmp_path / "cam.jpg", "--mask", mask, "--output", tmp_path / "o.jpg", "--method", method,
+                        "--model", bundle)
+    assert code == 0, err
+    with Image.open(tmp_path / "o.jpg") as out, Image.open(tmp_path / "cam.jpg") as src:
+        assert out.info["icc_profile"] == icc
+        exif = out.getexif()
+        assert exif[0x010F] == "Glcic Camera" and exif.get_ifd(0x8769)[0x9003] == "2024:05:06 07:08:09"
+        assert out.quantization == src.quantization
+    ratio = (tmp_path / "o.jpg").stat().st_size / (tmp_path / "cam.jpg").stat().st_size
+    assert 0.85 < ratio < 1.15, ratio
+    code, _, _ = _cli(capsys, tmp_path / "cam.jpg", "--mask", mask, "--output", tmp_path / "s.jpg", "--method", method,
+                      "--model", bundle, "--strip-metadata", "--quality", "50")
+    with Image.open(tmp_path / "s.jpg") as out:
+        assert code == 0 and "icc_profile" not in out.info and not out.getexif()
+    assert (tmp_path / "s.jpg").stat().st_size < 0.8 * (tmp_path / "o.jpg").stat().st_size
+
+
+def test_lossy_webp_stays_lossy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Row 3: a lossy WebP came back lossless, 4.5x its size."""
+    from tests.io.conftest import photo
+
+    Image.fromarray(photo(240, 320)).save(tmp_path / "a.webp", quality=80)
+    _, mask = _write(tmp_path, "m", h=240, w=320, hole=(60, 80, 40, 60))
+    code, _, err = _cli(capsys, tmp_path / "a.webp", "--mask", mask, "--output", tmp_path / "o.webp", "--method", "telea")
+    assert code == 0, err
+    assert (tmp_path / "o.webp").read_bytes()[12:16] == b"VP8 "  # the lossy bitstream
+    assert (tmp_path / "o.webp").stat().st_size < 1.3 * (tmp_path / "a.webp").stat().st_size
+
+
+@pytest.mark.parametrize("kind", ["gray", "rgb", "rgba"])
+def test_16_bit_png_stays_16_bit(tmp_path: Path, bundle: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    """Row 4 (and a 16-bit image with alpha): written 8-bit, no word said."""
+    import cv2
+
+    channels = {"gray": 0, "rgb": 3, "rgba": 4}[kind]
+    shape = (45, 58, channels) if channels else (45, 58)
+    a = (cv2.GaussianBlur(np.random.default_rng(0).random(shape), (0, 0), 2) * 65535).astype(np.uint16)
+    if channels:
+        cv2.imwrite(str(tmp_path / "a16.png"), cv2.cvtColor(a, cv2.COLOR_RGBA2BGRA if channels == 4 else cv2.COLOR_RGB2BGR))
+    else:
+        Image.fromarray(a).save(tmp_path / "a16.png")
+    _, mask = _write(tmp_path, "m")
+    hole = np.asarray(Image.open(mask)) > 0
+    code, _, err = _cli(capsys, tmp_path / "a16.png", "--mask", mask, "--output", tmp_path / "o16.png", "--model", bundle,
+                        "--postprocess", "none")
+    assert code == 0, err
+    out = cv2.imread(str(tmp_path / "o16.png"), cv2.IMREAD_UNCHANGED)  # as other programs read it
+    if channels:
+        out = cv2.cvtColor(out, cv2.COLOR_BGRA2RGBA if channels == 4 else cv2.COLOR_BGR2RGB)
+    assert out.dtype == np.uint16 and out.shape == a.shape
+    np.testing.assert_array_equal(out[~hole], a[~hole])  # every bit of the known pixels
+    assert (out[hole] % 257 != 0).mean() > 0.9  # the hole at 16 bits too
+    if channels == 4:
+        np.testing.assert_array_equal(out[:, :, 3], a[:, :, 3])
+
+
+def test_mask_painted_on_a_transparent_layer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Row 5: red strokes on a transparent white layer gave "the mask covers the whole image", exit 2."""
+    image, _ = _write(tmp_path, "a")
+    layer = np.zeros((45, 58, 4), np.uint8)
+    layer[:, :, :3] = 255
+    layer[10:24, 12:28] = (230, 0, 0, 255)
+    Image.fromarray(layer).save(tmp_path / "layer.png")
+    code, _, err = _cli(capsys, image, "--mask", tmp_path / "layer.png", "--output", tmp_path / "o.png", "--method", "telea",
+                        "--postprocess", "none")
+    assert code == 0, err
+    changed = (np.asarray(Image.open(tmp_path / "o.png")) != np.asarray(Image.open(image))).any(axis=2)
+    assert changed[10:24, 12:28].mean() > 0.9 and not changed[:10].any() and not changed[24:].any()
+    layer[:, :, 3] = 0  # nothing painted
+    Image.fromarray(layer).save(tmp_path / "empty_layer.png")
+    code, _, err = _cli(capsys, image, "--mask", tmp_path / "empty_layer.png", "--output", tmp_path / "e.png", "--method", "telea")
+    assert code == 2 and "is transparent everywhere (alpha 0): nothing is painted on it" in err
+    assert not (tmp_path / "e.png").exists()
+
+
+def test_mask_drawn_on_the_stored_pixels_of_a_rotated_photo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Row 6: the size error did not mention the EXIF rotation."""
+    _camera_jpeg(tmp_path / "phone.jpg", orientation=6)  # stored 58x45, shown upright 45x58
+    _, mask = _write(tmp_path, "m")  # 58x45: drawn on the stored pixels
+    code, _, err = _cli(capsys, tmp_path / "phone.jpg", "--mask", mask, "--output", tmp_path / "o.png", "--method", "telea")
+    assert code == 2 and "mask is 58x45 but image is 45x58 as viewers show it" in err and "EXIF rotation" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_metadata_is_reported_and_the_result_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.io.conftest import photo
+
+    Image.fromarray(photo(45, 58)).save(tmp_path / "bad.jpg", icc_profile=b"junk" * 40, exif=b"Exif\x00\x00junk" * 3)
+    _, mask = _write(tmp_path, "m")
+    code, out, err = _cli(capsys, tmp_path / "bad.jpg", "--mask", mask, "--output", tmp_path / "o.jpg", "--method", "telea")
+    assert code == 0 and "wrote" in out
+    assert "its ICC colour profile is corrupt" in err and "its EXIF block" in err and "could not be read" in err
+    assert Image.open(tmp_path / "o.jpg").size == (58, 45)

@@ -103,6 +103,21 @@ def test_high_depth_gray_keeps_its_depth() -> None:
     assert (o[hole] == 65535).all()
 
 
+@pytest.mark.parametrize("shape", [(H, W), (H, W, 1), (H, W, 3), (H, W, 4)])
+def test_uint16_array_in_uint16_array_out(shape: tuple[int, ...]) -> None:
+    a = np.random.default_rng(0).integers(0, 65536, shape, dtype=np.uint16)
+    prep = prepare_image(a)
+    assert prep.unit is not None and prep.unit.shape == (H, W, 3)  # for blending at full depth
+    np.testing.assert_array_equal(prep.pixels(0)[:, :, 0], np.round((a if a.ndim == 2 else a[:, :, 0]) / 257))
+    out = prep.restore([torch.full((1, 3, H, W), 0.25)], _hole()[None])
+    assert out.dtype == np.uint16 and out.shape == a.shape
+    hole = _hole()
+    np.testing.assert_array_equal(out[~hole], a[~hole])
+    assert (out[hole][..., 0] == round(0.25 * 65535)).all()  # from the float, not round(0.25 * 255) * 257
+    if len(shape) == 3 and shape[2] == 4:
+        np.testing.assert_array_equal(out[:, :, 3], a[:, :, 3])
+
+
 def test_gray_is_the_luma_of_the_result() -> None:
     """Gray in, gray out: the result's colours are mixed with PIL's convert("L") weights."""
     colour = torch.tensor([0.9, 0.2, 0.4]).view(1, 3, 1, 1).expand(1, 3, H, W)

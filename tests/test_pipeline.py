@@ -160,6 +160,74 @@ def test_16_bit_pil_keeps_every_bit_outside_the_hole(pipe: InpaintPipeline) -> N
     assert (o[hole] != g16[hole]).any()
 
 
+@pytest.mark.parametrize("channels", [0, 3, 4], ids=["gray", "rgb", "rgba"])
+@pytest.mark.parametrize("postprocess", ["none", "blend"])
+def test_16_bit_files_and_arrays_stay_16_bit(
+    pipe: InpaintPipeline, tmp_path: Path, channels: int, postprocess: str
+) -> None:
+    """Issue 23, row 4: a 16-bit PNG came back 8-bit. The hole comes from the network's
+    float output (not an 8-bit result times 257); outside the changed pixels every bit is kept."""
+    shape = (36, 40, channels) if channels else (36, 40)
+    a = (cv2.GaussianBlur(np.random.default_rng(0).random(shape), (0, 0), 2) * 65535).astype(np.uint16)
+    hole = _mask(36, 40, [(8, 8, 10, 12)])
+    path = tmp_path / "in16.png"
+    if channels:
+        cv2.imwrite(str(path), cv2.cvtColor(a, cv2.COLOR_RGBA2BGRA if channels == 4 else cv2.COLOR_RGB2BGR))
+    else:
+        Image.fromarray(a).save(path)
+    for image in (path, a):
+        res = pipe.run(image, hole, postprocess=postprocess)
+        out = np.asarray(res.image)  # a path: PIL I;16 for gray, a uint16 array for colour
+        assert out.dtype == np.uint16 and out.shape == a.shape
+        if channels == 4:
+            np.testing.assert_array_equal(out[:, :, 3], a[:, :, 3])  # 16-bit alpha untouched
+        colour = out if not channels else out[:, :, :3]
+        changed = (colour != (a if not channels else a[:, :, :3]))
+        changed = changed if not channels else changed.any(axis=2)
+        assert changed[hole].mean() > 0.9
+        seam = cv2.dilate(hole.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+        assert not changed[~(seam if postprocess == "blend" else hole)].any()  # known pixels, bit for bit
+        assert (colour[hole] % 257 != 0).mean() > 0.9  # full depth, not 8 bits scaled up
+    assert res.info is None and Image.open(path).mode in ("I;16", "RGB", "RGBA")
+
+
+def test_pil_result_carries_the_input_metadata(pipe: InpaintPipeline, tmp_path: Path) -> None:
+    """A PIL (or file) input's ICC profile and EXIF are in the PIL result's .info, the
+    orientation reset once the pixels were turned; strip_metadata leaves them out."""
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Glcic Camera", 6
+    Image.fromarray(_image(36, 44)).save(tmp_path / "p.jpg", icc_profile=icc, exif=exif.tobytes())
+    hole = _mask(44, 36, [(8, 8, 10, 12)])  # upright: 36 wide, 44 high
+    for image in (Image.open(tmp_path / "p.jpg"), tmp_path / "p.jpg"):
+        res = pipe.run(image, hole)
+        assert res.image.size == (36, 44) and res.image.info["icc_profile"] == icc
+        tags = Image.Exif()
+        tags.load(res.image.info["exif"])
+        assert tags[0x010F] == "Glcic Camera" and tags[0x0112] == 1
+        assert res.info.format == "JPEG" and res.info.orientation == 6
+        stripped = pipe.run(image, hole, strip_metadata=True)
+        assert stripped.info is None and not {"icc_profile", "exif", "xmp"} & set(stripped.image.info)
+    out = res.save(tmp_path / "o.jpg")  # the way the input came: its tables, its metadata
+    with Image.open(out) as o, Image.open(tmp_path / "p.jpg") as src:
+        assert o.quantization == src.quantization and o.info["icc_profile"] == icc
+        assert o.getexif()[0x0112] == 1
+
+
+def test_empty_mask_reports_that_nothing_was_done(pipe: InpaintPipeline) -> None:
+    """Issue 23: an all-black mask reported "postprocess blend" although nothing ran."""
+    img = _image(36, 44)
+    with pytest.warns(UserWarning, match="mask is empty"):
+        res = pipe.run(img, np.zeros((36, 44), bool), postprocess="blend")
+    assert (res.strategy, res.postprocess, res.did_nothing) == ("none", "none", True)
+    assert "nothing was done" in res.note
+    np.testing.assert_array_equal(res.image, img)
+    ran = pipe.run(img, _mask(36, 44, [(4, 4, 8, 8)]), postprocess="blend")
+    assert ran.postprocess == "blend" and ran.note == "" and not ran.did_nothing
+
+
 def test_arrays_and_tensors(pipe: InpaintPipeline) -> None:
     img, hole = _image(36, 44), _mask(36, 44, [(4, 30, 10, 14)])
     gray = img[:, :, 0].copy()
