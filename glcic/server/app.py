@@ -5,9 +5,11 @@ each by name (:class:`glcic.server.models.ModelSet`):
 
 - ``POST /api/v1/inpaint``: an image and a mask (1 / white / non-zero = hole), as
   multipart files or base64 in JSON, and the ``model`` to run (the default when absent);
-  answers the completed image as a PNG of the input's size.
+  answers the completed image, of the input's size, in the input's format with its
+  metadata unless ``format`` / ``strip_metadata`` ask otherwise.
 - ``GET /api/v1/health``, ``GET /api/v1/models`` (every loaded model), ``GET /api/v1/model``
-  (the default, or ``?name=``); the OpenAPI schema at ``/openapi.json`` and its docs at ``/docs``.
+  (the default, or ``?name=``), ``GET /api/v1/methods`` (what ``method`` takes here); the
+  OpenAPI schema at ``/openapi.json`` and its docs at ``/docs``.
 - ``GET /``: a single static page (no build step, no CDN) to paint a hole and run.
 
 Every error is JSON ``{"error": code, "detail": explanation}``: 4xx for anything a
@@ -41,6 +43,7 @@ from glcic.options import DEFAULT_MODEL
 from glcic.pipeline import InpaintPipeline
 from glcic.server.errors import ApiError, install_error_handlers
 from glcic.server.inpaint import run_inpaint
+from glcic.server.methods import describe_methods
 from glcic.server.models import ModelSet, load_models
 from glcic.server.openapi import INPAINT_OPENAPI, document_models, mount_docs
 from glcic.server.requests import parse_request
@@ -110,7 +113,8 @@ def create_app(
         version=__version__,
         description=(
             "Globally and Locally Consistent Image Completion (Iizuka et al. 2017). "
-            "Send an image and a mask (white / non-zero = hole); get the completed image as PNG."
+            "Send an image and a mask (white / non-zero = hole); get the completed image back "
+            "in the image's format (JPEG in, JPEG out), metadata kept."
         ),
         lifespan=lifespan,
         docs_url=None,  # served by mount_docs from the package's own Swagger UI files: no CDN
@@ -146,9 +150,9 @@ async def inpaint(request: Request) -> Response:
     """Send ``image`` and ``mask`` (white / non-zero = hole, same size as the image) as
     multipart files, or base64 in a JSON object; optional ``model`` (see
     ``GET /api/v1/models``; default: the server's default), ``postprocess``, ``strategy``,
-    ``method``. Answers ``image/png`` of the input's size; pixels outside the hole (and,
-    with ``blend``, its seam) are the input's. ``X-Glcic-Model``, ``X-Glcic-Strategy``
-    and ``X-Glcic-Scale`` say what ran."""
+    ``method``, ``format``, ``strip_metadata``, ``quality``. Answers the image of the
+    input's size in the input's format (or ``format``'s); pixels outside the hole (and,
+    with ``blend``, its seam) are the input's. ``X-Glcic-*`` headers say what ran."""
     state = request.app.state
     settings: ServerSettings = state.settings
     pool: WorkerPool = state.pool
@@ -164,7 +168,7 @@ async def inpaint(request: Request) -> Response:
         started = time.perf_counter()
         submitted = True
         pipe = state.models.pipelines[req.model]
-        png, ran = await pool.run(
+        answer, ran = await pool.run(
             run_inpaint, pipe, req, settings.max_pixels, timeout=settings.timeout
         )
     except ClientDisconnect:
@@ -176,13 +180,13 @@ async def inpaint(request: Request) -> Response:
             pool.unreserve()
     elapsed_ms = (time.perf_counter() - started) * 1000
     return Response(
-        png,
-        media_type="image/png",
+        answer.data,
+        media_type=answer.media_type,
         headers={
             "Cache-Control": "no-store",
-            "Content-Disposition": 'inline; filename="inpainted.png"',
+            "Content-Disposition": answer.disposition,
             "X-Elapsed-Ms": f"{elapsed_ms:.1f}",
-            **ran,  # X-Glcic-Model, X-Glcic-Strategy, X-Glcic-Scale
+            **ran,  # X-Glcic-Model, -Strategy, -Scale, -Postprocess, -Hole-Pixels
         },
     )
 
@@ -229,6 +233,16 @@ async def models_info(request: Request) -> dict[str, Any]:
     """The names a request's ``model`` field takes, the default's first among equals."""
     models: ModelSet = request.app.state.models
     return {"default": models.default, "models": [models.describe(name) for name in models.names]}
+
+
+@routes.get(
+    f"{API}/methods",
+    summary="Every method the method field takes on this server: the network and the classical ones that can run here",
+    tags=["service"],
+)
+async def methods_info() -> dict[str, Any]:
+    """The page builds its Method menu from this; a method whose library is missing is not listed."""
+    return describe_methods()
 
 
 @routes.get(

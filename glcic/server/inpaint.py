@@ -2,7 +2,10 @@
 
 The answer carries what ran: ``X-Glcic-Model`` (the model's name on this server, the one
 the request's ``model`` field takes, or the classical method), ``X-Glcic-Strategy`` and
-``X-Glcic-Scale`` (:meth:`glcic.pipeline.InpaintPipeline.run`'s result).
+``X-Glcic-Scale`` (:meth:`glcic.pipeline.InpaintPipeline.run`'s result),
+``X-Glcic-Postprocess`` and ``X-Glcic-Hole-Pixels``. An empty mask runs nothing: the
+input comes back (re-encoded by the same rules) with ``X-Glcic-Hole-Pixels: 0``,
+strategy and post-processing ``none``. The file is encoded by :mod:`glcic.server.answer`.
 
 Every problem with the two files becomes an :class:`~glcic.server.errors.ApiError`:
 413 for an image or mask over the pixel limit (:mod:`glcic.io` checks it from the
@@ -25,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 from glcic.errors import ImageTooLargeError, InputError
 from glcic.inputs import to_pil
 from glcic.io import READABLE, LoadedImage, load_image, load_mask
+from glcic.server.answer import Answer, check_alpha, encode_answer, requested_format
 from glcic.server.errors import ApiError
 from glcic.server.requests import InpaintRequest
 
@@ -32,39 +36,60 @@ HEADER_SAFE = " " + "".join(c for c in string.printable if c not in string.white
 """Characters a header value keeps as they are: printable ASCII and space, but ``%`` (the escape)."""
 
 
-def run_inpaint(pipe: Any, req: InpaintRequest, max_pixels: int) -> tuple[bytes, dict[str, str]]:
+def run_inpaint(pipe: Any, req: InpaintRequest, max_pixels: int) -> tuple[Answer, dict[str, str]]:
     """Decode, check and complete one request with ``pipe``, the model ``req.model`` names.
     Raises ApiError.
 
     Returns:
-        The PNG bytes, and the headers that say what ran (:func:`what_ran`).
+        The encoded answer, and the headers that say what ran (:func:`what_ran`).
     """
     loaded, hole = _decode(req, max_pixels)
+    fmt = requested_format(req.format)
+    check_alpha(fmt, loaded.info, loaded.alpha is not None)  # before any work
     # The server's name for the model (what a request sends back), not the bundle's own.
     model = req.model if req.method == "glcic" else req.method
-    if not hole.any():  # nothing to complete: the input, as PNG
-        return _encode_png(to_pil(loaded)), what_ran(model, "none", 1.0)
-    try:
-        # The pipeline answers a LoadedImage in its mode family (PIL L, LA, RGB or RGBA).
-        result = pipe.run(
-            loaded, hole, postprocess=req.postprocess, strategy=req.strategy, method=req.method
-        )
-    except InputError as e:
-        raise ApiError(422, "invalid_input", str(e)) from e
-    out = result.image
-    if out.size != loaded.size:  # the pipeline promises the input's size
-        raise RuntimeError(f"pipeline returned {out.size}, expected {loaded.size}")
-    return _encode_png(out), what_ran(model, result.strategy, result.scale)
+    holes = int(hole.sum())
+    if not holes:  # nothing to complete: the input, encoded as asked; nothing claimed
+        out: Any = loaded.deep if loaded.deep is not None else to_pil(loaded)
+        ran = what_ran(model, "none", 1.0, "none", 0)
+    else:
+        try:
+            # The pipeline answers a LoadedImage in its own kind: a PIL image (L, LA, RGB,
+            # RGBA, I;16) or a uint16 array for 16-bit colour.
+            result = pipe.run(
+                loaded, hole, postprocess=req.postprocess, strategy=req.strategy, method=req.method
+            )
+        except InputError as e:
+            raise ApiError(422, "invalid_input", str(e)) from e
+        out = result.image
+        size = out.size if isinstance(out, Image.Image) else out.shape[1::-1]  # (W, H)
+        if tuple(size) != loaded.size:  # the pipeline promises the input's size
+            raise RuntimeError(f"pipeline returned {size}, expected {loaded.size}")
+        ran = what_ran(model, result.strategy, result.scale, req.postprocess, holes)
+    answer = encode_answer(
+        out,
+        loaded.info,
+        fmt,
+        strip_metadata=req.strip_metadata,
+        quality=req.quality,
+        image_name=req.image_name,
+    )
+    return answer, ran
 
 
-def what_ran(model: str, strategy: str, scale: float) -> dict[str, str]:
+def what_ran(
+    model: str, strategy: str, scale: float, postprocess: str = "none", hole_pixels: int = 0
+) -> dict[str, str]:
     """The ``X-Glcic-*`` headers: the model (its name on the server, or the classical method), the strategy
-    that ran (``none`` for a classical method or an empty mask) and the network's scale
-    (1 = native). A name that is not plain ASCII is percent-encoded UTF-8, as headers must be."""
+    that ran (``none`` for a classical method or an empty mask), the network's scale
+    (1 = native), the post-processing that ran (``none`` for an empty mask) and how many
+    pixels were hole. A name that is not plain ASCII is percent-encoded UTF-8, as headers must be."""
     return {
         "X-Glcic-Model": quote(model, safe=HEADER_SAFE),
         "X-Glcic-Strategy": strategy,
         "X-Glcic-Scale": f"{scale:.4g}",
+        "X-Glcic-Postprocess": postprocess,
+        "X-Glcic-Hole-Pixels": str(hole_pixels),
     }
 
 
@@ -118,10 +143,3 @@ def _too_many_pixels(name: str, data: bytes, max_pixels: int) -> ApiError:
         f"{name} is {w}x{h} = {w * h} pixels; this server takes at most {max_pixels}: "
         "downscale it (or start the server with a larger --max-pixels)",
     )
-
-
-def _encode_png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    # compress_level 3: about as small as the default 6 on photos, several times faster.
-    image.save(buf, format="PNG", compress_level=3)
-    return buf.getvalue()

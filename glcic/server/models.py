@@ -5,10 +5,15 @@ a bundle folder by its folder's name, a pipeline handed to ``create_app`` by its
 name. ``default`` (:data:`glcic.options.DEFAULT_MODEL`) always names the server's default
 model, which is the first one given unless told otherwise. Every model is loaded at start
 (about 6 MB each), so a missing or broken one fails there, not on a request.
+
+``GET /api/v1/models`` describes each model for people (:func:`describe_model`): what it is
+for, the resolution once, the training data by what it is (never the folder it was read
+from on the machine that trained it), and the licence; ``summary`` says it in one line.
 """
 
 from __future__ import annotations
 
+import re
 import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -87,9 +92,87 @@ class ModelSet:
     def describe(self, name: str) -> dict[str, Any]:
         """``name``'s entry in ``GET /api/v1/models``: its name here, whether it is the default,
         its bundle's own name and the pipeline's ``info`` (resolution, licence, ...)."""
-        info = dict(self.pipelines[name].info)
+        pipeline = self.pipelines[name]
+        info = dict(pipeline.info)
         bundle_name = info.pop("name", name)
-        return {"name": name, "default": name == self.default, "bundle_name": bundle_name, **info}
+        bundle = getattr(pipeline, "bundle_info", None)
+        data = bundle.train_section("data") if hasattr(bundle, "train_section") else {}
+        return {
+            "name": name,
+            "default": name == self.default,
+            "bundle_name": bundle_name,
+            **info,
+            **describe_model(info, data),
+        }
+
+
+# --------------------------------------------------------------------------- for people
+
+KNOWN_DATA = {
+    "celeba": ("CelebA", "CelebA aligned face photos (Liu et al., ICCV 2015)"),
+    "scenes": (
+        "natural-scene photographs",
+        "4,311 natural-scene photographs (landscapes, streets, buildings, rooms, animals, objects "
+        "from the Kaggle photo set, ImageNet, Urban100, Sun-Hays 80 and CamVid)",
+    ),
+}
+"""Training sets this project trains on, by the folder name its configs read them from ->
+(a short name, what they are). A shipped bundle's ``training_data`` is the folder it was
+read from; people are told what the data is instead."""
+PATH = re.compile(r"(?<![\w.])(?:~|\.{1,2})?/[^\s,;:()]+|\b[A-Za-z]:\\[^\s,;:()]+")
+"""A file path in free text: ``../shared/data/scenes``, ``/data/x``, ``~/x``, ``C:\\x``."""
+RESOLUTION_CLAUSE = re.compile(r"\s*[;,(]?\s*trained at \d+\s*px\)?\.?\s*$", re.IGNORECASE)
+"""A description's closing "; trained at 128 px": the resolution has a field of its own."""
+
+
+def describe_model(info: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's text for people, from its ``info`` and its bundle's training ``data`` config.
+
+    Returns:
+        ``description`` (what it is for, without a closing "trained at N px"),
+        ``training_data`` (what the data is; a known set by name, never a path),
+        ``license`` (the bundle's, a path in it replaced by the data's name) and
+        ``summary``: one line saying each of them once, which the page shows.
+    """
+    short, what = _training_data(str(info.get("training_data") or ""), data)
+    description = RESOLUTION_CLAUSE.sub("", str(info.get("description") or "")).strip()
+    license_text = PATH.sub(short, str(info.get("license") or "")).strip()
+    parts = [description.rstrip(".") + "." if description else ""]
+    resolution = info.get("resolution")
+    trained = f"Trained at {resolution} px" if resolution else ""
+    if what:
+        trained = f"{trained} on {what}" if trained else f"Trained on {what}"
+    parts.append(trained + "." if trained else "")
+    terms = _terms(license_text) if what else license_text
+    parts.append(f"Licence: {terms.rstrip('.')}." if terms else "")
+    return {
+        "description": description,
+        "training_data": what,
+        "license": license_text,
+        "summary": " ".join(p for p in parts if p),
+    }
+
+
+def _training_data(text: str, data: Mapping[str, Any]) -> tuple[str, str]:
+    """(a short name, what the data is) for a bundle's ``training_data`` text and data config."""
+    places = [str(data.get("root") or ""), *map(str, data.get("extra_roots") or ()), text]
+    if data.get("format") == "celeba":
+        places.insert(0, "celeba")
+    for place in places:
+        for part in reversed(re.split(r"[\\/\s()]+", place.lower())):
+            if part in KNOWN_DATA:
+                return KNOWN_DATA[part]
+    if not text:
+        return "its training images", ""
+    if PATH.search(text):  # a folder on the machine that trained it: says nothing here
+        return "its training images", "images from a folder the bundle does not describe"
+    return "its training images", text
+
+
+def _terms(license_text: str) -> str:
+    """The licence without a leading "Weights trained on X:", which the data already says."""
+    m = re.match(r"\s*weights trained on [^:]*:\s*(.+)", license_text, re.IGNORECASE | re.DOTALL)
+    return m.group(1) if m else license_text
 
 
 # --------------------------------------------------------------------------- loading

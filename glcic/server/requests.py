@@ -5,7 +5,9 @@ The body has already been read, within the upload limits, by
 or wrong-kind fields and bad options are 422s that say what to send instead;
 unparseable bodies are 400s. The option lists and defaults are :mod:`glcic.options`';
 the ``model`` field names one of the server's models (:class:`glcic.server.models.ModelSet`)
-and leaves here as that model's name, ``default`` resolved.
+and leaves here as that model's name, ``default`` resolved; ``method`` must be one this
+server can run (:mod:`glcic.server.methods`). ``format``, ``strip_metadata`` and ``quality``
+say how the answer is encoded (:mod:`glcic.server.answer`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from glcic.options import (
     STRATEGIES,
 )
 from glcic.server.errors import ApiError, format_errors
+from glcic.server.methods import check_method
 from glcic.server.models import ModelSet
 
 FILE_FIELDS = ("image", "mask")
@@ -40,12 +43,38 @@ MODEL_DESCRIPTION = (
     "Which of the server's models runs: a name from GET /api/v1/models, or 'default' "
     "(the server's default, also used when the field is absent)."
 )
-OPTION_CHOICES = {"postprocess": POSTPROCESS, "strategy": STRATEGIES, "method": METHODS}
+OUTPUT_FORMATS = ("input", "png", "jpeg", "webp", "tiff")
+"""The ``format`` field: ``input`` (the default) answers in the input's format, with its
+metadata and, for JPEG, its quantisation; the others re-encode."""
+FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
+"""Other spellings the ``format`` field takes (file endings)."""
+OPTION_CHOICES = {
+    "postprocess": POSTPROCESS,
+    "strategy": STRATEGIES,
+    "method": METHODS,
+    "format": OUTPUT_FORMATS,
+}
 OPTION_DEFAULTS = {
     "postprocess": DEFAULT_POSTPROCESS,
     "strategy": DEFAULT_STRATEGY,
     "method": DEFAULT_METHOD,
+    "format": "input",
 }
+FORMAT_DESCRIPTION = (
+    "The answer's format: 'input' (the default) answers in the input's format (JPEG in, JPEG "
+    "out at the input's quantisation; lossy WebP stays lossy; 16-bit PNG and TIFF stay 16-bit), "
+    "with its ICC profile, EXIF and XMP; 'png', 'jpeg' ('jpg'), 'webp' or 'tiff' re-encode."
+)
+STRIP_DESCRIPTION = (
+    "true: drop the ICC profile, EXIF (camera, date, GPS) and XMP from the answer "
+    "(multipart: true/false, 1/0, yes/no, on/off). Default false: they are kept."
+)
+QUALITY_DESCRIPTION = (
+    "JPEG or WebP quality, 1-100, for an answer that is re-encoded (a format other than the "
+    "input's, or a lossy input without tables to keep); absent: the input's, else 95 (JPEG) or 90 (WebP)."
+)
+FLAG_FIELDS = ("strip_metadata", "quality")
+"""Fields that are neither files nor choices from a list."""
 
 
 @dataclass
@@ -59,6 +88,12 @@ class InpaintRequest:
     postprocess: str = DEFAULT_POSTPROCESS
     strategy: str = DEFAULT_STRATEGY
     method: str = DEFAULT_METHOD
+    format: str = "input"
+    """``input`` (the input's format) or one of :data:`OUTPUT_FORMATS`; aliases resolved."""
+    strip_metadata: bool = False
+    quality: int | None = None
+    image_name: str = ""
+    """The image part's file name (multipart), for the answer's; "" when none was sent."""
 
 
 class InpaintJSON(BaseModel):
@@ -80,8 +115,13 @@ class InpaintJSON(BaseModel):
         description="How an image far from the model's training resolution is processed.",
     )
     method: Literal[METHODS] = Field(
-        DEFAULT_METHOD, description="'glcic' (the network) or a classical baseline."
+        DEFAULT_METHOD,
+        description="'glcic' (the network) or a classical baseline; GET /api/v1/methods lists "
+        "those this server can run.",
     )
+    format: Literal[OUTPUT_FORMATS] = Field("input", description=FORMAT_DESCRIPTION)
+    strip_metadata: bool = Field(False, strict=True, description=STRIP_DESCRIPTION)
+    quality: int | None = Field(None, ge=1, le=100, strict=True, description=QUALITY_DESCRIPTION)
 
 
 async def parse_request(request: Request, models: ModelSet) -> InpaintRequest:
@@ -117,7 +157,7 @@ async def parse_multipart(request: Request, models: ModelSet) -> InpaintRequest:
         for name in FILE_FIELDS:
             if name not in fields:
                 raise _missing(name, multipart=True)
-            value = fields.pop(name)
+            value = fields[name]
             if not isinstance(value, UploadFile):
                 raise ApiError(
                     422,
@@ -125,15 +165,25 @@ async def parse_multipart(request: Request, models: ModelSet) -> InpaintRequest:
                     f"field {name!r} must be a file part (curl: -F {name}=@FILE); it arrived as a text field",
                 )
             files[name] = await value.read()
-        options = {}
+        image_name = fields["image"].filename or ""
+        options: dict[str, Any] = {}
         for name, value in fields.items():
+            if name in FILE_FIELDS:
+                continue
             if isinstance(value, UploadFile):
                 raise ApiError(
                     422, "invalid_option", f"field {name!r} must be a text field, not a file"
                 )
-            options[name] = value if name == MODEL_FIELD else _check_option(name, value)
+            if name == "strip_metadata":
+                options[name] = _form_bool(name, value)
+            elif name == "quality":
+                options[name] = _form_quality(value)
+            else:
+                options[name] = value if name == MODEL_FIELD else _check_option(name, value)
         options[MODEL_FIELD] = models.resolve(options.get(MODEL_FIELD, DEFAULT_MODEL))
-        return InpaintRequest(image=files["image"], mask=files["mask"], **options)
+        return InpaintRequest(
+            image=files["image"], mask=files["mask"], image_name=image_name, **options
+        )
     finally:
         await form.close()
 
@@ -189,6 +239,9 @@ def parse_json(body: bytes, models: ModelSet) -> InpaintRequest:
         postprocess=req.postprocess,
         strategy=req.strategy,
         method=req.method,
+        format=req.format,
+        strip_metadata=req.strip_metadata,
+        quality=req.quality,
     )
 
 
@@ -221,7 +274,7 @@ def b64decode(text: str, name: str) -> bytes:
 
 
 def _reject_unknown(fields: dict[str, Any]) -> None:
-    known = {*FILE_FIELDS, MODEL_FIELD, *OPTION_CHOICES}
+    known = {*FILE_FIELDS, MODEL_FIELD, *OPTION_CHOICES, *FLAG_FIELDS}
     unknown = sorted(set(fields) - known)
     if unknown:
         raise ApiError(
@@ -243,6 +296,10 @@ def _missing(name: str, multipart: bool) -> ApiError:
 def _check_option(name: str, value: Any) -> str:
     # Checked here too (the pipeline checks again), so that a bad value is a 422 that
     # lists the choices before any work is queued.
+    if name == "method":
+        return check_method(value)
+    if name == "format" and isinstance(value, str):
+        value = FORMAT_ALIASES.get(value.lower(), value.lower())
     choices = OPTION_CHOICES[name]
     if value not in choices:
         raise ApiError(
@@ -251,3 +308,26 @@ def _check_option(name: str, value: Any) -> str:
             f"{name} must be one of {', '.join(map(repr, choices))}; got {reprlib.repr(value)}",
         )
     return value
+
+
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+
+
+def _form_bool(name: str, value: str) -> bool:
+    """A multipart text field as a yes/no."""
+    text = value.strip().lower()
+    if text in TRUE or text in FALSE:
+        return text in TRUE
+    raise ApiError(
+        422, "invalid_option", f"{name} must be true or false (or 1/0); got {reprlib.repr(value)}"
+    )
+
+
+def _form_quality(value: str) -> int:
+    """A multipart text field as a JPEG/WebP quality, 1-100."""
+    text = value.strip()
+    if text.isdigit() and 1 <= int(text) <= 100:
+        return int(text)
+    raise ApiError(
+        422, "invalid_option", f"quality must be a whole number from 1 to 100; got {reprlib.repr(value)}"
+    )

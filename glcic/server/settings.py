@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from glcic.errors import InputError
+from glcic.options import DEFAULT_MAX_PIXELS
 
 FREE_BYTES = 256 * 1024
 """Bytes a body may buffer before it needs one of ``max_uploads`` slots: a PNG or JPEG of
@@ -28,8 +29,9 @@ class ServerSettings:
 
     max_upload_mb: float = 20.0
     """Largest request body, in MiB (image + mask + form overhead, or the JSON body)."""
-    max_pixels: int = 4096 * 1024
-    """Largest image (and mask), in pixels (width x height)."""
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    """Largest image (and mask), in pixels (width x height): the CLI's limit, 40 MP (one
+    request at 40 MP peaks at about 2.5 GiB with the shipped model: docs/serving.md)."""
     max_concurrent: int = 1
     """Inferences that run at once, each on its own worker thread."""
     queue: int = 8

@@ -55,7 +55,9 @@ def test_health(client):
 def test_model(client, pipe):
     body = client.get("/api/v1/model").json()
     info = dict(pipe.info)
-    assert body == {**info, "name": "tiny-test", "default": True, "bundle_name": info["name"]}
+    summary = "Trained at 64 px on none (random weights). Licence: MIT."
+    expected = {**info, "name": "tiny-test", "default": True, "bundle_name": info["name"]}
+    assert body == {**expected, "summary": summary}
     assert body["name"] == "tiny-test"
     assert body["resolution"] == 64
     for key in ("training_data", "value_range", "license"):

@@ -54,9 +54,10 @@ def test_blend_changes_only_the_hole_and_its_seam(client):
 
 
 def test_jpeg_input_keeps_decoded_pixels_outside_hole(client):
+    # Asked for PNG, the answer holds the decoded pixels exactly (a JPEG answer re-encodes them).
     jpeg = encode(random_image(seed=3), "JPEG", quality=90)
     image, mask = decode(jpeg), rect_mask()
-    r = client.post(INPAINT, files=files(jpeg, encode(mask)))
+    r = client.post(INPAINT, files=files(jpeg, encode(mask)), data={"format": "png"})
     assert_completed(r, image, mask)
 
 
@@ -89,7 +90,9 @@ def test_exif_rotated_photo_takes_an_upright_mask(client):
         Image.open(io.BytesIO(buf.getvalue())).transpose(Image.Transpose.ROTATE_270)
     )
     mask = rect_mask(W, H, box=(10, 10, 30, 30))  # painted on the upright 48x64 view
-    assert_completed(client.post(INPAINT, files=files(buf.getvalue(), encode(mask))), upright, mask)
+    png = {"format": "png"}  # the decoded pixels, exactly
+    r = client.post(INPAINT, files=files(buf.getvalue(), encode(mask)), data=png)
+    assert_completed(r, upright, mask)
     r = client.post(INPAINT, files=files(buf.getvalue(), encode(rect_mask())))
     assert_error(r, 422, "size_mismatch", "after EXIF rotation")
 
@@ -178,6 +181,8 @@ def test_answer_says_which_model_strategy_and_scale_ran(client, pipe):
     assert r.status_code == 200, r.text
     assert r.headers["x-glcic-model"] == "tiny-test"
     assert r.headers["x-glcic-strategy"] == "resize"
+    assert r.headers["x-glcic-postprocess"] == "blend"
+    assert r.headers["x-glcic-hole-pixels"] == str(int((mask > 0).sum()))
     expected = pipe.run(image, mask > 0, strategy="resize").scale
     assert float(r.headers["x-glcic-scale"]) == pytest.approx(expected, rel=1e-3)
     r = client.post(INPAINT, files=files(encode(image), encode(mask)), data={"method": "telea"})
@@ -188,11 +193,13 @@ def test_answer_says_which_model_strategy_and_scale_ran(client, pipe):
 def test_model_names_are_percent_encoded_in_headers():
     from glcic.server.inpaint import what_ran
 
-    headers = what_ran("faces 100% café", "crop", 0.5)
+    headers = what_ran("faces 100% café", "crop", 0.5, "blend", 120)
     assert headers == {
         "X-Glcic-Model": "faces 100%25 caf%C3%A9",
         "X-Glcic-Strategy": "crop",
         "X-Glcic-Scale": "0.5",
+        "X-Glcic-Postprocess": "blend",
+        "X-Glcic-Hole-Pixels": "120",
     }
     for value in headers.values():
         value.encode("ascii")

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from glcic import InpaintPipeline
 from glcic.server import ServerSettings, create_app
-from glcic.server.models import ModelSet
+from glcic.server.models import ModelSet, describe_model, load_models
 from tests.server.conftest import (
     INPAINT,
     SETTINGS,
@@ -20,6 +21,7 @@ from tests.server.conftest import (
     files,
     random_image,
     rect_mask,
+    tiny_bundle,
 )
 
 FIRST, SECOND = "faces-tiny", "scenes-tiny"  # the names on the server, not the bundles' own
@@ -145,6 +147,75 @@ def test_openapi_lists_each_apps_own_models(duo, client):
     for field in model_fields(client):  # another app: its own list, the shared schema untouched
         assert field["enum"] == ["tiny-test", "default"]
     assert duo.get("/api/v1/health").status_code == 200
+
+
+# --------------------------------------------------------------------------- the model line
+
+SCENES_TEXT = dict(  # how the shipped scene bundle's config.json words it
+    description="Completes holes of any shape in photographs of scenes; trained at 128 px.",
+    training_data="../shared/data/scenes/images (train split)",
+    license="Weights trained on ../shared/data/scenes (the Kaggle photos, ImageNet): "
+    "non-commercial research use only.",
+)
+
+
+def test_model_line_says_each_thing_once_and_no_folder(tmp_path):
+    """Issue 23: the page said "trained at 128 px (trained at 128 px)" and "Weights trained
+    on ../shared/data/scenes"; the training data is described by what it is."""
+    pipe = InpaintPipeline.from_pretrained(tiny_bundle(tmp_path, "scenes-like", **SCENES_TEXT))
+    with TestClient(create_app(pipeline=pipe, settings=ServerSettings(**SETTINGS))) as c:
+        entry = c.get("/api/v1/models").json()["models"][0]
+    line = entry["summary"]
+    assert line.lower().count("trained at 64 px") == 1 and "trained at 128 px" not in line.lower()
+    assert "natural-scene photographs" in entry["training_data"]
+    assert "natural-scene photographs" in line
+    for text in (line, entry["training_data"], entry["license"], entry["description"]):
+        assert "../" not in text and "shared/data" not in text, text
+    assert entry["license"].startswith("Weights trained on natural-scene photographs (the Kaggle")
+    assert line.endswith("Licence: non-commercial research use only.")
+    assert line.count("Weights trained on") == 0  # the data is said once, in "Trained at ... on"
+
+
+@pytest.mark.parametrize(
+    ("training_data", "data", "what"),
+    [
+        ("../shared/data/celeba (train split)", {}, "CelebA aligned face photos"),
+        ("", {"format": "celeba", "root": "/mnt/x"}, "CelebA aligned face photos"),
+        ("", {"root": "../shared/data/scenes/images"}, "natural-scene photographs"),
+        ("/home/me/my_pictures (train split)", {}, "a folder the bundle does not describe"),
+        ("1,000 drone photos of roofs", {"root": "/data/roofs"}, "1,000 drone photos of roofs"),
+        ("", {}, ""),
+    ],
+)
+def test_training_data_is_described_by_what_it_is(training_data, data, what):
+    info = {"description": "", "resolution": 128, "training_data": training_data, "license": "MIT"}
+    out = describe_model(info, data)
+    assert what in out["training_data"] and "/" not in out["summary"]
+    assert (what in out["summary"]) if what else out["summary"] == "Trained at 128 px. Licence: MIT."
+
+
+def test_shipped_models_lines():
+    models = load_models()
+    for name in models.names:
+        entry = models.describe(name)
+        line = entry["summary"]
+        assert "/" not in line and "../" not in entry["license"], line
+        assert line.lower().count("trained at") == 1, line
+        what = {"faces": "CelebA aligned face photos", "scenes": "natural-scene photographs"}[name]
+        assert what in entry["training_data"] and what in line
+
+
+def test_openapi_states_the_mask_rule_and_the_runnable_methods(client):
+    from glcic.io import MASK_RULE
+    from glcic.server.methods import runnable_methods
+
+    content = client.get("/openapi.json").json()["paths"][INPAINT]["post"]["requestBody"]["content"]
+    for form in content.values():
+        props = form["schema"]["properties"]
+        assert MASK_RULE in props["mask"]["description"]
+        assert props["method"]["enum"] == list(runnable_methods())
+        assert {"format", "strip_metadata", "quality"} <= set(props)
+    assert "transparent layer" in MASK_RULE
 
 
 # --------------------------------------------------------------------------- create_app's arguments

@@ -63,3 +63,37 @@ def test_serve_flags_do_not_import_the_web_stack():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.stdout.split() == ["False", "False"], proc.stderr
+
+
+def test_default_pixel_limit_is_the_cli_s():
+    from glcic.options import DEFAULT_MAX_PIXELS
+
+    assert ServerSettings().max_pixels == DEFAULT_MAX_PIXELS == 40_000_000
+
+
+def test_a_12_mp_phone_photo_passes_the_default_limits(pipe):
+    """Issue 23: a 12 MP photo was refused (the server's default was 4.19 MP, the CLI's 40 MP)."""
+    import io
+
+    import numpy as np
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from glcic.server import create_app
+
+    w, h = 4000, 3000
+    small = np.random.default_rng(0).integers(0, 256, (h // 100, w // 100, 3), dtype=np.uint8)
+    photo = io.BytesIO()
+    Image.fromarray(small).resize((w, h)).save(photo, format="JPEG", quality=80)
+    mask = np.zeros((h, w), np.uint8)
+    mask[1400:1460, 1900:2000] = 255
+    mask_png = io.BytesIO()
+    Image.fromarray(mask).save(mask_png, format="PNG")
+    with TestClient(create_app(pipeline=pipe, settings=ServerSettings())) as client:
+        limits = client.get("/api/v1/health").json()["limits"]
+        assert limits["max_pixels"] >= w * h and limits["max_upload_bytes"] > len(photo.getvalue())
+        files = {"image": ("phone.jpg", photo.getvalue()), "mask": ("mask.png", mask_png.getvalue())}
+        r = client.post("/api/v1/inpaint", files=files, data={"method": "mean"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(r.content)).size == (w, h)

@@ -12,28 +12,32 @@ const API = "/api/v1";
 export class RequestError extends Error {}
 
 /**
- * The server's limits (GET /health) and models (GET /models).
- * @returns {Promise<{limits: object|null, models: object[]}>} limits as
- *   `{max_upload_bytes, max_pixels, ...}`; models as `{name, default, description,
- *   resolution, license, ...}`, possibly empty.
+ * The server's limits (GET /health), models (GET /models) and methods (GET /methods).
+ * @returns {Promise<{limits: object|null, models: object[], methods: object[]}>} limits as
+ *   `{max_upload_bytes, max_pixels, ...}`; models as `{name, default, summary, description,
+ *   resolution, license, ...}`, possibly empty; methods as `{name, label, kind, default}`,
+ *   empty when the server does not list them.
  */
 export async function fetchServerInfo() {
-  const [health, models] = await Promise.all([
+  const [health, models, methods] = await Promise.all([
     fetch(`${API}/health`).then((r) => r.json()),
     fetch(`${API}/models`).then((r) => r.json()),
+    fetch(`${API}/methods`).then((r) => (r.ok ? r.json() : {})).catch(() => ({})),
   ]);
-  return { limits: health.limits || null, models: models.models || [] };
+  return { limits: health.limits || null, models: models.models || [], methods: methods.methods || [] };
 }
 
 /**
  * POST /inpaint.
  * @param {{image: Blob, name: string, mask: Blob, model: string, postprocess: string,
- *          method: string, strategy: string}} request `model` "" leaves the choice to the
- *   server's default.
- * @returns {Promise<{blob: Blob, ran: string}>} the completed PNG, and what ran (see whatRan).
+ *          method: string, strategy: string, format: string, stripMetadata: boolean}} request
+ *   `model` "" leaves the choice to the server's default; `format` "input" answers in the
+ *   image's format.
+ * @returns {Promise<{blob: Blob, filename: string, ran: string}>} the completed image, the
+ *   file name the server gives it ("" if none) and what ran (see whatRan).
  * @throws {RequestError} the server could not be reached or answered an error.
  */
-export async function inpaint({ image, name, mask, model, postprocess, method, strategy }) {
+export async function inpaint({ image, name, mask, model, postprocess, method, strategy, format, stripMetadata }) {
   const form = new FormData();
   form.append("image", image, name);
   form.append("mask", mask, "mask.png");
@@ -42,6 +46,8 @@ export async function inpaint({ image, name, mask, model, postprocess, method, s
   form.append("postprocess", postprocess);
   form.append("method", method);
   form.append("strategy", strategy);
+  if (format) form.append("format", format);
+  if (stripMetadata) form.append("strip_metadata", "true");
   let response;
   try {
     response = await fetch(`${API}/inpaint`, { method: "POST", body: form });
@@ -50,7 +56,22 @@ export async function inpaint({ image, name, mask, model, postprocess, method, s
   }
   if (!response.ok) throw new RequestError(await describeError(response));
   const blob = await response.blob();
-  return { blob, ran: whatRan(response.headers) };
+  return { blob, filename: attachmentName(response.headers), ran: whatRan(response.headers) };
+}
+
+// The file name of Content-Disposition: filename*=UTF-8''... when given, else filename="...".
+function attachmentName(headers) {
+  const value = headers.get("Content-Disposition") || "";
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(value);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1]);
+    } catch (_) {
+      // malformed: fall back to the plain name
+    }
+  }
+  const plain = /filename="([^"]*)"/i.exec(value);
+  return plain ? plain[1] : "";
 }
 
 // " with glcic-face64-celeba (strategy tiles, scale 1)": what the server says it ran.
@@ -61,6 +82,8 @@ function whatRan(headers) {
   const scale = headers.get("X-Glcic-Scale");
   const how = [];
   if (strategy && strategy !== "none") how.push(`strategy ${strategy}`);
+  const post = headers.get("X-Glcic-Postprocess");
+  if (post && post !== "none") how.push(`post-processing ${post}`);
   if (scale && strategy !== "none") how.push(`scale ${Number(scale).toPrecision(3).replace(/\.?0+$/, "")}`);
   return ` with ${model}` + (how.length ? ` (${how.join(", ")})` : "");
 }

@@ -1,22 +1,30 @@
-// glcic page: open an image, paint the hole, run, compare, download.
+// glcic page: open an image, paint the hole (or load a mask), run, compare, download.
 //
 // The page wiring: this module holds the page's state (the file as opened, the result,
 // whether a request runs), opens files, runs requests, shows and compares the result,
-// and answers the keyboard. Painting the mask, with undo/redo, is mask_editor.js; the
-// requests to /api/v1 and their error messages are api.js.
+// and answers the keyboard. Painting the mask, with undo/redo, is mask_editor.js;
+// reading a mask file by the server's rules is mask_file.js; the requests to /api/v1
+// and their error messages are api.js.
 //
 // On Run the mask is thresholded to black/white (white = hole) and sent as a PNG with
-// the file exactly as it was opened. The result belongs to the mask it was made with:
-// editing the mask drops it and shows the mask again, to refine and rerun.
+// the file exactly as it was opened; the answer comes back in the file's format (unless
+// More asks for another) and downloads as NAME_filled.EXT. The result belongs to the
+// mask it was made with: editing the mask drops it and shows the mask again, to refine
+// and rerun.
 
 import { RequestError, fetchServerInfo, inpaint } from "./api.js";
 import { MaskEditor } from "./mask_editor.js";
+import { MaskFileError, readMaskFile } from "./mask_file.js";
 
 const $ = (id) => document.getElementById(id);
 const el = {
   file: $("file"),
+  maskFile: $("mask-file"),
+  maskButton: $("mask-button"),
   stage: $("stage"),
   hint: $("drop-hint"),
+  dropZones: $("drop-zones"),
+  dropMask: $("drop-mask"),
   wrap: $("canvas-wrap"),
   view: $("view"),
   cursor: $("cursor"),
@@ -31,6 +39,8 @@ const el = {
   postprocess: $("postprocess"),
   method: $("method"),
   strategy: $("strategy"),
+  format: $("format"),
+  strip: $("strip-metadata"),
   run: $("run"),
   compare: $("compare"),
   download: $("download"),
@@ -43,11 +53,11 @@ const state = {
   file: null, // the Blob as opened, sent unchanged
   name: "image",
   original: null, // ImageBitmap
-  result: null, // { bitmap, url }
+  result: null, // { bitmap, url, filename }
   comparing: false,
   busy: false,
   limits: null, // from /api/v1/health
-  models: [], // from /api/v1/models: { name, default, description, resolution, license, ... }
+  models: [], // from /api/v1/models: { name, default, summary, description, resolution, license, ... }
 };
 
 const editor = new MaskEditor(el, {
@@ -92,12 +102,16 @@ function updateButtons() {
   el.clear.disabled = !loaded || state.busy || !editor.hasPaint();
   el.run.disabled = !loaded || state.busy || !editor.hasPaint();
   el.compare.disabled = !state.result;
+  const maskable = loaded && !state.busy;
+  el.maskFile.disabled = !maskable;
+  el.maskButton.classList.toggle("disabled", !maskable);
+  el.maskButton.setAttribute("aria-disabled", String(!maskable));
   const ready = !!state.result;
   el.download.classList.toggle("disabled", !ready);
   el.download.setAttribute("aria-disabled", String(!ready));
   if (ready) {
     el.download.href = state.result.url;
-    el.download.download = state.name.replace(/\.[^.]*$/, "") + "-inpainted.png";
+    el.download.download = state.result.filename;
   } else {
     el.download.removeAttribute("href");
   }
@@ -148,20 +162,69 @@ function mib(bytes) {
   return (bytes / 1048576).toFixed(1);
 }
 
+// ---- loading a mask ------------------------------------------------------------------
+
+async function openMask(file) {
+  if (!file) return;
+  if (!state.original) return say("Open the image first, then its mask.", "error");
+  if (state.busy) return say("Wait for the running request to finish.", "error");
+  let mask;
+  try {
+    mask = await readMaskFile(file, state.original.width, state.original.height);
+  } catch (err) {
+    if (!(err instanceof MaskFileError)) throw err;
+    return say(err.message, "error");
+  }
+  const holes = editor.load(mask.hole);
+  render();
+  updateButtons();
+  if (!holes) {
+    return say(`The mask ${file.name} has no hole (nothing white, or nothing painted on its transparent layer): there is nothing to fill. Paint the hole, or load another mask.`, "error");
+  }
+  const share = ((100 * holes) / mask.hole.length).toPrecision(2);
+  const rule = mask.fromAlpha ? "what is painted on its transparent layer" : "its white pixels";
+  say(`Loaded mask ${file.name}: ${rule}, ${holes} pixels (${share} %) to fill. Edit it with the brush and eraser, then Run.`);
+}
+
 el.file.addEventListener("change", () => {
   openFile(el.file.files[0]);
   el.file.value = ""; // opening the same file again still fires change
 });
+el.maskFile.addEventListener("change", () => {
+  openMask(el.maskFile.files[0]);
+  el.maskFile.value = "";
+});
+
+// Dropping: with an image open, the stage shows two halves, "open as the image" and
+// "load as the mask". Two files dropped at once are an image and its mask: the one
+// whose name says "mask" is the mask.
 el.stage.addEventListener("dragover", (e) => {
   e.preventDefault();
   el.stage.classList.add("dragging");
+  el.dropZones.hidden = !state.original;
+  for (const zone of el.dropZones.children) zone.classList.toggle("over", zone.contains(e.target));
 });
-el.stage.addEventListener("dragleave", () => el.stage.classList.remove("dragging"));
-el.stage.addEventListener("drop", (e) => {
+el.stage.addEventListener("dragleave", (e) => {
+  if (el.stage.contains(e.relatedTarget)) return; // moving between the stage's children
+  el.stage.classList.remove("dragging");
+  el.dropZones.hidden = true;
+});
+el.stage.addEventListener("drop", async (e) => {
   e.preventDefault();
   el.stage.classList.remove("dragging");
-  const file = e.dataTransfer && e.dataTransfer.files[0];
-  if (file) openFile(file);
+  el.dropZones.hidden = true;
+  const files = Array.from((e.dataTransfer && e.dataTransfer.files) || []);
+  if (!files.length) return;
+  if (files.length >= 2) {
+    const mask = files.find((f) => /mask/i.test(f.name)) || files[1];
+    const image = files.find((f) => f !== mask);
+    await openFile(image);
+    if (state.file === image) await openMask(mask);
+  } else if (state.original && el.dropMask.contains(e.target)) {
+    await openMask(files[0]);
+  } else {
+    await openFile(files[0]);
+  }
 });
 
 // ---- running ---------------------------------------------------------------------------
@@ -188,15 +251,24 @@ async function run() {
         postprocess: el.postprocess.value,
         method: el.method.value,
         strategy: el.strategy.value,
+        format: el.format.value,
+        stripMetadata: el.strip.checked,
       });
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
       say(err.message, "error");
       return;
     }
-    const bitmap = await createImageBitmap(answer.blob);
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(answer.blob);
+    } catch (err) {
+      say(`The result (${answer.blob.type}) cannot be shown by this browser; pick PNG or JPEG under More.`, "error");
+      return;
+    }
     dropResult();
-    state.result = { bitmap, url: URL.createObjectURL(answer.blob) };
+    const filename = answer.filename || resultName(state.name, answer.blob.type);
+    state.result = { bitmap, url: URL.createObjectURL(answer.blob), filename };
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     say(`Done in ${secs} s${answer.ran}. Hold Space (or the compare button) to see the original; paint again to refine.`, "ok");
   } finally {
@@ -204,6 +276,15 @@ async function run() {
     updateButtons();
     render();
   }
+}
+
+// "photo.jpg" + image/jpeg -> "photo_filled.jpg": what the server's Content-Disposition
+// says too; used when the answer has none.
+const EXTENSIONS = { "image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/tiff": ".tif",
+  "image/bmp": ".bmp", "image/gif": ".gif" };
+function resultName(name, type) {
+  const stem = name.replace(/\.[^.]*$/, "") || "image";
+  return `${stem}_filled${EXTENSIONS[type] || ".png"}`;
 }
 
 function dropResult() {
@@ -279,6 +360,8 @@ document.addEventListener("keydown", (e) => {
     editor.setTool("eraser");
   } else if (key === "o") {
     el.file.click();
+  } else if (key === "m") {
+    if (!el.maskFile.disabled) el.maskFile.click();
   }
 });
 document.addEventListener("keyup", (e) => {
@@ -296,6 +379,7 @@ async function loadInfo() {
     const info = await fetchServerInfo();
     state.limits = info.limits;
     state.models = info.models;
+    fillMethods(info.methods);
     if (!state.models.length) throw new Error("no models listed");
     fillModels();
   } catch (err) {
@@ -319,15 +403,21 @@ function fillModels() {
   describeModel();
 }
 
+// One option per method the server can run (GET /api/v1/methods), its default selected;
+// none listed (an older server): the network alone, which every server runs.
+function fillMethods(methods) {
+  if (!methods || !methods.length) return;
+  el.method.replaceChildren();
+  for (const m of methods) el.method.add(new Option(m.label || m.name, m.name, m.default, m.default));
+}
+
+// The server's one-line summary: what the model is for, its resolution, its training
+// data and licence, each said once.
 function describeModel() {
   const model = state.models.find((m) => m.name === el.model.value);
   if (!model) return;
-  // The name and what the model is for; the training data is a list of local
-  // folders, which tells a visitor nothing.
-  let text = `Model: ${model.name}`;
-  if (model.description) text += ` — ${model.description.replace(/\.$/, "")}`;
-  text += model.resolution ? ` (trained at ${model.resolution} px).` : ".";
-  el.modelInfo.textContent = text + (model.license ? ` Licence: ${model.license}` : "");
+  const about = model.summary || model.description || "";
+  el.modelInfo.textContent = `Model: ${model.name}` + (about ? ` — ${about}` : ".");
 }
 el.model.addEventListener("change", describeModel);
 

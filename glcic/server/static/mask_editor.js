@@ -4,7 +4,9 @@
 // canvas is the same size and only scaled by CSS, so a pointer position is mapped back
 // to image pixels before painting. Painting is recorded as a list of operations
 // (strokes and clears) so undo/redo replays them instead of keeping a copy of the mask
-// per step. toBlob() thresholds the mask to black/white (white = hole) for the server.
+// per step. A loaded mask file (load()) is one more operation: it replaces the mask, can
+// be undone, and is painted over like any other. toBlob() thresholds the mask to
+// black/white (white = hole) for the server.
 //
 // The editor knows nothing of files, results or the server. The page passes hooks:
 //   canEdit()  whether painting is allowed now (an image is open, no request running);
@@ -81,6 +83,10 @@ export class MaskEditor {
       this.mask.clearRect(0, 0, this.canvas.width, this.canvas.height);
       return;
     }
+    if (op.type === "load") {
+      this.mask.putImageData(op.pixels, 0, 0); // replaces every pixel, transparent ones too
+      return;
+    }
     const pts = op.points;
     this.paintSegment(op, pts[0], pts[0]);
     for (let i = 1; i < pts.length; i++) this.paintSegment(op, pts[i - 1], pts[i]);
@@ -105,11 +111,13 @@ export class MaskEditor {
     return this.undone.length > 0;
   }
 
-  /** Whether the last clear was followed by at least one brush stroke. */
+  /** Whether the last clear was followed by a brush stroke or a loaded mask with a hole. */
   hasPaint() {
     for (let i = this.ops.length - 1; i >= 0; i--) {
-      if (this.ops[i].type === "clear") return false;
-      if (this.ops[i].mode === "brush") return true;
+      const op = this.ops[i];
+      if (op.type === "clear") return false;
+      if (op.type === "load") return op.holes > 0;
+      if (op.mode === "brush") return true;
     }
     return false;
   }
@@ -139,6 +147,34 @@ export class MaskEditor {
     this.replay(op);
     this.hooks.draw();
     this.hooks.changed();
+  }
+
+  /**
+   * Replace the mask with a loaded one, as one operation that can be undone.
+   * @param {Uint8Array} hole one byte per image pixel, row by row: 1 = hole.
+   * @returns {number} how many pixels are hole.
+   */
+  load(hole) {
+    const w = this.canvas.width, h = this.canvas.height;
+    if (!this.hooks.canEdit() || hole.length !== w * h) return 0;
+    this.hooks.edited();
+    const [r, g, b] = MASK_RGB.match(/\d+/g).map(Number);
+    const pixels = new ImageData(w, h);
+    const px = pixels.data;
+    let holes = 0;
+    for (let i = 0; i < hole.length; i++) {
+      if (!hole[i]) continue;
+      holes++;
+      px[4 * i] = r;
+      px[4 * i + 1] = g;
+      px[4 * i + 2] = b;
+      px[4 * i + 3] = 255;
+    }
+    const op = { type: "load", pixels, holes };
+    this.replay(op);
+    this.commit(op);
+    this.hooks.draw();
+    return holes;
   }
 
   /** Clear the whole mask, as one operation that can be undone. */
