@@ -27,6 +27,27 @@ def test_ci_runs_the_readme_test_command():
     assert test_cmd in ci
 
 
+def test_readme_says_what_the_browser_test_needs():
+    readme = (REPO / "README.md").read_text()
+    assert "chromium" in readme and "Playwright" in readme and "`.ci/run` installs it" in readme
+    assert "apt-get install" in (REPO / ".ci" / "run").read_text() and "chromium" in (REPO / ".ci" / "run").read_text()
+
+
+def test_inference_docs_describe_the_shipped_models_as_they_are():
+    """Issue 23: docs/inference.md still described the 64 px face model as the shipped one."""
+    import json
+
+    docs = (REPO / "docs" / "inference.md").read_text()
+    for name in ("scenes", "faces"):
+        resolution = json.loads((REPO / "glcic" / "weights" / name / "config.json").read_text())["resolution"]
+        assert resolution == 128 and f"`{name}`" in docs
+    flat = " ".join(docs.split())  # the sentences, whatever the line breaks
+    assert "128 px for both shipped models" in flat and "8 px for the shipped models" in flat
+    assert "4 px for the shipped model" not in flat and "64 px faces for the shipped model" not in flat
+    for line in (ln for ln in docs.splitlines() if "glcic-face64-celeba" in ln):
+        assert "v1" in line  # only where it is named as the former model
+
+
 def test_every_preset_resolves():
     assert {"paper", "report", "cpu", "face64"} <= set(preset_names())
     for name in preset_names():
