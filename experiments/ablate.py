@@ -1,17 +1,25 @@
-"""The face ablation of docs/ablations.md: the paper's baseline and each improvement alone.
+"""The ablations of docs/ablations.md: each option measured at an equal budget.
 
-Every variant is the ``ablation64`` preset (the paper's choices at 64 px, mixed holes) with
-ONE override, except the final models' candidates, which combine two to five
-(``skip+telea``, ``skip+biharmonic`` and the ``+residual`` rows). Each is
-trained with ``glcic train`` for the same number of steps (the preset's ``t_c`` / ``t_d``
-and ``--steps`` in all): equal step budgets, which unlike a wall-clock budget survive
-interruptions and the project's two CPU kinds. The variants do not cost the same per step
-(the biharmonic pre-fill about doubles it), so the table reports each variant's images/s
-and training minutes beside its scores. Each is exported and evaluated with ``glcic
-evaluate`` on the CelebA val partition with the literature's binned NVIDIA masks and the
-``rect``, ``center`` and ``freeform`` sets (the same seeded holes for every variant; the
-classical methods are scored once, in the ``paper`` variant's evaluation, on those same
-holes).
+Two suites (``--suite``):
+
+- ``faces`` (the default): the paper's baseline and each of the report's improvements
+  alone. Every variant is the ``ablation64`` preset (the paper's choices at 64 px, mixed
+  holes) with ONE override, except the final models' candidates, which combine two to five
+  (``skip+telea``, ``skip+biharmonic`` and the ``+residual`` rows). Evaluated on the CelebA
+  val partition with the literature's binned NVIDIA masks and the ``rect``, ``center`` and
+  ``freeform`` sets.
+- ``scenes``: the options for sharp fills (issue 25: feature matching, resize-convolution
+  upsampling, an SN-PatchGAN with the hinge loss), each fine-tuning the shipped ``scenes``
+  model on the same schedule (``scenes128`` warm-started from its weights), evaluated on the
+  scene val split at 128 px on blobs, rectangles and strokes, PatchMatch among the classical
+  methods.
+
+Each variant is trained with ``glcic train`` for the same number of steps: equal step
+budgets, which unlike a wall-clock budget survive interruptions and the project's two CPU
+kinds. The variants do not cost the same per step, so the table reports each variant's
+images/s and training minutes beside its scores. Each is exported and evaluated with
+``glcic evaluate`` (the same seeded holes for every variant; the classical methods are
+scored once, in the suite's reference variant's evaluation, on those same holes).
 
 Re-running the command continues where it stopped: a finished variant is skipped, an
 interrupted one resumes from its last checkpoint (``--resume``). Nothing is written into
@@ -21,6 +29,7 @@ the repository except with ``--markdown``.
     python experiments/ablate.py --out ~/glcic-runs/ablation --only paper,skip-links
     python experiments/ablate.py --out ~/glcic-runs/ablation --speed 40     # images/s, one pass
     python experiments/ablate.py --out ~/glcic-runs/ablation --report-only --markdown table.md
+    python experiments/ablate.py --suite scenes --out ~/glcic-runs/sharp --steps 900
 """
 
 from __future__ import annotations
@@ -29,14 +38,33 @@ import argparse
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from glcic.evaluation.report import family_scores
 from glcic.options import DEFAULT_DATA_ROOT
 from glcic.precision import cpu_model
 
-PRESET = "ablation64"
-VARIANTS: dict[str, list[str]] = {
+
+@dataclass(frozen=True)
+class Suite:
+    """One ablation: a preset, its variants (overrides on it), the shared budget, where it is measured."""
+
+    preset: str
+    variants: dict[str, list[str]]
+    """Variant name -> its overrides on the preset (beside the shared budget overrides)."""
+    budget: list[str]
+    """Overrides every variant gets (schedule, checkpoints, a warm start)."""
+    data: str
+    masks: tuple[str, ...]
+    classical: str
+    """The classical methods, scored once on the same holes, in the reference variant's evaluation."""
+    reference: str
+    what: str
+    """What the cells are measured on, for the table's note."""
+
+
+FACE_VARIANTS: dict[str, list[str]] = {
     "mse-only": ["train.t_c=1000000"],  # never leaves the completion phase: eq. (1) alone
     "paper": [],
     # The paper's schedule with the adversarial term weighted 0: mse-only's control. The joint
@@ -66,12 +94,41 @@ VARIANTS: dict[str, list[str]] = {
     "skip+biharmonic+residual+per-image+l1": ["model.skip=true", "model.prefill=biharmonic", "model.residual=true",
                                               "train.hole_weighting=image", "train.l1_weight=0.1"],
 }
-"""Variant name -> its overrides on the preset (beside the shared budget overrides): one
-per variant, except the final models' candidates from ``skip+telea`` on, which combine them."""
-BUDGET = ["train.ckpt_every=250"]
-MASKS = ("nvidia-bins", "rect", "center", "freeform")
-CLASSICAL = "telea,ns,biharmonic"
-DATA = DEFAULT_DATA_ROOT
+
+# The sharp-fills options (issue 25), on scene photos where the blur is worst: every variant
+# fine-tunes the shipped `scenes` model (its preset, warm-started from its weights) on the
+# same schedule, so the rows differ by the option alone. A changed upsampling starts its two
+# layers fresh (glcic.training.init_from); the MSE phase first lets them learn.
+PATCH_GAN = ["model.discriminator=patch", "train.gan_loss=hinge", "train.alpha=0.01"]
+FM = ["train.fm_weight=1"]  # the feature-matching term about 6x the hole losses at the start
+RESIZE = ["model.upsample=resize"]
+SCENE_VARIANTS: dict[str, list[str]] = {
+    "ft-control": [],  # the shipped recipe continued: alpha 0.0004, the context discriminators
+    "ft-resize+fm": [*RESIZE, *FM],
+    "ft-fm": FM,
+    "ft-resize": RESIZE,
+    "ft-alpha0": ["train.alpha=0"],  # no adversarial term at all: what the joint phase gives alone
+    "ft-patch": PATCH_GAN,
+    "ft-resize+patch+fm": [*RESIZE, *PATCH_GAN, *FM],
+}
+
+SUITES = {
+    "faces": Suite(
+        preset="ablation64", variants=FACE_VARIANTS, budget=["train.ckpt_every=250"], data=DEFAULT_DATA_ROOT,
+        masks=("nvidia-bins", "rect", "center", "freeform"), classical="telea,ns,biharmonic", reference="paper",
+        what="CelebA val at 64 px",
+    ),
+    "scenes": Suite(
+        preset="scenes128", variants=SCENE_VARIANTS,
+        budget=["train.init_from=scenes", "train.batch_size=16", "train.t_c=300", "train.t_d=100",
+                "train.ckpt_every=100", "train.sample_every=300"],
+        data="../shared/data/scenes/images", masks=("blobs", "rect", "strokes"),
+        classical="telea,ns,biharmonic,patchmatch", reference="ft-control",
+        what="the scene val split (479 photos) at 128 px",
+    ),
+}
+VARIANTS = FACE_VARIANTS
+"""The face suite's variants (the default suite)."""
 
 
 def run(cmd: list[str], log: Path) -> None:
@@ -84,14 +141,14 @@ def run(cmd: list[str], log: Path) -> None:
         sys.exit(f"ablate: `{' '.join(cmd)}` exited {rc}; see {log}")
 
 
-def train_variant(name: str, out: Path, steps: int) -> None:
+def train_variant(suite: Suite, name: str, out: Path, steps: int) -> None:
     """Train (or finish training) one variant to ``steps`` steps; note its minutes and speed."""
     run_dir = out / name
     done = run_dir / "trained.json"
     if done.is_file():
         return
-    cmd = ["glcic", "train", "--config", PRESET, "--run-dir", str(run_dir)]
-    cmd += [a for o in [f"train.t_train={steps}", *BUDGET, *VARIANTS[name]] for a in ("--set", o)]
+    cmd = ["glcic", "train", "--config", suite.preset, "--run-dir", str(run_dir)]
+    cmd += [a for o in [f"train.t_train={steps}", *suite.budget, *suite.variants[name]] for a in ("--set", o)]
     if (run_dir / "checkpoints").is_dir():
         cmd.append("--resume")  # an interrupted variant continues where it stopped
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -106,24 +163,24 @@ def train_variant(name: str, out: Path, steps: int) -> None:
     }) + "\n")
 
 
-def evaluate_variant(name: str, out: Path, limit: int) -> None:
+def evaluate_variant(suite: Suite, name: str, out: Path, limit: int) -> None:
     """Export the variant's bundle and evaluate it on every mask set (once)."""
     run_dir = out / name
     bundle = run_dir / "bundle"
     if not (bundle / "config.json").is_file():
         run(["glcic", "export", str(run_dir), "--output", str(bundle), "--name", f"ablation-{name}"],
             run_dir / "ablate.log")
-    methods = "glcic," + CLASSICAL if name == "paper" else "glcic"
-    for spec in MASKS:
+    methods = "glcic," + suite.classical if name == suite.reference else "glcic"
+    for spec in suite.masks:
         report = run_dir / f"eval_{spec}.json"
         if report.is_file():
             continue
-        run(["glcic", "evaluate", "--model", str(bundle), "--data", DATA, "--split", "val",
+        run(["glcic", "evaluate", "--model", str(bundle), "--data", suite.data, "--split", "val",
              "--masks", spec, "--limit", str(limit), "--methods", methods, "--precision", "fp32",
              "--output", str(report), "--grid", str(run_dir / f"grid_{spec}.png")], run_dir / "ablate.log")
 
 
-def speed_pass(names: list[str], out: Path, steps: int) -> None:
+def speed_pass(suite: Suite, names: list[str], out: Path, steps: int) -> None:
     """Time every variant's completion and joint phases in one run (``out/speed.json``).
 
     The training logs' speeds depend on what else ran at the time (and on the threads a
@@ -138,9 +195,9 @@ def speed_pass(names: list[str], out: Path, steps: int) -> None:
             run_dir = out / "_speed" / f"{name}_{phase}"
             shutil.rmtree(run_dir, ignore_errors=True)
             run_dir.mkdir(parents=True)
-            overrides = [*VARIANTS[name], *sched, f"train.log_every={max(1, steps // 2)}", "train.ckpt_every=1000000",
+            overrides = [*suite.budget, *suite.variants[name], *sched, f"train.log_every={max(1, steps // 2)}", "train.ckpt_every=1000000",
                          "train.sample_every=1000000"]  # fmt: skip
-            cmd = ["glcic", "train", "--config", PRESET, "--run-dir", str(run_dir), "--max-steps", str(steps)]
+            cmd = ["glcic", "train", "--config", suite.preset, "--run-dir", str(run_dir), "--max-steps", str(steps)]
             run(cmd + [a for o in overrides for a in ("--set", o)], run_dir / "ablate.log")
             rows = [json.loads(x) for x in (run_dir / "stats.jsonl").read_text().splitlines() if x.strip()]
             speeds.setdefault(name, {})[phase] = [r["speed/images_per_s"] for r in rows if "speed/images_per_s" in r][-1]
@@ -148,48 +205,56 @@ def speed_pass(names: list[str], out: Path, steps: int) -> None:
     (out / "speed.json").write_text(json.dumps({"cpu": cpu_model(), "steps": steps, "images_per_s": speeds}) + "\n")
 
 
-def table(out: Path, names: list[str]) -> str:
-    """One markdown table: hole PSNR / hole L1 / SSIM per mask family, images/s, minutes."""
-    def scores(report: dict, method: str) -> dict[str, tuple[float, float, float]]:
-        return {f: (m["hole_psnr"], m["hole_l1"], m["ssim"]) for f, m in family_scores(report, method).items()}
+def cell(m: dict) -> str:
+    """hole PSNR / hole L1 / SSIM, and the detail ratio and grid peaks (medians) where measured."""
+    text = f"{m['hole_psnr']:.2f} / {m['hole_l1']:.3f} / {m['ssim']:.3f}"
+    if m.get("detail") is not None:
+        text += f" / {m['detail']:.2f}"
+    if m.get("grid4") is not None and m.get("grid2") is not None:
+        text += f" / {m['grid4']:.2f}, {m['grid2']:.2f}"
+    return text
 
+
+def family_cells(run_dir: Path, masks: tuple[str, ...], method: str) -> dict[str, dict]:
+    """Every family's scores of ``method`` in the variant's evaluation reports."""
+    fams: dict[str, dict] = {}
+    for spec in masks:
+        p = run_dir / f"eval_{spec}.json"
+        if p.is_file():
+            fams.update(family_scores(json.loads(p.read_text()), method))
+    return fams
+
+
+def table(suite: Suite, out: Path, names: list[str]) -> str:
+    """One markdown table: hole PSNR / hole L1 / SSIM (/ detail / grid peaks) per mask family, images/s, minutes."""
     rows, families = [], []
     for name in names:
         run_dir = out / name
         if not (run_dir / "trained.json").is_file():
             continue
         meta = json.loads((run_dir / "trained.json").read_text())
-        fams: dict[str, tuple[float, float, float]] = {}
-        for spec in MASKS:
-            p = run_dir / f"eval_{spec}.json"
-            if p.is_file():
-                fams.update(scores(json.loads(p.read_text()), "glcic"))
+        fams = family_cells(run_dir, suite.masks, "glcic")
         families = families or list(fams)
         rows.append((name, meta, fams))
-    paper = out / "paper"
     classical = []
-    for method in CLASSICAL.split(","):
-        fams = {}
-        for spec in MASKS:
-            p = paper / f"eval_{spec}.json"
-            if p.is_file():
-                fams.update(scores(json.loads(p.read_text()), method))
+    for method in suite.classical.split(","):
+        fams = family_cells(out / suite.reference, suite.masks, method)
         if fams:
             classical.append((method, fams))
     speed = json.loads((out / "speed.json").read_text()) if (out / "speed.json").is_file() else None
     head = "| variant | " + " | ".join(families) + " | images/s | minutes |"
     lines = [head, "|" + "---|" * (len(families) + 3)]
     for name, meta, fams in rows:
-        cells = [f"{fams[f][0]:.2f} / {fams[f][1]:.3f} / {fams[f][2]:.3f}" if f in fams else "—" for f in families]
+        cells = [cell(fams[f]) if f in fams else "—" for f in families]
         if speed is not None and name in speed["images_per_s"]:  # one pass: comparable
             ips = "{completion:.0f} / {joint:.0f}".format(**speed["images_per_s"][name])
         else:
-            ips = f"{meta['images_per_s']:.0f} (log)" if meta.get("images_per_s") else "—"
+            ips = f"{meta['images_per_s']:.1f} (log)" if meta.get("images_per_s") else "—"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {ips} | {meta['minutes']:.1f} |")
     for method, fams in classical:
-        cells = [f"{fams[f][0]:.2f} / {fams[f][1]:.3f} / {fams[f][2]:.3f}" if f in fams else "—" for f in families]
+        cells = [cell(fams[f]) if f in fams else "—" for f in families]
         lines.append(f"| {method} (classical) | " + " | ".join(cells) + " | — | — |")
-    note = "\n\nCells: hole PSNR (dB) / hole L1 / SSIM, CelebA val at 64 px. "
+    note = f"\n\nCells: hole PSNR (dB) / hole L1 / SSIM [/ detail / grid peaks at 4 px, 2 px], {suite.what}. "
     if speed is not None:
         note += f"images/s: completion / joint phase, one `--speed` pass on {speed['cpu']}. "
     note += "minutes: the variant's own training time (from its log).\n"
@@ -199,27 +264,33 @@ def table(out: Path, names: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True, help="folder for the runs (outside the repository)")
+    p.add_argument("--suite", choices=sorted(SUITES), default="faces",
+                   help="faces: the report's improvements at 64 px (docs/ablations.md); scenes: the sharp-fill "
+                        "options, each fine-tuning the shipped scenes model")
     p.add_argument("--steps", type=int, default=3500, help="training steps of every variant (all three phases)")
     p.add_argument("--limit", type=int, default=0, help="val faces per evaluation (0 = all 780)")
     p.add_argument("--only", default="", help="comma-separated variants (default: all, in order)")
     p.add_argument("--report-only", action="store_true", help="only print the table of what is done")
+    p.add_argument("--train-only", action="store_true", help="train (and note speed) but do not export or evaluate")
     p.add_argument("--markdown", type=Path, help="also write the table here")
     p.add_argument("--speed", type=int, default=0, metavar="STEPS",
                    help="only time every variant's completion and joint phases, STEPS steps each, in one pass")
     args = p.parse_args(argv)
-    names = [n for n in args.only.split(",") if n] or list(VARIANTS)
-    unknown = [n for n in names if n not in VARIANTS]
+    suite = SUITES[args.suite]
+    names = [n for n in args.only.split(",") if n] or list(suite.variants)
+    unknown = [n for n in names if n not in suite.variants]
     if unknown:
-        p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+        p.error(f"unknown variant(s) {', '.join(unknown)} in the {args.suite} suite; known: {', '.join(suite.variants)}")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.speed:
-        speed_pass(names, args.out, args.speed)
+        speed_pass(suite, names, args.out, args.speed)
     elif not args.report_only:
         for name in names:
             print(f"ablate: {name}", flush=True)
-            train_variant(name, args.out, args.steps)
-            evaluate_variant(name, args.out, args.limit)
-    md = table(args.out, names)
+            train_variant(suite, name, args.out, args.steps)
+            if not args.train_only:
+                evaluate_variant(suite, name, args.out, args.limit)
+    md = table(suite, args.out, names)
     print(md)
     if args.markdown:
         args.markdown.write_text(md)

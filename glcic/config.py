@@ -19,6 +19,8 @@ from glcic.errors import ConfigError
 from glcic.options import (
     DATA_FORMATS,
     DEFAULT_DATA_ROOT,
+    DISCRIMINATORS,
+    GAN_LOSSES,
     HOLE_WEIGHTINGS,
     NORMS,
     OPTIMIZERS,
@@ -26,6 +28,7 @@ from glcic.options import (
     PRECISIONS,
     PREFILLS,
     TRAIN_MASK_KINDS,
+    UPSAMPLES,
     check_choice,
 )
 
@@ -62,6 +65,15 @@ class ModelConfig:
     network returns its pre-fill, and keeping the pre-fill where it is right (thin holes,
     with ``prefill: biharmonic``) costs the network nothing. The value range stays the one
     ``output`` names. False: the paper's output, the activation of the last layer alone."""
+    upsample: str = "deconv"
+    """How the decoder doubles its resolution (Table 1's two "deconv" rows): 'deconv' (the
+    paper's 4x4 transposed convolutions with stride 1/2) or 'resize' (nearest-neighbour
+    resize to twice the size, then a 3x3 convolution: Odena et al. 2016's cure for the
+    checkerboard of transposed convolutions; the same receptive field)."""
+    discriminator: str = "context"
+    """'context' (the paper's global + local discriminators, Table 2) or 'patch' (an
+    SN-PatchGAN as in DeepFill v2: 5x5 stride-2 convolutions with spectral norm and leaky
+    ReLU, no batch norm, one logit per region of the whole image; the local patch is unused)."""
 
     @property
     def value_range(self) -> tuple[float, float]:
@@ -147,6 +159,14 @@ class TrainConfig:
     """Generator maximises log D(G(z)) instead of minimising log(1 - D(G(z)))."""
     real_label: float = 1.0
     """One-sided label smoothing: target for real images (the report: 0.75)."""
+    gan_loss: str = "bce"
+    """'bce' (the paper's eq. 2 on logits) or 'hinge' (SN-PatchGAN's: the discriminator
+    minimises relu(1 - D(x)) + relu(1 + D(C(x))), the completion network -D(C(x)))."""
+    fm_weight: float = 0.0
+    """Weight of a feature-matching term in the joint phase (pix2pixHD, Wang et al. 2018): the
+    L1 distance between the discriminator's features of the completed image and of the real
+    one, layer by layer. The two differ only in the hole, so it asks the fill to look like the
+    photo to the discriminator's own filters. 0 keeps it out (the paper)."""
     attr_weight: float = 1.0
     """Weight of the auxiliary attribute BCE (needs model.attributes > 0)."""
     precision: str = "auto"
@@ -190,6 +210,9 @@ class Config:
             ("mask.kind", k.kind, TRAIN_MASK_KINDS),
             ("train.optimizer", t.optimizer, OPTIMIZERS),
             ("train.hole_weighting", t.hole_weighting, HOLE_WEIGHTINGS),
+            ("model.upsample", m.upsample, UPSAMPLES),
+            ("model.discriminator", m.discriminator, DISCRIMINATORS),
+            ("train.gan_loss", t.gan_loss, GAN_LOSSES),
             ("train.precision", t.precision, PRECISIONS),
         ):
             check_choice(name, value, allowed, error=ConfigError)
@@ -228,6 +251,13 @@ class Config:
             raise ConfigError(
                 f"train.val_images must be >= 1 (the fixed val batch of the sample grids and val/C_mse); "
                 f"got {t.val_images}"
+            )
+        if not t.fm_weight >= 0.0:
+            raise ConfigError(f"train.fm_weight must be >= 0 (0 = no feature matching); got {t.fm_weight}")
+        if m.discriminator == "patch" and m.attributes > 0:
+            raise ConfigError(
+                "model.attributes needs the context discriminator's joint features; set "
+                "model.discriminator=context or model.attributes=0"
             )
         if not t.l1_weight >= 0.0:
             raise ConfigError(f"train.l1_weight must be >= 0 (0 = the paper's MSE alone); got {t.l1_weight}")

@@ -8,6 +8,8 @@
   hole L1 that evaluations report and MSE-trained networks trail diffusion methods on.
 - not in the paper: ``train.hole_weighting: image`` averages the hole losses per image, then
   over the images, instead of over every hole pixel of the batch.
+- not in the paper: the hinge GAN loss (``train.gan_loss: hinge``, SN-PatchGAN) and the
+  feature-matching term (``train.fm_weight``, pix2pixHD), options for sharper fills.
 
 The discriminator returns logits, so the sigmoid of Table 2 lives inside
 binary_cross_entropy_with_logits (numerically safer, same objective).
@@ -72,14 +74,20 @@ def _hole_mean(
     return values.sum() / torch.as_tensor(count * channels, dtype=torch.float32).clamp_min(1.0)
 
 
-def generator_adversarial(fake_logit: torch.Tensor, nonsaturating: bool = True) -> tuple[torch.Tensor, Stats]:
+def generator_adversarial(
+    fake_logit: torch.Tensor, nonsaturating: bool = True, gan_loss: str = "bce"
+) -> tuple[torch.Tensor, Stats]:
     """The completion network's adversarial term (to be multiplied by alpha, eq. 3).
 
     nonsaturating=True (the report's choice, Goodfellow et al. 2014): minimise
     -log D(C(x)); otherwise the paper's minimax form: minimise log(1 - D(C(x))).
+    ``gan_loss="hinge"`` (SN-PatchGAN): minimise -D(C(x)), the mean over every logit.
+    The logits may be (B,) or (B, N) (one per region: ``model.discriminator: patch``).
     """
     logit = fake_logit.float()
-    if nonsaturating:
+    if gan_loss == "hinge":
+        loss = -logit.mean()
+    elif nonsaturating:
         loss = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
     else:
         loss = -F.binary_cross_entropy_with_logits(logit, torch.zeros_like(logit))
@@ -90,14 +98,20 @@ def discriminator_loss(
     real_logit: torch.Tensor,
     fake_logit: torch.Tensor,
     real_label: float = 1.0,
+    gan_loss: str = "bce",
 ) -> tuple[torch.Tensor, Stats]:
     """Binary cross-entropy of real (x, M_d) against completed (C(x, M_c), M_c) (eq. 2).
 
     real_label < 1 is one-sided label smoothing (Salimans et al. 2016; the report: 0.75).
+    ``gan_loss="hinge"`` (SN-PatchGAN; Lim & Ye 2017): relu(1 - D(x)) + relu(1 + D(C(x))),
+    each the mean over every logit (``real_label`` unused).
     """
     real, fake = real_logit.float(), fake_logit.float()
-    loss_real = F.binary_cross_entropy_with_logits(real, torch.full_like(real, real_label))
-    loss_fake = F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    if gan_loss == "hinge":
+        loss_real, loss_fake = F.relu(1 - real).mean(), F.relu(1 + fake).mean()
+    else:
+        loss_real = F.binary_cross_entropy_with_logits(real, torch.full_like(real, real_label))
+        loss_fake = F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
     stats = {
         "loss/D_real": loss_real.item(),
         "loss/D_fake": loss_fake.item(),
@@ -105,6 +119,21 @@ def discriminator_loss(
         "acc/D_fake": (fake < 0).float().mean().item(),
     }
     return loss_real + loss_fake, stats
+
+
+def feature_matching(fake_maps: list[torch.Tensor], real_maps: list[torch.Tensor]) -> tuple[torch.Tensor, Stats]:
+    """pix2pixHD's feature-matching term (Wang et al. 2018, eq. 4): the mean absolute difference
+    between the discriminator's maps of the completed and of the real image, averaged over
+    the layers. The real maps are targets (no gradient).
+
+    Args:
+        fake_maps, real_maps: the same layers' maps, each (B, C_i, ...) for both.
+    """
+    if len(fake_maps) != len(real_maps) or not fake_maps:
+        raise ValueError(f"feature matching needs the same layers on both sides; got {len(fake_maps)} and {len(real_maps)}")
+    terms = [(f.float() - r.detach().float()).abs().mean() for f, r in zip(fake_maps, real_maps, strict=True)]
+    loss = torch.stack(terms).mean()
+    return loss, {"loss/C_fm": loss.item()}
 
 
 def attribute_loss(attr_logits: torch.Tensor, attrs: torch.Tensor) -> tuple[torch.Tensor, Stats]:

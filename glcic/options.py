@@ -14,9 +14,12 @@ from glcic.errors import InputError
 
 # --------------------------------------------------------------------------- inference
 
-CLASSICAL_METHODS = ("telea", "ns", "biharmonic", "mean", "fsr")
+CLASSICAL_METHODS = ("telea", "ns", "biharmonic", "mean", "fsr", "patchmatch")
 """Methods that need no network (see :mod:`glcic.classical`); ``fsr`` is OpenCV contrib's
-frequency-selective reconstruction (slow: about 0.2 s for a 64x64 image)."""
+frequency-selective reconstruction (slow: about 0.2 s for a 64x64 image); ``patchmatch`` is
+PatchMatch (Barnes et al. 2009) through PyPatchMatch, the exemplar method that copies
+texture from the known pixels (it needs that package's native library:
+:func:`glcic.classical.available_methods` says which methods can run here)."""
 METHODS = ("glcic", *CLASSICAL_METHODS)
 """``glcic`` is the completion network; the rest are classical baselines."""
 STRATEGIES = ("auto", "original", "resize", "crop")
@@ -59,7 +62,14 @@ DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_DATA_ROOT = "../shared/data/celeba"
 """Where training and evaluation look for CelebA unless told otherwise."""
 METRICS = ("psnr", "ssim", "hole_psnr", "hole_l1")
-"""Per-image scores (see :mod:`glcic.metrics`), in report order."""
+"""Per-image scores (see :mod:`glcic.metrics`), in report order; averaged over images."""
+GRID_PERIODS = (4, 2)
+"""Periods (px) of the decoder's upsampling pattern that :func:`glcic.metrics.grid_peaks` reads:
+two stride-2 transposed convolutions repeat every 4 and every 2 pixels."""
+TEXTURE_METRICS = ("detail", *(f"grid_peak_{p}" for p in GRID_PERIODS))
+"""Per-image measures of the fill's texture (:func:`glcic.metrics.texture_metrics`): the hole
+detail ratio and the grid peaks; ``NaN`` for a hole without an interior. Summarised by the
+median and the mean over the images where they are defined (``detail_median``, ...)."""
 NATIVE_SIZE = "native"
 """``glcic evaluate --size native``: every image at its own size, through the pipeline with the
 inference defaults above (instead of cropped and resized to the model's resolution)."""
@@ -80,6 +90,13 @@ TRAIN_MASK_KINDS = ("rect", "freeform", "mix", "folder")
 PREFILLS = ("mean", "telea", "biharmonic")
 OPTIMIZERS = ("adadelta", "adam")
 HOLE_WEIGHTINGS = ("pixel", "image")
+UPSAMPLES = ("deconv", "resize")
+"""How the completion network's decoder doubles its resolution: 'deconv' (the paper's 4x4 stride-1/2
+transposed convolutions) or 'resize' (nearest-neighbour resize, then a 3x3 convolution)."""
+DISCRIMINATORS = ("context", "patch")
+"""'context': the paper's global + local discriminators joined by a fully connected layer;
+'patch': an SN-PatchGAN (DeepFill v2) that gives one logit per region of the image."""
+GAN_LOSSES = ("bce", "hinge")
 
 
 def check_choice(

@@ -1,4 +1,4 @@
-"""Networks: the completion network and the context discriminators."""
+"""Networks: the completion network, the context discriminators and the SN-PatchGAN option."""
 
 from glcic.models.completion import (
     CompletionNetwork,
@@ -12,6 +12,8 @@ from glcic.models.discriminators import (
     ContextDiscriminator,
     GlobalDiscriminator,
     LocalDiscriminator,
+    PatchDiscriminator,
+    build_discriminator,
 )
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "ContextDiscriminator",
     "GlobalDiscriminator",
     "LocalDiscriminator",
+    "PatchDiscriminator",
+    "build_discriminator",
     "composite",
     "fill_holes",
     "layer_table",

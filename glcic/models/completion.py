@@ -2,7 +2,9 @@
 
 A fully convolutional encoder-decoder that works at 1/4 resolution in the
 middle, with four dilated convolutions (dilation 2, 4, 8, 16) that widen the
-receptive field without losing resolution, and two deconvolutions back up.
+receptive field without losing resolution, and two deconvolutions back up
+(``model.upsample: resize``: nearest-neighbour resizes, each followed by a 3x3
+convolution, instead).
 
 Input: an image with holes pre-filled by the dataset mean pixel, plus a binary
 mask channel (1 = hole). Output: an image of the same size in the configured
@@ -95,8 +97,14 @@ class CompletionNetwork(nn.Module):
         for i, spec in enumerate(self.table):
             out_ch = 3 if spec.kind == "output" else _scaled(spec.channels, cfg.width)
             last = spec.kind == "output"
-            if spec.kind == "deconv":
-                conv: nn.Module = nn.ConvTranspose2d(
+            block: list[nn.Module] = []
+            if spec.kind == "deconv" and cfg.upsample == "resize":
+                # Resize-convolution (Odena et al. 2016): every output pixel gets the same
+                # number of kernel taps, so no checkerboard; same receptive field as the deconv.
+                block.append(nn.Upsample(scale_factor=2, mode="nearest"))
+                conv: nn.Module = nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=cfg.norm == "none")
+            elif spec.kind == "deconv":
+                conv = nn.ConvTranspose2d(
                     in_ch, out_ch, spec.kernel, stride=spec.stride, padding=1, bias=last or cfg.norm == "none"
                 )
             else:
@@ -110,7 +118,7 @@ class CompletionNetwork(nn.Module):
                     dilation=spec.dilation,
                     bias=last or cfg.norm == "none",
                 )
-            block = [conv]
+            block.append(conv)
             if not last:
                 if cfg.norm == "batch":
                     block.append(nn.BatchNorm2d(out_ch))

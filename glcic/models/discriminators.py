@@ -6,6 +6,10 @@ outputs; the two vectors are concatenated and a last fully connected layer
 gives one real/fake logit (the paper's sigmoid is folded into the loss).
 An optional auxiliary head on the concatenated 2048-d features predicts K
 attribute logits (the report's semi-supervised discriminator).
+
+Not in the paper: ``model.discriminator: patch`` replaces the pair by an SN-PatchGAN
+(Yu et al. 2019, DeepFill v2), :class:`PatchDiscriminator`. Both give every block's
+feature maps (``run``) for the feature-matching loss (``train.fm_weight``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
+from torch.nn.utils.parametrizations import spectral_norm
 
 from glcic import native
 from glcic.config import ModelConfig
@@ -49,24 +54,38 @@ class _ConvTower(nn.Module):
         super().__init__()
         self.size = size
         layers: list[nn.Module] = []
+        self.blocks: list[tuple[int, int]] = []  # each convolution's (first, end) index in self.convs
         in_ch, s = 3, size
         for i in range(num_convs(size)):
             out_ch = max(1, int(round(CHANNELS[min(i, len(CHANNELS) - 1)] * width)))
+            start = len(layers)
             layers.append(nn.Conv2d(in_ch, out_ch, 5, stride=2, padding=2, bias=norm == "none"))
             if norm == "batch":
                 layers.append(nn.BatchNorm2d(out_ch))
             layers.append(nn.ReLU(inplace=True))
+            self.blocks.append((start, len(layers)))
             in_ch, s = out_ch, (s + 1) // 2
         self.convs = nn.Sequential(*layers)
         self.fc = nn.Linear(in_ch * s * s, features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-2:] != (self.size, self.size):
-            raise InputError(
-                f"{type(self).__name__} expects (B, 3, {self.size}, {self.size}); got {tuple(x.shape)}"
-            )
-        h = run_sequence(self.convs, x, _conv_or_matmul)  # (B, C, s, s)
-        return torch.relu(run_module(self.fc, h.flatten(1)))  # (B, 1024)
+        return self.run(x)[0]
+
+    def run(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(B, 1024) features, and the map after each convolution block (for feature matching)."""
+        check_square(self, x, self.size)
+        maps = []
+        h = x
+        for a, b in self.blocks:
+            h = run_sequence(self.convs[a:b], h, _conv_or_matmul)  # (B, C_i, s_i, s_i)
+            maps.append(h)
+        return torch.relu(run_module(self.fc, h.flatten(1))), maps  # (B, 1024)
+
+
+def check_square(module: nn.Module, x: torch.Tensor, size: int) -> None:
+    """Raise InputError unless ``x`` is (B, 3, size, size)."""
+    if x.ndim != 4 or x.shape[1] != 3 or x.shape[-2:] != (size, size):
+        raise InputError(f"{type(module).__name__} expects (B, 3, {size}, {size}); got {tuple(x.shape)}")
 
 
 def _conv_or_matmul(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -195,7 +214,70 @@ class ContextDiscriminator(nn.Module):
         self.aux = nn.Linear(2048, cfg.attributes) if cfg.attributes > 0 else None
 
     def forward(self, image: torch.Tensor, patch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        feats = torch.cat([self.global_d(image), self.local_d(patch)], dim=1)  # (B, 2048)
+        logit, attrs, _ = self.run(image, patch)
+        return logit, attrs
+
+    def run(
+        self, image: torch.Tensor, patch: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor]]:
+        """:meth:`forward`'s logit and attribute logits, and every block's map of both towers."""
+        g, g_maps = self.global_d.run(image)
+        loc, l_maps = self.local_d.run(patch)
+        feats = torch.cat([g, loc], dim=1)  # (B, 2048)
         logit = run_module(self.fc, feats).squeeze(1)  # (B,)
         attrs = run_module(self.aux, feats) if self.aux is not None else None  # (B, K)
-        return logit, attrs
+        return logit, attrs, [*g_maps, *l_maps, g, loc]
+
+
+PATCH_CHANNELS = (64, 128, 256, 256, 256, 256)
+"""SN-PatchGAN's channels at width 1 (Yu et al. 2019, DeepFill v2)."""
+
+
+class PatchDiscriminator(nn.Module):
+    """SN-PatchGAN (``model.discriminator: patch``): one logit per region of the whole image.
+
+    5x5 stride-2 convolutions (64, 128, 256, 256, 256 ... channels at width 1) with spectral
+    norm (Miyato et al. 2018) and leaky ReLU (0.2), no batch norm, until the map is at most
+    4x4; every value of the last map is a logit whose receptive field covers most of the
+    image. Trained with the hinge loss (``train.gan_loss: hinge``) in DeepFill v2. Same call
+    as :class:`ContextDiscriminator`; the local patch is not used.
+
+    Shapes:
+        image: (B, 3, S, S) in the model's value range. Returns (logits (B, N), None).
+    """
+
+    def __init__(self, image_size: int, cfg: ModelConfig | None = None) -> None:
+        super().__init__()
+        cfg = cfg or ModelConfig()
+        self.size = image_size
+        convs = []
+        in_ch = 3
+        for i in range(num_convs(image_size)):
+            out_ch = max(1, int(round(PATCH_CHANNELS[min(i, len(PATCH_CHANNELS) - 1)] * cfg.disc_width)))
+            convs.append(spectral_norm(nn.Conv2d(in_ch, out_ch, 5, stride=2, padding=2)))
+            in_ch = out_ch
+        self.convs = nn.ModuleList(convs)
+
+    def forward(self, image: torch.Tensor, patch: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
+        logits, _, _ = self.run(image, patch)
+        return logits, None
+
+    def run(self, image: torch.Tensor, patch: torch.Tensor | None = None) -> tuple[torch.Tensor, None, list[torch.Tensor]]:
+        """:meth:`forward`'s logits, and the map after every convolution but the last."""
+        del patch
+        check_square(self, image, self.size)
+        maps = []
+        h = image
+        for i, conv in enumerate(self.convs):
+            h = conv(h)  # (B, C_i, s_i, s_i)
+            if i < len(self.convs) - 1:
+                h = F.leaky_relu(h, 0.2)
+                maps.append(h)
+        return h.flatten(1), None, maps  # (B, C s s)
+
+
+def build_discriminator(image_size: int, local_size: int, cfg: ModelConfig) -> nn.Module:
+    """The discriminator ``model.discriminator`` names: the paper's context pair or SN-PatchGAN."""
+    if cfg.discriminator == "patch":
+        return PatchDiscriminator(image_size, cfg)
+    return ContextDiscriminator(image_size, local_size, cfg)

@@ -31,14 +31,18 @@ class FoldedConv(nn.Module):
     """One block of the completion network (conv or deconv, batch norm, activation) as one op.
 
     Args:
-        block: a ``nn.Sequential`` of ``Conv2d`` or ``ConvTranspose2d``, an optional
-            ``BatchNorm2d`` and the activation (``ReLU``, ``Sigmoid`` or ``Tanh``).
+        block: a ``nn.Sequential`` of an optional ``Upsample`` (``model.upsample: resize``),
+            ``Conv2d`` or ``ConvTranspose2d``, an optional ``BatchNorm2d`` and the activation
+            (``ReLU``, ``Sigmoid`` or ``Tanh``).
         dtype: the dtype to store the folded weights in (``None``: float32).
     """
 
     def __init__(self, block: nn.Sequential, dtype: torch.dtype | None) -> None:
         super().__init__()
-        conv, *rest = list(block)
+        first, *rest = list(block)
+        # model.upsample=resize: a nearest-neighbour resize before the convolution.
+        self.upsample = isinstance(first, nn.Upsample)
+        conv = rest.pop(0) if self.upsample else first
         bn = next((m for m in rest if isinstance(m, nn.BatchNorm2d)), None)
         # The last block of a residual network (model.residual) has no activation.
         acts = [m for m in rest if not isinstance(m, nn.BatchNorm2d)]
@@ -62,6 +66,8 @@ class FoldedConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.weight.dtype)
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         if x.device.type == "cpu" and torch.backends.mkldnn.is_available():
             # oneDNN applies the activation to the convolution's output in place.
             if self.transposed:

@@ -15,7 +15,8 @@ What loads:
   exception: when the source's output means something else (``model.output`` or
   ``model.residual`` differ) its output layer is not copied, and the new one keeps its own
   initialisation (zero for a residual output, so the warm-started network begins at its
-  pre-fill).
+  pre-fill). Likewise, when ``model.upsample`` differs, the two upsampling layers (Table 1's
+  deconvolutions, or their resize-convolutions) start fresh and every other layer loads.
 - The discriminators, from a checkpoint whose discriminator has the same shapes (the same
   ``data.size``, ``mask.local_size``, ``model.disc_width``, ``model.attributes``); otherwise
   they start fresh, which the run says. A bundle holds no discriminator.
@@ -31,11 +32,14 @@ import torch
 
 from glcic.config import Config, ModelConfig
 from glcic.errors import BundleError, ConfigError
+from glcic.models.completion import layer_table
 from glcic.training.checkpoint import checkpoint_dir, load_checkpoint
 from glcic.training.step import Nets
 
 OUTPUT_LAYER = "layers.16."
 """Prefix of the completion network's output layer in its state dict (Table 1's last row)."""
+UPSAMPLE_LAYERS = tuple(f"layers.{i}." for i, spec in enumerate(layer_table()) if spec.kind == "deconv")
+"""Prefixes of the two upsampling layers (Table 1's deconvolutions)."""
 
 
 def read_source(source: str) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
@@ -71,9 +75,12 @@ def completion_weights(
         ConfigError: a tensor is missing or of another shape (a different layout).
     """
     same_output = (src.output, src.residual) == (cfg.output, cfg.residual)
+    fresh = () if same_output else (OUTPUT_LAYER,)
+    if src.upsample != cfg.upsample:
+        fresh += UPSAMPLE_LAYERS
     chosen: dict[str, torch.Tensor] = {}
     for key, mine in own.items():
-        if key.startswith(OUTPUT_LAYER) and not same_output:
+        if key.startswith(fresh):
             continue
         theirs = weights.get(key)
         if theirs is None or theirs.shape != mine.shape:
@@ -111,6 +118,9 @@ def init_from(source: str, cfg: Config, nets: Nets, main: bool = True) -> dict[s
                 f"its output layer was not copied (output {src.output}, residual {src.residual} there; "
                 f"{cfg.model.output}, {cfg.model.residual} here)"
             )
+        if src.upsample != cfg.model.upsample:
+            notes.append(f"its upsampling layers were not copied (upsample {src.upsample} there, "
+                         f"{cfg.model.upsample} here)")
         notes.append("discriminators too" if disc_fits else "discriminators start fresh")
         print(f"glcic train: completion network initialised from {source}; {'; '.join(notes)}", file=sys.stderr)
     return {"output_layer": same_output, "discriminator": disc_fits}

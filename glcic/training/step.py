@@ -3,7 +3,7 @@
     phase          trains                      loss of the completion network
     completion     C alone                     masked MSE (eq. 1)
     discriminator  D alone                     (D: eq. 2)
-    joint          C and D                     MSE + alpha * GAN (eq. 3)
+    joint          C and D                     MSE + alpha * GAN (eq. 3) [+ fm_weight * feature matching]
 
 :func:`training_step` is the whole update for one phase; the training loop
 (:mod:`glcic.training.loop`) and ``benchmarks/bench_train.py`` both call it, on
@@ -21,11 +21,18 @@ from glcic.data.masks import crop_windows
 from glcic.losses import (
     attribute_loss,
     discriminator_loss,
+    feature_matching,
     generator_adversarial,
     masked_l1,
     masked_mse,
 )
-from glcic.models import CompletionNetwork, ContextDiscriminator, composite
+from glcic.models import (
+    CompletionNetwork,
+    ContextDiscriminator,
+    PatchDiscriminator,
+    build_discriminator,
+    composite,
+)
 from glcic.models.inference import FrozenCopy
 from glcic.precision import autocast, resolve_precision
 from glcic.prefill import prefill
@@ -75,7 +82,7 @@ class Nets:
     """The completion network, the context discriminator, their optimisers and the loss scaler."""
 
     netC: CompletionNetwork
-    netD: ContextDiscriminator
+    netD: ContextDiscriminator | PatchDiscriminator
     opt_c: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
@@ -107,7 +114,7 @@ def build_nets(cfg: Config, device: torch.device) -> Nets:
     """
     tc, fmt = cfg.train, memory_format(cfg.train)
     netC = CompletionNetwork(cfg.model).to(device)
-    netD = ContextDiscriminator(cfg.data.size, cfg.mask.local_size, cfg.model).to(device)
+    netD = build_discriminator(cfg.data.size, cfg.mask.local_size, cfg.model).to(device)
     netC.to(memory_format=fmt)
     netD.to(memory_format=fmt)
     opt_c = make_optimizer(netC.parameters(), tc.optimizer, tc.lr_c, tc.weight_decay, tc.adam_betas)
@@ -159,7 +166,7 @@ def training_step(
             imgs = torch.cat([x, fake])  # (2b, 3, H, W)
             patches = torch.cat([crop_windows(x, batch.win_d, local), crop_windows(fake, win_c, local)])
             logits, attr_logits = netD(imgs, patches)  # (2b,), (2b, K) or None
-        loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label)
+        loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label, tc.gan_loss)
         stats.update(s)
         if attr_logits is not None and batch.attrs.numel():
             # The report's semi-supervised term: attributes of real images only.
@@ -182,15 +189,26 @@ def training_step(
             l1, s = masked_l1(out, x, m, holes, per_image)
             stats.update(s)
             loss_c = loss_c + tc.l1_weight * l1
-        if phase.train_d and tc.alpha > 0:
+        if phase.train_d and (tc.alpha > 0 or tc.fm_weight > 0):
             # Freeze netD so that no generator-loss gradient reaches its parameters
             # (and so its next update sees only the discriminator loss).
             netD.requires_grad_(False)
             with autocast(x.device, nets.amp):
-                logit, _ = netD(completed, crop_windows(completed, win_c, local))  # (b,)
-            adv, s = generator_adversarial(logit, tc.nonsaturating)
-            stats.update(s)
-            loss_c = loss_c + tc.alpha * adv
+                if tc.fm_weight > 0:
+                    # The completed and the real image in one batch, so that batch norm
+                    # normalises both alike and their maps compare (same windows for both).
+                    both = torch.cat([completed, x])  # (2b, 3, H, W)
+                    logit, _, maps = netD.run(both, crop_windows(both, torch.cat([win_c, win_c]), local))
+                    logit = logit[:b]
+                    fm, s = feature_matching([f[:b] for f in maps], [f[b:] for f in maps])
+                    stats.update(s)
+                    loss_c = loss_c + tc.fm_weight * fm
+                else:
+                    logit, _ = netD(completed, crop_windows(completed, win_c, local))  # (b,) or (b, N)
+            if tc.alpha > 0:
+                adv, s = generator_adversarial(logit, tc.nonsaturating, tc.gan_loss)
+                stats.update(s)
+                loss_c = loss_c + tc.alpha * adv
         _check_finite(loss_c, step, phase.name, "completion network")
         nets.opt_c.zero_grad(set_to_none=True)
         scaler.scale(loss_c).backward()

@@ -60,14 +60,16 @@ def test_blocked_adadelta_is_torchs_adadelta_bit_for_bit(monkeypatch, weight_dec
 
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-4])
 def test_fused_adam_is_torchs_adam_and_stays_fused_after_a_resume(weight_decay):
-    """Bit for bit without weight decay; with it, within one float32 rounding (a fused multiply-add)."""
+    """Within a float32 rounding of torch's Adam: the fused kernel's vector path may contract a
+    multiply and an add into one rounding (bit for bit on the AMX machine; on the AMD EPYC one,
+    one element in a few thousand differs). The rounding is of the step (size about lr), so
+    the tolerance is a few units of the last place of the step: absolute lr * 2**-21."""
     ps = _params()
     qs = _copies(ps)
     fast = make_optimizer(ps, "adam", 1e-3, weight_decay, [0.5, 0.999])
     plain = torch.optim.Adam(qs, lr=1e-3, betas=(0.5, 0.999), weight_decay=weight_decay, foreach=False)
     assert fast.param_groups[0]["fused"]
-    rtol = 0 if weight_decay == 0 else 1e-6
-    _step_both(fast, plain, ps, qs, 3, lambda p, q: torch.testing.assert_close(p, q, rtol=rtol, atol=0))
+    _step_both(fast, plain, ps, qs, 3, lambda p, q: torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-3 * 2**-21))
     fast.load_state_dict(plain.state_dict())  # a checkpoint written without the flag
     assert fast.param_groups[0]["fused"] and not fast.param_groups[0]["foreach"]
 
