@@ -12,7 +12,9 @@ Two changes are made on the way, both because the pixels changed:
   to 1 (in EXIF and in XMP's ``tiff:Orientation``), or a viewer would turn them again;
 - a part that cannot be read is dropped with a warning instead of being copied: an ICC
   profile that is corrupt (no ``acsp`` header, a wrong length, or one littlecms refuses),
-  EXIF whose tags cannot be parsed at all.
+  EXIF whose tags cannot be parsed at all;
+- EXIF's thumbnail (its second IFD, a small copy of the original picture) is dropped: it
+  would still show what the hole covered.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
-from PIL import Image
+from PIL import ExifTags, Image
 
 __all__ = ["SourceInfo", "attach_info", "icc_colour_space", "read_info", "webp_is_lossy"]
 
@@ -57,7 +59,8 @@ class SourceInfo:
         icc_profile: the ICC colour profile (checked: a corrupt one is None), or None.
         exif: the EXIF block (``Exif\\0\\0`` + TIFF header + IFDs, as PIL's ``exif=``
             takes it), with the orientation reset to 1 when the pixels were turned
-            upright; None when there was none or it could not be parsed.
+            upright and without its thumbnail; None when there was none or it could
+            not be parsed.
         xmp: the XMP packet (UTF-8 bytes), ``tiff:Orientation`` reset like EXIF's; or None.
         orientation: the EXIF orientation the pixels were turned upright by (1 = not
             turned; 5-8 swap width and height).
@@ -221,9 +224,16 @@ def _exif(im: Image.Image, name: str, orientation: int) -> bytes | None:
             stacklevel=3,
         )
         return None
-    if orientation == 1 or exif.get(ORIENTATION, 1) == 1:
+    try:
+        thumbnail = bool(exif.get_ifd(ExifTags.IFD.IFD1))
+    except Exception:  # noqa: BLE001 - an unreadable second IFD: rewrite without it
+        thumbnail = True
+    if not thumbnail and (orientation == 1 or exif.get(ORIENTATION, 1) == 1):
         return raw if raw.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + raw  # as it was, bit for bit
-    exif[ORIENTATION] = 1  # the pixels are upright now
+    # Rewritten by PIL, which writes no second IFD: the thumbnail (a small copy of the
+    # original picture, which would still show what was filled) goes.
+    if orientation != 1 and ORIENTATION in exif:
+        exif[ORIENTATION] = 1  # the pixels are upright now
     return exif.tobytes()
 
 

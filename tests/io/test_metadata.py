@@ -132,3 +132,28 @@ def test_webp_lossy_or_lossless_from_its_chunks() -> None:
         assert webp_is_lossy(f) is lossy and f.tell() == 0
         if lossy is not None:
             assert load_image(data).info.webp_lossy is lossy
+
+
+def _exif_with_thumbnail(thumb: bytes) -> bytes:
+    """EXIF as cameras write it: IFD0 (make) and IFD1 pointing at a JPEG thumbnail."""
+    import struct
+
+    ifd0 = struct.pack(">H", 1) + struct.pack(">HHI4s", 0x010F, 2, 4, b"Cam\x00") + struct.pack(">I", 26)
+    ifd1 = struct.pack(">H", 2) + struct.pack(">HHII", 0x0201, 4, 1, 56) + struct.pack(">HHII", 0x0202, 4, 1, len(thumb))
+    ifd1 += struct.pack(">I", 0)
+    return b"Exif\x00\x00" + b"MM\x00\x2a" + struct.pack(">I", 8) + ifd0 + ifd1 + thumb
+
+
+def test_exif_thumbnail_of_the_original_is_not_carried() -> None:
+    """The EXIF thumbnail is a small copy of the original picture: it would still show what was filled."""
+    from PIL import ExifTags
+
+    thumb = encode(Image.fromarray(photo(16, 16)), "JPEG")
+    raw = _exif_with_thumbnail(thumb)
+    src = Image.Exif()
+    src.load(raw)
+    assert src.get_ifd(ExifTags.IFD.IFD1)[0x0202] == len(thumb)  # the test's EXIF has one
+    info = load_image(encode(Image.fromarray(photo()), "JPEG", exif=raw)).info
+    kept = Image.Exif()
+    kept.load(info.exif)
+    assert kept[0x010F] == "Cam" and not kept.get_ifd(ExifTags.IFD.IFD1) and thumb not in info.exif
