@@ -9,7 +9,7 @@ Two suites (``--suite``):
   val partition with the literature's binned NVIDIA masks and the ``rect``, ``center`` and
   ``freeform`` sets.
 - ``scenes``: the options for sharp fills (issue 25: feature matching, resize-convolution
-  upsampling, an SN-PatchGAN with the hinge loss), each fine-tuning the shipped ``scenes``
+  upsampling, an SN-PatchGAN with the hinge loss, contextual attention), each fine-tuning the shipped ``scenes``
   model on the same schedule (``scenes128`` warm-started from its weights), evaluated on the
   scene val split at 128 px on blobs, rectangles and strokes, PatchMatch among the classical
   methods.
@@ -110,6 +110,10 @@ SCENE_VARIANTS: dict[str, list[str]] = {
     "ft-alpha0": ["train.alpha=0"],  # no adversarial term at all: what the joint phase gives alone
     "ft-patch": PATCH_GAN,
     "ft-resize+patch+fm": [*RESIZE, *PATCH_GAN, *FM],
+    # DeepFill v1's cure for the blur: the hole's features copied from the known region
+    # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
+    "ft-attention": ["model.attention=true"],
+    "ft-resize+fm+attention": [*RESIZE, *FM, "model.attention=true"],
 }
 
 SUITES = {

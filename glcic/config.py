@@ -70,6 +70,11 @@ class ModelConfig:
     paper's 4x4 transposed convolutions with stride 1/2) or 'resize' (nearest-neighbour
     resize to twice the size, then a 3x3 convolution: Odena et al. 2016's cure for the
     checkerboard of transposed convolutions; the same receptive field)."""
+    attention: bool = False
+    """A contextual attention branch at the network's middle (DeepFill v1, Yu et al. 2018): each
+    position's features get a mix of the known positions' features, weighted by their cosine
+    similarity, so texture is copied from the photo (glcic.models.attention). Its output
+    convolution starts at zero, so a network warm-started without it begins unchanged."""
     discriminator: str = "context"
     """'context' (the paper's global + local discriminators, Table 2) or 'patch' (an
     SN-PatchGAN as in DeepFill v2: 5x5 stride-2 convolutions with spectral norm and leaky

@@ -4,7 +4,8 @@ A fully convolutional encoder-decoder that works at 1/4 resolution in the
 middle, with four dilated convolutions (dilation 2, 4, 8, 16) that widen the
 receptive field without losing resolution, and two deconvolutions back up
 (``model.upsample: resize``: nearest-neighbour resizes, each followed by a 3x3
-convolution, instead).
+convolution, instead). ``model.attention`` adds a contextual attention branch at the
+middle (:mod:`glcic.models.attention`).
 
 Input: an image with holes pre-filled by the dataset mean pixel, plus a binary
 mask channel (1 = hole). Output: an image of the same size in the configured
@@ -23,6 +24,7 @@ from torch import nn
 
 from glcic.config import ModelConfig
 from glcic.errors import InputError
+from glcic.models.attention import ContextualAttention
 from glcic.models.casts import run_module
 from glcic.models.dilated import dilated_conv
 from glcic.models.dilated import eligible as dilated_eligible
@@ -68,6 +70,11 @@ def layer_table(dilations: tuple[int, ...] | list[int] = (2, 4, 8, 16)) -> list[
 # layer index whose output has the same resolution and channel count. The
 # encoder features are added to the decoder's after its activation.
 SKIP_LINKS = {2: 12, 0: 14}
+
+
+ATTENTION_AFTER = 11
+"""``model.attention``: the contextual attention branch runs on the output of this layer (the
+last convolution at 1/4 resolution, before the decoder)."""
 
 
 def _scaled(channels: int, width: float) -> int:
@@ -134,11 +141,13 @@ class CompletionNetwork(nn.Module):
             in_ch = out_ch
             del i
         self.layers = nn.ModuleList(layers)
+        channels = _scaled(self.table[ATTENTION_AFTER].channels, cfg.width)
+        self.attention = ContextualAttention(channels) if cfg.attention else None
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         check_input_size(x)
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
-        y = run_layers(self.layers, h, self.cfg.skip)  # (B, 3, H, W)
+        y = run_layers(self.layers, h, self.cfg.skip, self.attention, mask)  # (B, 3, H, W)
         return residual_output(y, x) if self.cfg.residual else y
 
     def for_inference(self, dtype: torch.dtype | None = None) -> nn.Module:
@@ -154,11 +163,21 @@ class CompletionNetwork(nn.Module):
         return InferenceCompletionNetwork(self, dtype).eval()
 
 
-def run_layers(layers: nn.ModuleList, h: torch.Tensor, skip: bool) -> torch.Tensor:
-    """Table 1's layers in order on ``h`` (B, 4, H, W), with the skip links when ``skip``."""
+def run_layers(
+    layers: nn.ModuleList,
+    h: torch.Tensor,
+    skip: bool,
+    attention: nn.Module | None = None,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Table 1's layers in order on ``h`` (B, 4, H, W), with the skip links when ``skip`` and
+    the contextual attention branch (``model.attention``, given the (B, 1, H, W) ``mask``)
+    after layer :data:`ATTENTION_AFTER`."""
     saved: dict[int, torch.Tensor] = {}
     for i, layer in enumerate(layers):
         h = run_sequence(layer, h, _conv) if isinstance(layer, nn.Sequential) else layer(h)
+        if attention is not None and i == ATTENTION_AFTER:
+            h = attention(h, mask)  # (B, C, H/4, W/4)
         if skip:
             if i in SKIP_LINKS:
                 saved[SKIP_LINKS[i]] = h

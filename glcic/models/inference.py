@@ -16,6 +16,7 @@ fused ops): build it again after the weights change.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -98,6 +99,8 @@ class InferenceCompletionNetwork(nn.Module):
         super().__init__()
         self.cfg = net.cfg
         self.layers = nn.ModuleList(FoldedConv(block, dtype) for block in net.layers)
+        # model.attention: a snapshot of the branch, in the copy's dtype (it has no batch norm to fold).
+        self.attention = None if net.attention is None else copy.deepcopy(net.attention).to(dtype or torch.float32)
         device = next(net.parameters()).device
         self.to(device)
 
@@ -105,7 +108,7 @@ class InferenceCompletionNetwork(nn.Module):
         check_input_size(x)
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
         h = h.to(self.layers[0].weight.dtype).contiguous(memory_format=torch.channels_last)
-        y = run_layers(self.layers, h, self.cfg.skip)  # (B, 3, H, W)
+        y = run_layers(self.layers, h, self.cfg.skip, self.attention, mask)  # (B, 3, H, W)
         return residual_output(y, x).to(y.dtype) if self.cfg.residual else y
 
 

@@ -16,7 +16,10 @@ What loads:
   ``model.residual`` differ) its output layer is not copied, and the new one keeps its own
   initialisation (zero for a residual output, so the warm-started network begins at its
   pre-fill). Likewise, when ``model.upsample`` differs, the two upsampling layers (Table 1's
-  deconvolutions, or their resize-convolutions) start fresh and every other layer loads.
+  deconvolutions, or their resize-convolutions) start fresh and every other layer loads; and
+  a contextual attention branch (``model.attention``) the source lacks starts at its own
+  initialisation (a zero update), so the warm-started network begins as the source. A source
+  with the branch into a network without it is refused (its weights would be lost).
 - The discriminators, from a checkpoint whose discriminator has the same shapes (the same
   ``data.size``, ``mask.local_size``, ``model.disc_width``, ``model.attributes``); otherwise
   they start fresh, which the run says. A bundle holds no discriminator.
@@ -40,6 +43,8 @@ OUTPUT_LAYER = "layers.16."
 """Prefix of the completion network's output layer in its state dict (Table 1's last row)."""
 UPSAMPLE_LAYERS = tuple(f"layers.{i}." for i, spec in enumerate(layer_table()) if spec.kind == "deconv")
 """Prefixes of the two upsampling layers (Table 1's deconvolutions)."""
+ATTENTION = "attention."
+"""Prefix of the contextual attention branch (``model.attention``)."""
 
 
 def read_source(source: str) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
@@ -78,6 +83,13 @@ def completion_weights(
     fresh = () if same_output else (OUTPUT_LAYER,)
     if src.upsample != cfg.upsample:
         fresh += UPSAMPLE_LAYERS
+    if cfg.attention and not src.attention:
+        fresh += (ATTENTION,)
+    if src.attention and not cfg.attention:
+        raise ConfigError(
+            f"train.init_from={source!r} has a contextual attention branch and this config does not; "
+            "set model.attention=true to keep it"
+        )
     chosen: dict[str, torch.Tensor] = {}
     for key, mine in own.items():
         if key.startswith(fresh):
@@ -118,6 +130,8 @@ def init_from(source: str, cfg: Config, nets: Nets, main: bool = True) -> dict[s
                 f"its output layer was not copied (output {src.output}, residual {src.residual} there; "
                 f"{cfg.model.output}, {cfg.model.residual} here)"
             )
+        if cfg.model.attention and not src.attention:
+            notes.append("its contextual attention branch starts at zero (the source has none)")
         if src.upsample != cfg.model.upsample:
             notes.append(f"its upsampling layers were not copied (upsample {src.upsample} there, "
                          f"{cfg.model.upsample} here)")
