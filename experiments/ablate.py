@@ -12,7 +12,8 @@ Two suites (``--suite``):
   upsampling, an SN-PatchGAN with the hinge loss, contextual attention), each fine-tuning the shipped ``scenes``
   model on the same schedule (``scenes128`` warm-started from its weights), evaluated on the
   scene val split at 128 px on blobs, rectangles and strokes, PatchMatch among the classical
-  methods.
+  methods. ``faces-sharp``: the same options fine-tuning the shipped ``faces`` model,
+  evaluated on CelebA val at 128 px on blobs, rectangles and the centred square.
 
 Each variant is trained with ``glcic train`` for the same number of steps: equal step
 budgets, which unlike a wall-clock budget survive interruptions and the project's two CPU
@@ -95,14 +96,16 @@ FACE_VARIANTS: dict[str, list[str]] = {
                                               "train.hole_weighting=image", "train.l1_weight=0.1"],
 }
 
-# The sharp-fills options (issue 25), on scene photos where the blur is worst: every variant
-# fine-tunes the shipped `scenes` model (its preset, warm-started from its weights) on the
-# same schedule, so the rows differ by the option alone. A changed upsampling starts its two
+# The sharp-fills options (issue 25), on scene photos where the blur is worst and on faces:
+# every variant fine-tunes the shipped model (its preset, warm-started from its weights) on
+# the same schedule, so the rows differ by the option alone. A changed upsampling starts its two
 # layers fresh (glcic.training.init_from); the MSE phase first lets them learn.
 PATCH_GAN = ["model.discriminator=patch", "train.gan_loss=hinge", "train.alpha=0.01"]
 FM = ["train.fm_weight=1"]  # the feature-matching term about 6x the hole losses at the start
 RESIZE = ["model.upsample=resize"]
-SCENE_VARIANTS: dict[str, list[str]] = {
+SHARP_BUDGET = ["train.batch_size=16", "train.t_c=300", "train.t_d=100", "train.ckpt_every=100",
+                "train.sample_every=300"]
+SHARP_VARIANTS: dict[str, list[str]] = {
     "ft-control": [],  # the shipped recipe continued: alpha 0.0004, the context discriminators
     "ft-resize+fm": [*RESIZE, *FM],
     "ft-fm": FM,
@@ -123,12 +126,16 @@ SUITES = {
         what="CelebA val at 64 px",
     ),
     "scenes": Suite(
-        preset="scenes128", variants=SCENE_VARIANTS,
-        budget=["train.init_from=scenes", "train.batch_size=16", "train.t_c=300", "train.t_d=100",
-                "train.ckpt_every=100", "train.sample_every=300"],
+        preset="scenes128", variants=SHARP_VARIANTS, budget=["train.init_from=scenes", *SHARP_BUDGET],
         data="../shared/data/scenes/images", masks=("blobs", "rect", "strokes"),
         classical="telea,ns,biharmonic,patchmatch", reference="ft-control",
         what="the scene val split (479 photos) at 128 px",
+    ),
+    "faces-sharp": Suite(
+        preset="faces128", variants=SHARP_VARIANTS, budget=["train.init_from=faces", *SHARP_BUDGET],
+        data=DEFAULT_DATA_ROOT, masks=("blobs", "rect", "center"),
+        classical="telea,ns,biharmonic,patchmatch", reference="ft-control",
+        what="CelebA val (780 faces) at 128 px",
     ),
 }
 VARIANTS = FACE_VARIANTS
@@ -269,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True, help="folder for the runs (outside the repository)")
     p.add_argument("--suite", choices=sorted(SUITES), default="faces",
-                   help="faces: the report's improvements at 64 px (docs/ablations.md); scenes: the sharp-fill "
-                        "options, each fine-tuning the shipped scenes model")
+                   help="faces: the report's improvements at 64 px (docs/ablations.md); scenes, faces-sharp: the "
+                        "sharp-fill options, each fine-tuning the shipped scenes or faces model")
     p.add_argument("--steps", type=int, default=3500, help="training steps of every variant (all three phases)")
     p.add_argument("--limit", type=int, default=0, help="val faces per evaluation (0 = all 780)")
     p.add_argument("--only", default="", help="comma-separated variants (default: all, in order)")
