@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
+import glcic.classical as classical
 from glcic.classical import (
     CLASSICAL_METHODS,
     METHOD_FUNCTIONS,
+    PATCHMATCH_PATCH_SIZE,
+    available_methods,
     check_image_and_mask,
     inpaint_classical,
     inpaint_fsr,
     inpaint_mean,
+    inpaint_patchmatch,
     inpaint_telea,
+    unavailable_methods,
 )
 from glcic.errors import InputError
 
@@ -70,7 +80,7 @@ def test_empty_mask_returns_copy(name: str) -> None:
     assert out is not img
 
 
-@pytest.mark.parametrize("name", ["telea", "ns", "biharmonic", "fsr"])
+@pytest.mark.parametrize("name", ["telea", "ns", "biharmonic", "fsr", "patchmatch"])
 def test_full_cover_mask_has_nothing_to_propagate(name: str) -> None:
     with pytest.raises(InputError, match="covers the whole image; there are no known pixels"):
         inpaint_classical(name, smooth_image(), np.ones((H, W), bool))
@@ -101,14 +111,14 @@ def test_mean_bad_fill(fill: object) -> None:
 def test_unknown_method_lists_known_ones() -> None:
     with pytest.raises(
         InputError,
-        match=r"unknown classical inpainting method 'patchmatch'; "
-        r"known methods: biharmonic, fsr, mean, ns, telea",
+        match=r"unknown classical inpainting method 'lama'; "
+        r"known methods: biharmonic, fsr, mean, ns, patchmatch, telea",
     ):
-        inpaint_classical("patchmatch", smooth_image(), rect_mask(0, 4, 0, 4))
+        inpaint_classical("lama", smooth_image(), rect_mask(0, 4, 0, 4))
 
 
 def test_registry_names() -> None:
-    assert set(CLASSICAL_METHODS) == {"telea", "ns", "biharmonic", "mean", "fsr"}
+    assert set(CLASSICAL_METHODS) == {"telea", "ns", "biharmonic", "mean", "fsr", "patchmatch"}
     assert tuple(METHOD_FUNCTIONS) == CLASSICAL_METHODS  # one function per name in glcic.options
 
 
@@ -156,7 +166,7 @@ def test_rgb_channels_stay_in_place() -> None:
     """A pure-red image stays red: no BGR swap leaks out of the OpenCV call."""
     img = np.zeros((H, W, 3), np.uint8)
     img[..., 0] = 200
-    for name in ("telea", "ns", "fsr"):
+    for name in ("telea", "ns", "fsr", "patchmatch"):
         out = inpaint_classical(name, img, rect_mask(10, 20, 10, 20))
         # Telea's weights make a flat colour come back within a level or two.
         assert np.abs(out[..., 0].astype(int) - 200).max() <= 3, name
@@ -198,3 +208,148 @@ def test_fsr_is_the_library_call_it_wraps() -> None:
     np.testing.assert_array_equal(out[hole], expected[hole])
     np.testing.assert_array_equal(out[~hole], img[~hole])  # xphoto rewrites some; we do not
     assert _hole_psnr(out, img, hole) > _hole_psnr(inpaint_mean(img, hole), img, hole) + 6.0
+
+
+# --- patchmatch -------------------------------------------------------------------
+
+
+def photo() -> np.ndarray:
+    """A real photograph: a 96x128 crop of scikit-image's cat, uint8 RGB."""
+    from skimage.data import chelsea
+
+    return np.ascontiguousarray(chelsea()[100:196, 150:278])
+
+
+def test_patchmatch_is_the_library_call_it_wraps() -> None:
+    """The hole is PyPatchMatch's ``inpaint`` (7x7 patches); the library keeps the known
+    pixels itself, and so do we; the same input gives the same output."""
+    from patchmatch import patch_match
+
+    img = photo()
+    hole = rect_mask(30, 60, 40, 90, *img.shape[:2])
+    raw = patch_match.inpaint(img, hole.astype(np.uint8) * 255, patch_size=PATCHMATCH_PATCH_SIZE)
+    np.testing.assert_array_equal(raw[~hole], img[~hole])  # its own convention: non-zero = hole
+    out = inpaint_patchmatch(img, hole)
+    np.testing.assert_array_equal(out, raw)
+    np.testing.assert_array_equal(inpaint_patchmatch(img, hole), out)  # deterministic
+    # What is in the hole does not matter: a white hole (what the pipeline sends) gives the same.
+    np.testing.assert_array_equal(inpaint_patchmatch(np.where(hole[..., None], 255, img).astype(np.uint8), hole), out)
+
+
+def test_patchmatch_paints_texture_where_telea_blurs() -> None:
+    from glcic.metrics import hole_detail
+
+    img = photo()
+    hole = rect_mask(25, 70, 30, 100, *img.shape[:2])
+    assert hole_detail(inpaint_patchmatch(img, hole), img, hole) > 0.6
+    assert hole_detail(inpaint_telea(img, hole), img, hole) < 0.4
+
+
+@pytest.mark.parametrize("patch_size", [0, -2, 2.5, True, "3"])
+def test_patchmatch_bad_patch_size(patch_size: object) -> None:
+    with pytest.raises(InputError, match="patch_size must be a positive integer"):
+        inpaint_patchmatch(smooth_image(), rect_mask(10, 20, 10, 20), patch_size=patch_size)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def fresh_patchmatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Forget the loaded PyPatchMatch before and after the test, and let it import again."""
+    for name in ("patchmatch", "patchmatch.patch_match"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    classical._patchmatch.cache_clear()
+    yield
+    classical._patchmatch.cache_clear()
+
+
+def fake_patchmatch(root: Path, body: str) -> None:
+    """A package ``patchmatch`` under ``root`` whose ``patch_match`` module runs ``body``."""
+    pkg = root / "patchmatch"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "patch_match.py").write_text("import logging\nlogger = logging.getLogger(__name__)\n" + body)
+
+
+def assert_unavailable(match: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """patchmatch cannot run, says why, and every other method still can."""
+    assert "patchmatch" not in available_methods()
+    assert set(available_methods()) == set(CLASSICAL_METHODS) - {"patchmatch"}
+    assert list(unavailable_methods()) == ["patchmatch"]
+    assert match in unavailable_methods()["patchmatch"]
+    with pytest.raises(InputError, match=r"^method patchmatch cannot run here: .*" + re.escape(match)):
+        inpaint_classical("patchmatch", smooth_image(), rect_mask(10, 20, 10, 20))
+    out = inpaint_classical("telea", smooth_image(), rect_mask(10, 20, 10, 20))
+    assert out.shape == (H, W, 3)
+    assert capsys.readouterr().err == ""  # the package's own warning is ours, not a second line
+
+
+def test_patchmatch_available_here() -> None:
+    assert "patchmatch" in available_methods()
+    assert unavailable_methods() == {}
+
+
+@pytest.mark.usefixtures("fresh_patchmatch")
+def test_patchmatch_not_installed(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "patchmatch", None)  # import patchmatch -> ImportError
+    assert_unavailable("PyPatchMatch is not installed", capsys)
+
+
+@pytest.mark.usefixtures("fresh_patchmatch")
+def test_patchmatch_library_that_does_not_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As PyPatchMatch does when its .so is missing: it logs a warning and sets the flag False."""
+    fake_patchmatch(
+        tmp_path,
+        "logger.warning('patchmatch failed to load: %s', 'libpatchmatch.so not found')\n"
+        "patchmatch_available = False\n",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert_unavailable("native library did not load (patchmatch failed to load: libpatchmatch.so not found)", capsys)
+    assert "pip install --force-reinstall" in unavailable_methods()["patchmatch"]
+
+
+@pytest.mark.usefixtures("fresh_patchmatch")
+def test_patchmatch_broken_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A library that loads but fails when called is found out before any real work."""
+    fake_patchmatch(
+        tmp_path,
+        "patchmatch_available = True\n"
+        "def inpaint(image, mask, patch_size=15):\n"
+        "    raise OSError('undefined symbol: PM_inpaint')\n",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert_unavailable("native library is broken (OSError: undefined symbol: PM_inpaint)", capsys)
+
+
+def test_patchmatch_call_that_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(image: np.ndarray, mask: np.ndarray, patch_size: int) -> np.ndarray:
+        raise RuntimeError("patchmatch failed: out of memory")
+
+    monkeypatch.setattr(classical, "_patchmatch", lambda: (failing, ""))
+    with pytest.raises(InputError, match="^method patchmatch failed: patchmatch failed: out of memory; reinstall"):
+        inpaint_patchmatch(smooth_image(), rect_mask(10, 20, 10, 20))
+
+
+def test_cli_patchmatch_missing_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    from glcic.cli import main
+
+    Image.fromarray(smooth_image()).save(tmp_path / "in.png")
+    Image.fromarray(rect_mask(10, 20, 10, 20).astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    monkeypatch.setattr(classical, "_patchmatch", lambda: (None, "PyPatchMatch is not installed (test)"))
+    argv = ["inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
+            "--method", "patchmatch", "--output", str(tmp_path / "out.png")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["glcic inpaint: error: method patchmatch cannot run here: PyPatchMatch is not installed (test)"]
+    assert not (tmp_path / "out.png").exists()
+    # Installed, the same command works.
+    monkeypatch.undo()
+    assert main(argv) == 0
+    out = np.asarray(Image.open(tmp_path / "out.png").convert("RGB"))
+    assert out.shape == (H, W, 3)

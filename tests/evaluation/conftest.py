@@ -17,6 +17,16 @@ from glcic.models.completion import CompletionNetwork
 FAST = "telea,mean"
 
 
+def scores(row: dict, method: str) -> dict[str, float]:
+    """A method's per-image scores from a report row, as ``all_metrics`` returns them
+    (the report writes a NaN texture measure and an infinite PSNR as None)."""
+    from glcic.metrics import METRIC_NAMES
+
+    nan_for_none = {"psnr": float("inf"), "hole_psnr": float("inf")}
+    return {k: nan_for_none.get(k, float("nan")) if row[method][k] is None else row[method][k]
+            for k in METRIC_NAMES}  # fmt: skip
+
+
 def make_info(resolution: int = 64, **extra) -> BundleInfo:
     return BundleInfo(
         model=ModelConfig(width=0.125),
