@@ -146,3 +146,71 @@ def test_a_folder_that_is_not_a_name_is_read_as_a_bundle(good, tmp_path, monkeyp
     assert bundle_module.resolve_bundle_path(folder.name) == folder.resolve().relative_to(folder.parent.resolve())
     with pytest.raises(BundleError, match=r"model path nowhere does not exist; .*shipped model's name \(default, faces, scenes\)"):
         load_bundle("nowhere")
+
+
+# --------------------------------------------------------------------------- model.upsample (issue 25)
+
+
+def _upsample_net(upsample: str) -> CompletionNetwork:
+    """A tiny network whose batch-norm statistics are not the defaults (eval outputs depend on them)."""
+    import torch
+
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.125, skip=True, dilations=[1, 2, 4, 8], upsample=upsample))
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    return net.eval()
+
+
+def test_a_resize_bundle_round_trips(tmp_path):
+    import torch
+
+    net = _upsample_net("resize")
+    folder = save_bundle(tmp_path, net, BundleInfo(model=net.cfg, resolution=32, mean_pixel=[0.5] * 3))
+    assert json.loads((folder / "config.json").read_text())["model"]["upsample"] == "resize"
+    loaded, info = load_bundle(folder)
+    assert info.model.upsample == "resize" and info.model == net.cfg
+    assert isinstance(loaded.layers[12][0], torch.nn.Upsample) and isinstance(loaded.layers[14][0], torch.nn.Upsample)
+    x, m = torch.rand(2, 3, 32, 32), torch.zeros(2, 1, 32, 32)
+    m[..., 8:20, 8:24] = 1
+    with torch.no_grad():
+        assert torch.equal(loaded(x, m), net(x, m))
+
+
+def test_a_bundle_from_before_the_option_loads_as_deconv(good, tmp_path):
+    """config.json files written before model.upsample existed have no such key: the paper's deconvolutions."""
+    import torch
+
+    path = _with(good, tmp_path, model__upsample=..., model__discriminator=...)
+    assert "upsample" not in json.loads((path / "config.json").read_text())["model"]
+    net, info = load_bundle(path)
+    assert info.model.upsample == "deconv" and info.model.discriminator == "context"
+    assert isinstance(net.layers[12][0], torch.nn.ConvTranspose2d)
+
+
+def test_weights_of_the_other_upsampling_are_refused_as_a_mismatch(good, tmp_path):
+    """A deconv bundle's weights under a config.json that says resize: the layout check names the file."""
+    path = _with(good, tmp_path, model__upsample="resize")
+    with pytest.raises(BundleError, match=r"model.safetensors does not match the architecture in config.json"):
+        load_bundle(path)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"model__upsample": "pixelshuffle"}, r"model.upsample must be one of deconv, resize; got 'pixelshuffle'"),
+    ({"model__discriminator": "multiscale"}, r"model.discriminator must be one of context, patch; got 'multiscale'"),
+])
+def test_an_unknown_upsampling_or_discriminator_is_refused_by_name(good, tmp_path, changes, message):
+    with pytest.raises(BundleError, match=r"config.json is invalid: " + message):
+        load_bundle(_with(good, tmp_path, **changes))
+
+
+def test_a_resize_network_exports_to_onnx_with_parity(tmp_path):
+    """nn.Upsample becomes ONNX's Resize: dynamic sizes still work and match torch."""
+    pytest.importorskip("onnxruntime")
+    from glcic.onnx_export import check_onnx, export_onnx
+
+    net = _upsample_net("resize")
+    path = export_onnx(net, tmp_path / "r.onnx")
+    assert check_onnx(net, path, sizes=[(32, 32), (36, 20), (64, 48)]) < 1e-4

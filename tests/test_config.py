@@ -76,3 +76,50 @@ def test_no_val_images_is_refused_with_what_they_are_for():
 def test_an_unknown_hole_weighting_is_refused():
     with pytest.raises(ConfigError, match=r"train.hole_weighting.*pixel.*image"):
         Config(train=TrainConfig(hole_weighting="area")).validate()
+
+
+# --------------------------------------------------------------------------- sharp-fill options (issue 25)
+
+
+def test_sharp_fill_options_default_to_the_paper():
+    cfg = Config()
+    assert (cfg.model.upsample, cfg.model.discriminator) == ("deconv", "context")
+    assert (cfg.train.gan_loss, cfg.train.fm_weight) == ("bce", 0.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "allowed"),
+    [("model.upsample", "deconv, resize"), ("model.discriminator", "context, patch"), ("train.gan_loss", "bce, hinge")],
+)
+def test_sharp_fill_choices_load_and_unknown_ones_are_refused_naming_the_allowed(key, allowed):
+    for value in allowed.split(", "):
+        cfg = load_config("paper", [f"{key}={value}"])
+        section, field = key.split(".")
+        assert getattr(getattr(cfg, section), field) == value
+    with pytest.raises(ConfigError, match=rf"{key} must be one of {allowed}; got 'pixelshuffle'"):
+        load_config("paper", [f"{key}=pixelshuffle"])
+
+
+def test_sharp_fill_options_survive_the_dict_round_trip():
+    """What a checkpoint and a bundle store: the resolved config as a plain dict."""
+    cfg = load_config("paper", ["model.upsample=resize", "model.discriminator=patch", "train.gan_loss=hinge",
+                                "train.fm_weight=2.5"])
+    assert Config.from_dict(cfg.to_dict()) == cfg
+    assert cfg.train.fm_weight == 2.5
+
+
+@pytest.mark.parametrize("weight", [-0.5, float("nan")])
+def test_a_negative_or_nan_fm_weight_is_refused(weight):
+    with pytest.raises(ConfigError, match=r"train.fm_weight must be >= 0 \(0 = no feature matching\); got"):
+        Config(train=TrainConfig(fm_weight=weight)).validate()
+    with pytest.raises(ConfigError, match=r"train.fm_weight must be >= 0"):
+        load_config("paper", [f"train.fm_weight={weight}"])
+
+
+def test_the_patch_discriminator_with_attributes_is_refused_with_the_two_fixes():
+    """The attribute head sits on the context discriminator's 2048 joint features; the patch one has none."""
+    with pytest.raises(ConfigError, match=r"model.attributes needs the context discriminator.*"
+                                          r"model.discriminator=context or model.attributes=0"):
+        load_config("report", ["model.discriminator=patch"])  # the report's preset has 40 attributes
+    assert load_config("report", ["model.discriminator=patch", "model.attributes=0"]).model.discriminator == "patch"
+    assert load_config("paper", ["model.discriminator=patch"]).model.attributes == 0

@@ -232,3 +232,90 @@ def test_receptive_field_measured_through_gradients(dilations):
 
 def test_receptive_field_of_the_paper_network():
     assert receptive_field() == 303
+
+
+# --------------------------------------------------------------------------- model.upsample=resize (issue 25)
+
+UPSAMPLES = ["deconv", "resize"]
+
+
+def test_resize_replaces_the_two_deconvolutions_alone():
+    """Table 1's two "deconv" rows become nearest x2 + 3x3 conv (stride 1, padding 1); every other layer stays."""
+    deconv = CompletionNetwork(ModelConfig(width=0.25))
+    resize = CompletionNetwork(ModelConfig(width=0.25, upsample="resize"))
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in resize.modules())
+    for i, (spec, a, b) in enumerate(zip(layer_table(), deconv.layers, resize.layers, strict=True)):
+        if spec.kind != "deconv":
+            assert repr(a) == repr(b), i
+            continue
+        up, conv, bn, act = b
+        assert isinstance(up, torch.nn.Upsample) and up.scale_factor == 2.0 and up.mode == "nearest"
+        assert type(conv) is torch.nn.Conv2d and conv.bias is None  # batch norm follows: no bias, as the deconv
+        assert (conv.kernel_size, conv.stride, conv.padding, conv.dilation) == ((3, 3), (1, 1), (1, 1), (1, 1))
+        assert (conv.in_channels, conv.out_channels) == (a[0].in_channels, a[0].out_channels)
+        assert isinstance(bn, torch.nn.BatchNorm2d) and isinstance(act, torch.nn.ReLU)
+    no_norm = CompletionNetwork(ModelConfig(width=0.25, upsample="resize", norm="none"))
+    assert no_norm.layers[12][1].bias is not None and len(no_norm.layers[12]) == 3  # up, conv (+ bias), ReLU
+
+
+@pytest.mark.parametrize("h,w", [(4, 4), (32, 32), (36, 64), (100, 52)])
+@pytest.mark.parametrize("skip", [False, True])
+def test_resize_output_shape_equals_input_shape(h, w, skip):
+    net = CompletionNetwork(ModelConfig(width=0.125, skip=skip, upsample="resize")).eval()
+    x = torch.rand(1, 3, h, w)
+    with torch.no_grad():
+        assert net(x, torch.zeros(1, 1, h, w)).shape == (1, 3, h, w)
+
+
+@pytest.mark.parametrize("cfg", [
+    ModelConfig(width=0.125, upsample="resize", dilations=[1, 2, 2, 4]),
+    ModelConfig(width=0.125, upsample="resize", skip=True, dilations=[1, 2, 2, 4]),
+    ModelConfig(width=0.125, upsample="resize", norm="none", dilations=[1, 2, 2, 4]),
+], ids=["batch-norm", "skip", "no-norm"])
+def test_resize_every_parameter_gets_a_gradient_and_no_nan(cfg):
+    torch.manual_seed(0)
+    net = CompletionNetwork(cfg)
+    x = torch.rand(2, 3, 32, 32)
+    m = (torch.rand(2, 1, 32, 32) > 0.5).float()
+    y = net(x, m)
+    assert torch.isfinite(y).all()
+    y.square().mean().backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("upsample", UPSAMPLES)
+def test_one_input_pixel_reaches_exactly_the_receptive_field_bounds(upsample):
+    """Both upsamplings give the same receptive field: the one receptive_field_bounds derives.
+
+    Zero input, zero biases and positive weights: the output is exactly 0, and a single lit
+    input pixel p makes every output o with p in receptive_field_bounds(o) positive and leaves
+    every other output exactly 0 (no ReLU closes, nothing to round away). Four neighbouring
+    pixels cover every position modulo 4 (the extent depends on it).
+    """
+    dilations = [1, 2, 2, 4]
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.0625, norm="none", dilations=dilations, output="tanh",
+                                        upsample=upsample))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.rand_like(p) * 0.01 + 0.001 if p.ndim == 4 else torch.zeros_like(p))
+    net.eval().double()
+    rf = receptive_field(dilations)
+    size = rf + 44 + (-(rf + 44)) % 4
+    zeros = torch.zeros(1, 3, size, size, dtype=torch.float64)
+    mask = torch.zeros(1, 1, size, size, dtype=torch.float64)
+    with torch.no_grad():
+        assert not net(zeros, mask).any()
+        for p in range(size // 2 - 2, size // 2 + 2):
+            x = zeros.clone()
+            x[0, :, p, p] = 1.0
+            reached = net(x, mask)[0].abs().sum(0) > 0  # (S, S)
+            want = [o for o in range(size) if receptive_field_bounds(o, dilations)[0] <= p <= receptive_field_bounds(o, dilations)[1]]
+            assert 0 < want[0] and want[-1] < size - 1  # not clipped by the border
+            assert reached.any(1).nonzero().flatten().tolist() == want, (upsample, p)
+            assert reached.any(0).nonzero().flatten().tolist() == want, (upsample, p)
+            assert reached.sum().item() == len(want) ** 2  # the whole square, no holes in it
+

@@ -3,7 +3,13 @@ import torch
 
 from glcic.config import ModelConfig
 from glcic.errors import InputError
-from glcic.models import ContextDiscriminator, GlobalDiscriminator, LocalDiscriminator
+from glcic.models import (
+    ContextDiscriminator,
+    GlobalDiscriminator,
+    LocalDiscriminator,
+    PatchDiscriminator,
+    build_discriminator,
+)
 from glcic.models.discriminators import num_convs
 
 
@@ -120,3 +126,179 @@ def test_only_small_maps_with_many_channels_run_as_matmul(monkeypatch):
     with torch.no_grad():
         GlobalDiscriminator(64, 0.5, "batch")(torch.rand(2, 3, 64, 64))  # 64 channels into 8x8: a convolution
     assert calls == [(128, 8, 8)]
+
+
+# --------------------------------------------------------------------------- run(): the maps for feature matching
+
+
+def _reference_context_forward(d: ContextDiscriminator, image: torch.Tensor, patch: torch.Tensor) -> torch.Tensor:
+    """The context discriminator as it was before run(): each tower's nn.Sequential, FC, ReLU; the joint FC."""
+    g = torch.relu(d.global_d.fc(d.global_d.convs(image).flatten(1)))  # (B, 1024)
+    loc = torch.relu(d.local_d.fc(d.local_d.convs(patch).flatten(1)))  # (B, 1024)
+    return d.fc(torch.cat([g, loc], dim=1)).squeeze(1)  # (B,)
+
+
+@pytest.mark.parametrize("norm", ["batch", "none"])
+def test_context_forward_is_unchanged_and_is_run_without_the_maps(norm):
+    """run() added the maps; forward still computes the towers' Sequential + FC of the paper."""
+    torch.manual_seed(0)
+    d = ContextDiscriminator(64, 32, ModelConfig(disc_width=0.5, norm=norm, attributes=3)).eval()
+    image, patch = torch.rand(3, 3, 64, 64), torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        logit, attrs = d(image, patch)
+        run_logit, run_attrs, maps = d.run(image, patch)
+        want = _reference_context_forward(d, image, patch)
+    torch.testing.assert_close(logit, want, atol=1e-5, rtol=1e-5)
+    assert torch.equal(logit, run_logit) and torch.equal(attrs, run_attrs)
+
+
+def test_context_run_gives_every_block_of_both_towers_then_their_features():
+    """Maps: each conv block's output (after BN + ReLU) of the global tower, then of the local one,
+    then the two towers' 1024-d features: what the joint FC reads."""
+    torch.manual_seed(0)
+    d = ContextDiscriminator(64, 32, ModelConfig(disc_width=0.125)).eval()
+    image, patch = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        _, _, maps = d.run(image, patch)
+        # The same maps, block by block through each tower's plain Sequential.
+        want, h = [], image
+        for i in range(4):  # 64 px: 4 blocks of conv, BN, ReLU
+            h = d.global_d.convs[3 * i : 3 * i + 3](h)
+            want.append(h)
+        g = torch.relu(d.global_d.fc(h.flatten(1)))
+        h = patch
+        for i in range(3):  # 32 px: 3 blocks
+            h = d.local_d.convs[3 * i : 3 * i + 3](h)
+            want.append(h)
+        want += [g, torch.relu(d.local_d.fc(h.flatten(1)))]
+    assert [tuple(m.shape) for m in maps] == [
+        (2, 8, 32, 32), (2, 16, 16, 16), (2, 32, 8, 8), (2, 64, 4, 4),  # global: 64, 128, 256, 512 at width 1/8
+        (2, 8, 16, 16), (2, 16, 8, 8), (2, 32, 4, 4),  # local
+        (2, 1024), (2, 1024),
+    ]
+    for got, ref in zip(maps, want, strict=True):
+        torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+        assert (got >= 0).all()  # after the ReLU
+
+
+def test_context_state_dict_keys_are_unchanged():
+    """Old checkpoints load: the towers are still one nn.Sequential each (convs.0 conv, convs.1 BN, convs.2 ReLU, ...)."""
+    d = ContextDiscriminator(64, 32, ModelConfig(disc_width=0.125))
+    want = []
+    for tower, n in (("global_d", 4), ("local_d", 3)):
+        for i in range(n):
+            want.append(f"{tower}.convs.{3 * i}.weight")  # no bias: batch norm follows
+            want += [f"{tower}.convs.{3 * i + 1}.{k}" for k in
+                     ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")]
+        want += [f"{tower}.fc.weight", f"{tower}.fc.bias"]
+    want += ["fc.weight", "fc.bias"]
+    assert list(d.state_dict()) == want
+    old = {k: v.clone() for k, v in ContextDiscriminator(64, 32, ModelConfig(disc_width=0.125)).state_dict().items()}
+    d.load_state_dict(old)  # strict
+
+
+def test_context_run_maps_carry_the_gradient_to_every_parameter():
+    """Feature matching's path: a loss on the maps alone reaches every conv and FC of both towers."""
+    torch.manual_seed(0)
+    d = ContextDiscriminator(64, 32, ModelConfig(disc_width=0.125))
+    _, _, maps = d.run(torch.rand(4, 3, 64, 64), torch.rand(4, 3, 32, 32))
+    sum(m.square().mean() for m in maps).backward()
+    for name, p in d.named_parameters():
+        if name.startswith("fc."):  # the joint FC is after the maps
+            assert p.grad is None, name
+        else:
+            assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+# --------------------------------------------------------------------------- model.discriminator=patch (SN-PatchGAN)
+
+
+@pytest.mark.parametrize("size,n_convs,last", [(32, 3, 4), (64, 4, 4), (128, 5, 4)])
+def test_patch_logits_are_one_per_region_of_the_last_map(size, n_convs, last):
+    """(B, N) logits, N = the last map's channels x its 4x4 regions; the local patch is not read."""
+    torch.manual_seed(0)
+    d = PatchDiscriminator(size, ModelConfig(disc_width=0.125))
+    convs = list(d.convs)
+    assert len(convs) == n_convs
+    assert all(c.kernel_size == (5, 5) and c.stride == (2, 2) and c.padding == (2, 2) for c in convs)
+    assert [c.out_channels for c in convs] == [8, 16, 32, 32, 32][:n_convs]  # 64, 128, 256, 256, 256 at 1/8
+    image = torch.rand(3, 3, size, size)
+    logits, attrs = d(image)
+    assert logits.shape == (3, convs[-1].out_channels * last * last) and attrs is None
+    d.eval()  # in training mode every call takes a power-iteration step, which moves the logits a little
+    with torch.no_grad():
+        logits = d(image)[0]
+        assert torch.equal(d(image, torch.rand(3, 3, 16, 16))[0], logits)
+
+
+def test_patch_discriminator_has_spectral_norm_and_no_batch_norm():
+    from torch.nn.utils import parametrize
+
+    d = PatchDiscriminator(64, ModelConfig(disc_width=0.25, norm="batch"))  # model.norm is the context pair's
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    for conv in d.convs:
+        assert parametrize.is_parametrized(conv, "weight")
+        assert type(conv.parametrizations.weight[0]).__name__ == "_SpectralNorm"
+        assert conv.bias is not None
+
+
+def test_spectral_norm_bounds_each_layer_s_largest_singular_value_near_1():
+    """After a few training-mode passes (one power iteration each) every weight, as a (C_out, C_in k k)
+    matrix, has largest singular value ~1, whatever its raw scale."""
+    torch.manual_seed(0)
+    d = PatchDiscriminator(64, ModelConfig(disc_width=0.25))
+    with torch.no_grad():
+        for conv in d.convs:
+            conv.parametrizations.weight.original.mul_(50.0)  # far from 1 before the norm
+        for _ in range(15):
+            d(torch.rand(2, 3, 64, 64))
+    for conv in d.convs:
+        raw = torch.linalg.matrix_norm(conv.parametrizations.weight.original.flatten(1), ord=2)
+        sigma = torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2)
+        assert raw > 10 and sigma.item() == pytest.approx(1.0, abs=0.05), (raw, sigma)
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_patch_forward_is_run_without_the_maps_and_the_maps_are_each_conv_but_the_last(size):
+    torch.manual_seed(0)
+    d = PatchDiscriminator(size, ModelConfig(disc_width=0.125)).eval()  # eval: no power iteration between calls
+    image = torch.rand(2, 3, size, size)
+    with torch.no_grad():
+        logits, _ = d(image)
+        run_logits, attrs, maps = d.run(image)
+        want, h = [], image
+        for conv in d.convs[:-1]:
+            h = torch.nn.functional.leaky_relu(conv(h), 0.2)
+            want.append(h)
+        want_logits = d.convs[-1](h).flatten(1)
+    assert torch.equal(logits, run_logits) and attrs is None
+    torch.testing.assert_close(logits, want_logits)
+    assert len(maps) == len(d.convs) - 1
+    assert [tuple(m.shape) for m in maps] == [(2, c.out_channels, size >> (i + 1), size >> (i + 1))
+                                              for i, c in enumerate(list(d.convs)[:-1])]
+    for got, ref in zip(maps, want, strict=True):
+        torch.testing.assert_close(got, ref)
+    assert any((m < 0).any() for m in maps)  # leaky ReLU, not ReLU
+
+
+def test_patch_every_parameter_gets_a_gradient():
+    torch.manual_seed(0)
+    d = PatchDiscriminator(64, ModelConfig(disc_width=0.125))
+    logits, _ = d(torch.rand(4, 3, 64, 64))
+    logits.mean().backward()
+    names = [name for name, _ in d.named_parameters()]
+    assert len(names) == 2 * len(d.convs)  # each conv's raw weight and bias
+    for name, p in d.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_patch_wrong_input_size_is_refused():
+    d = PatchDiscriminator(64, ModelConfig(disc_width=0.125))
+    with pytest.raises(InputError, match=r"PatchDiscriminator expects \(B, 3, 64, 64\); got \(1, 3, 32, 32\)"):
+        d(torch.rand(1, 3, 32, 32))
+
+
+def test_build_discriminator_follows_the_config():
+    assert type(build_discriminator(64, 32, ModelConfig(disc_width=0.125))) is ContextDiscriminator
+    patch = build_discriminator(64, 32, ModelConfig(disc_width=0.125, discriminator="patch"))
+    assert type(patch) is PatchDiscriminator and patch.size == 64

@@ -40,10 +40,17 @@ CONFIGS = [
     ModelConfig(width=0.125, norm="none", dilations=[1, 2, 2, 4]),  # conv biases, nothing to fold
     ModelConfig(width=0.125, skip=True, residual=True, dilations=[1, 2, 2, 4]),  # a correction of the input
     ModelConfig(width=0.125, output="tanh", residual=True, dilations=[1, 2, 2, 4]),
+    # model.upsample=resize: FoldedConv runs the nearest resize before the folded 3x3 conv.
+    ModelConfig(width=0.125, upsample="resize", dilations=[2, 4, 8, 8]),
+    ModelConfig(width=0.125, upsample="resize", skip=True, residual=True, dilations=[1, 2, 2, 4]),  # scenes-like
+    ModelConfig(width=0.125, upsample="resize", output="tanh", norm="none", dilations=[1, 2, 2, 4]),
 ]
+IDS = ["shipped", "tanh-skip", "no-norm", "residual", "tanh-residual", "resize", "resize-skip-residual",
+       "resize-tanh-no-norm"]
+RESIZE = [i for i, c in enumerate(CONFIGS) if c.upsample == "resize"]
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=["shipped", "tanh-skip", "no-norm", "residual", "tanh-residual"])
+@pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
 @pytest.mark.parametrize("size", [32, 44])
 def test_fp32_copy_matches_the_eval_network(cfg, size):
     net = _trained_looking(cfg)
@@ -55,9 +62,10 @@ def test_fp32_copy_matches_the_eval_network(cfg, size):
     torch.testing.assert_close(out, ref, atol=2e-5, rtol=1e-4)
 
 
-def test_fallback_without_onednn_matches(monkeypatch):
+@pytest.mark.parametrize("index", [1, *RESIZE], ids=[IDS[1], *(IDS[i] for i in RESIZE)])
+def test_fallback_without_onednn_matches(monkeypatch, index):
     """Off the CPU (or without oneDNN) the copy runs plain conv + activation: same function."""
-    net = _trained_looking(CONFIGS[1])
+    net = _trained_looking(CONFIGS[index])
     x, m = _inputs(32)
     copy = net.for_inference()
     with torch.no_grad():
@@ -105,3 +113,25 @@ def test_copy_checks_its_input_like_the_network():
     copy = _trained_looking(CONFIGS[0]).for_inference()
     with pytest.raises(InputError, match="multiples of 4"):
         copy(torch.rand(1, 3, 30, 32), torch.zeros(1, 1, 30, 32))
+
+
+@pytest.mark.parametrize("index", RESIZE, ids=[IDS[i] for i in RESIZE])
+def test_resize_copy_folds_the_upsampling_layers_and_matches_within_bf16_rounding(index):
+    """model.upsample=resize: the two upsampling blocks keep their resize; bf16 as the pipeline runs it.
+
+    Tolerance as test_bf16_copy_stays_within_bf16_noise_of_fp32's: mean absolute error against the
+    fp32 network at most twice that of the network under bf16 autocast, and below 0.01.
+    """
+    net = _trained_looking(CONFIGS[index])
+    copy = net.for_inference(torch.bfloat16)
+    assert [i for i, layer in enumerate(copy.layers) if layer.upsample] == [12, 14]
+    assert not any(layer.transposed for layer in copy.layers)
+    x, m = _inputs(64)
+    with torch.inference_mode():
+        ref = net(x, m)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            amp = net(x.contiguous(memory_format=torch.channels_last), m).float()
+            out = copy(x.contiguous(memory_format=torch.channels_last), m)
+    assert out.shape == ref.shape
+    err, amp_err = (out.float() - ref).abs().mean(), (amp - ref).abs().mean()
+    assert err < 0.01 and err <= 2 * amp_err, (err, amp_err)

@@ -9,7 +9,7 @@ from glcic.bundle import BundleInfo, save_bundle
 from glcic.cli import main
 from glcic.errors import ConfigError
 from glcic.training.checkpoint import load_checkpoint
-from glcic.training.init_from import OUTPUT_LAYER, init_from
+from glcic.training.init_from import OUTPUT_LAYER, UPSAMPLE_LAYERS, init_from
 from glcic.training.loop import train
 from glcic.training.step import build_nets
 from tests.training.conftest import tiny_config
@@ -111,3 +111,88 @@ def test_other_dilations_reuse_the_weights(image_folder, source_run):
     nets = _fresh(cfg)
     init_from(str(source_run), cfg, nets, main=False)
     assert _equal(nets.netC.state_dict(), load_checkpoint(source_run)["completion"])
+
+
+# --------------------------------------------------------------------------- model.upsample / model.discriminator (issue 25)
+
+
+def _resize_bundle(image_folder, folder, **extra):
+    """A bundle of a resize-upsampling network whose weights differ from any fresh start."""
+    cfg = tiny_config(image_folder, **{"model.upsample": "resize", **extra})
+    torch.manual_seed(7)
+    net = build_nets(cfg, torch.device("cpu")).netC
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    return save_bundle(folder, net.eval(), BundleInfo(model=cfg.model, resolution=32, mean_pixel=[0.5] * 3)), net
+
+
+def _check_fresh_where_changed(mine: dict, theirs: dict, fresh: dict, changed: tuple[str, ...]) -> None:
+    """Tensors under ``changed`` prefixes keep the fresh start; every other one is the source's."""
+    kept = [k for k in mine if k.startswith(changed)]
+    assert kept and len(kept) < len(mine)
+    for key, value in mine.items():
+        if key.startswith(changed):
+            assert torch.equal(value, fresh[key]), key
+        else:
+            assert torch.equal(value, theirs[key]), key
+
+
+def test_upsample_layers_are_table_1_s_deconvolutions():
+    assert UPSAMPLE_LAYERS == ("layers.12.", "layers.14.")
+
+
+def test_a_deconv_source_into_resize_starts_the_upsampling_layers_fresh(image_folder, source_run, capsys):
+    cfg = tiny_config(image_folder, **{"model.upsample": "resize"})
+    nets, fresh = _fresh(cfg), _fresh(cfg).netC.state_dict()
+    loaded = init_from(str(source_run), cfg, nets, main=True)
+    assert loaded == {"output_layer": True, "discriminator": True}  # same output, same discriminator shapes
+    _check_fresh_where_changed(nets.netC.state_dict(), load_checkpoint(source_run)["completion"], fresh,
+                               UPSAMPLE_LAYERS)
+    assert _equal(nets.netD.state_dict(), load_checkpoint(source_run)["discriminator"])
+    err = capsys.readouterr().err
+    assert "its upsampling layers were not copied (upsample deconv there, resize here)" in err
+    assert "output layer" not in err and "discriminators too" in err
+
+
+def test_a_resize_bundle_into_deconv_starts_the_upsampling_layers_fresh(image_folder, tmp_path, capsys):
+    bundle, src = _resize_bundle(image_folder, tmp_path / "b")
+    cfg = tiny_config(image_folder)  # deconv
+    nets, fresh = _fresh(cfg), _fresh(cfg).netC.state_dict()
+    assert init_from(str(bundle), cfg, nets, main=True) == {"output_layer": True, "discriminator": False}
+    assert isinstance(nets.netC.layers[12][0], torch.nn.ConvTranspose2d)
+    _check_fresh_where_changed(nets.netC.state_dict(), src.state_dict(), fresh, UPSAMPLE_LAYERS)
+    assert "upsampling layers were not copied (upsample resize there, deconv here)" in capsys.readouterr().err
+
+
+def test_the_same_upsampling_loads_every_layer(image_folder, tmp_path, capsys):
+    bundle, src = _resize_bundle(image_folder, tmp_path / "b")
+    cfg = tiny_config(image_folder, **{"model.upsample": "resize"})
+    nets = _fresh(cfg)
+    init_from(str(bundle), cfg, nets, main=True)
+    assert _equal(nets.netC.state_dict(), src.state_dict())
+    assert "layers were not copied" not in capsys.readouterr().err
+
+
+def test_a_changed_upsampling_and_output_start_both_fresh(image_folder, source_run, capsys):
+    """model.residual and model.upsample changed at once: the output layer and the two upsampling layers."""
+    cfg = tiny_config(image_folder, **{"model.upsample": "resize", "model.residual": "true"})
+    nets, fresh = _fresh(cfg), _fresh(cfg).netC.state_dict()
+    assert init_from(str(source_run), cfg, nets, main=True)["output_layer"] is False
+    _check_fresh_where_changed(nets.netC.state_dict(), load_checkpoint(source_run)["completion"], fresh,
+                               (*UPSAMPLE_LAYERS, OUTPUT_LAYER))
+    err = capsys.readouterr().err
+    assert "its output layer was not copied" in err and "its upsampling layers were not copied" in err
+
+
+def test_a_context_checkpoint_into_the_patch_discriminator_starts_it_fresh(image_folder, source_run, capsys):
+    """The completion network loads; the SN-PatchGAN has other tensors, so it keeps its fresh start."""
+    cfg = tiny_config(image_folder, **{"model.discriminator": "patch", "train.gan_loss": "hinge"})
+    nets = _fresh(cfg)
+    fresh_disc = {k: v.clone() for k, v in nets.netD.state_dict().items()}
+    assert init_from(str(source_run), cfg, nets, main=True) == {"output_layer": True, "discriminator": False}
+    assert _equal(nets.netC.state_dict(), load_checkpoint(source_run)["completion"])
+    assert _equal(nets.netD.state_dict(), fresh_disc)
+    assert "discriminators start fresh" in capsys.readouterr().err

@@ -5,7 +5,7 @@ import torch
 
 from glcic.config import Config, MaskConfig, ModelConfig, TrainConfig
 from glcic.data.masks import RectMaskGenerator, random_window, sample_batch
-from glcic.models import CompletionNetwork, ContextDiscriminator, composite, fill_holes
+from glcic.models import CompletionNetwork, build_discriminator, composite, fill_holes
 from glcic.training.step import PHASES, Batch, Nets, build_nets, phase_at, training_step
 
 
@@ -16,10 +16,10 @@ def test_phase_schedule_follows_algorithm_1():
     assert PHASES["completion"].train_d is False and PHASES["discriminator"].train_c is False
 
 
-def _tiny_nets(seed=0):
+def _tiny_nets(seed=0, discriminator="context"):
     torch.manual_seed(seed)
-    cfg = ModelConfig(width=0.0625, disc_width=0.0625, dilations=[1, 2, 2, 4])
-    return CompletionNetwork(cfg), ContextDiscriminator(32, 16, cfg)
+    cfg = ModelConfig(width=0.0625, disc_width=0.0625, dilations=[1, 2, 2, 4], discriminator=discriminator)
+    return CompletionNetwork(cfg), build_discriminator(32, 16, cfg)
 
 
 def _nets(netC, netD, opt_c, opt_d) -> Nets:
@@ -31,11 +31,28 @@ def _cfg(tc: TrainConfig) -> Config:
     return Config(mask=MaskConfig(local_size=16), train=tc)
 
 
-def test_generator_loss_gradient_does_not_leak_into_the_discriminator():
-    """A popular port let the completion network's adversarial loss write gradients into D."""
-    netC, netD = _tiny_nets()
-    refC, refD = _tiny_nets()
-    tc = TrainConfig(alpha=1.0, optimizer="adam", lr_d=0.0, lr_joint=0.0)  # lr 0: weights stay
+# (discriminator, gan_loss, alpha, fm_weight): the paper's, and the sharp-fill options (issue 25).
+JOINT_LOSSES = [
+    ("context", "bce", 1.0, 0.0),
+    ("context", "bce", 1.0, 1.0),
+    ("context", "bce", 0.0, 1.0),
+    ("patch", "hinge", 1.0, 0.0),
+    ("patch", "hinge", 1.0, 1.0),
+]
+JOINT_IDS = ["paper", "fm", "fm-alpha0", "patch-hinge", "patch-hinge-fm"]
+
+
+@pytest.mark.parametrize(("discriminator", "gan_loss", "alpha", "fm_weight"), JOINT_LOSSES, ids=JOINT_IDS)
+def test_generator_loss_gradient_does_not_leak_into_the_discriminator(discriminator, gan_loss, alpha, fm_weight):
+    """A popular port let the completion network's adversarial loss write gradients into D.
+
+    The feature-matching term runs D on the completed images too: its gradient must stop at
+    D's inputs as well. D's gradients after the joint step are exactly those of its own loss.
+    """
+    netC, netD = _tiny_nets(discriminator=discriminator)
+    refC, refD = _tiny_nets(discriminator=discriminator)
+    tc = TrainConfig(alpha=alpha, fm_weight=fm_weight, gan_loss=gan_loss, optimizer="adam", lr_d=0.0,
+                     lr_joint=0.0)  # lr 0: weights stay
     opt_c = torch.optim.Adam(netC.parameters(), lr=0.0)
     opt_d = torch.optim.Adam(netD.parameters(), lr=0.0)
     g = torch.Generator().manual_seed(0)
@@ -45,7 +62,7 @@ def test_generator_loss_gradient_does_not_leak_into_the_discriminator():
     mean = torch.full((3,), 0.5)
     batch = Batch(x, torch.zeros(4, 0), masks, win_c, win_d)
     stats = training_step(_nets(netC, netD, opt_c, opt_d), batch, PHASES["joint"], _cfg(tc), mean)
-    assert "loss/C_adv" in stats
+    assert ("loss/C_adv" in stats) == (alpha > 0) and ("loss/C_fm" in stats) == (fm_weight > 0)
 
     # Reference: the discriminator loss alone on the same completed images.
     from glcic.data.masks import crop_windows
@@ -54,13 +71,129 @@ def test_generator_loss_gradient_does_not_leak_into_the_discriminator():
     with torch.no_grad():
         fake = composite(refC(fill_holes(x, masks, mean), masks), x, masks)
     logits, _ = refD(torch.cat([x, fake]), torch.cat([crop_windows(x, win_d, 16), crop_windows(fake, win_c, 16)]))
-    loss, _ = discriminator_loss(logits[:4], logits[4:])
+    loss, _ = discriminator_loss(logits[:4], logits[4:], gan_loss=gan_loss)
     loss.backward()
     for (name, p), (_, q) in zip(netD.named_parameters(), refD.named_parameters(), strict=True):
         assert p.grad is not None, name
         torch.testing.assert_close(p.grad, q.grad, msg=f"generator gradient leaked into D's {name}")
         assert p.requires_grad  # unfrozen again for its next update
     assert all(p.grad is not None for p in netC.parameters())
+
+
+def _joint_batch(seed=0) -> tuple[Batch, torch.Tensor]:
+    """4 images of 32 px with rectangular holes; the real windows differ from the holes' windows."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(4, 3, 32, 32, generator=g)
+    masks, win_c = sample_batch(RectMaskGenerator(32, 8, 16, 16), 4, g)
+    win_d = torch.tensor([random_window(32, 16, g) for _ in range(4)])
+    assert not torch.equal(win_c, win_d)
+    return Batch(x, torch.zeros(4, 0), masks, win_c, win_d), torch.full((3,), 0.5)
+
+
+@pytest.mark.parametrize(("alpha", "fm_weight", "generator_batches"), [(1.0, 0.0, 4), (0.0, 1.0, 8), (1.0, 1.0, 8)])
+def test_feature_matching_runs_the_discriminator_once_on_completed_and_real(alpha, fm_weight, generator_batches):
+    """fm_weight > 0: the completion network's pass runs D once on cat([completed, x]) (both with the
+    holes' windows), and loss/C_fm is feature_matching of the first half's maps against the second's.
+    alpha = 0 with fm_weight > 0: no adversarial term, only the feature matching."""
+    from glcic.data.masks import crop_windows
+    from glcic.losses import feature_matching
+
+    netC, netD = _tiny_nets()
+    refC, refD = _tiny_nets()
+    calls = []
+    run = netD.run
+    netD.run = lambda image, patch: calls.append((image.shape[0], patch.shape[0])) or run(image, patch)
+    tc = TrainConfig(alpha=alpha, fm_weight=fm_weight, optimizer="adam", lr_d=0.0, lr_joint=0.0)
+    batch, mean = _joint_batch()
+    nets = _nets(netC, netD, torch.optim.Adam(netC.parameters(), lr=0.0), torch.optim.Adam(netD.parameters(), lr=0.0))
+    stats = training_step(nets, batch, PHASES["joint"], _cfg(tc), mean)
+    assert calls == [(8, 8), (generator_batches, generator_batches)]  # D's update, then C's pass
+    assert ("loss/C_adv" in stats) == (alpha > 0) and ("loss/C_fm" in stats) == (fm_weight > 0)
+    if fm_weight > 0:
+        # The reference: D (train mode, weights unchanged at lr 0) on the completed and the real images.
+        with torch.no_grad():
+            completed = composite(refC(fill_holes(batch.x, batch.mask, mean), batch.mask), batch.x, batch.mask)
+            both = torch.cat([completed, batch.x])
+            _, _, maps = refD.run(both, crop_windows(both, torch.cat([batch.win_c, batch.win_c]), 16))
+            want, _ = feature_matching([f[:4] for f in maps], [f[4:] for f in maps])
+        assert stats["loss/C_fm"] == pytest.approx(want.item(), rel=1e-5)
+        assert stats["loss/C_fm"] > 0
+
+
+def test_fm_weight_reaches_the_completion_update():
+    """alpha = 0: fm_weight 0 is the MSE alone; fm_weight > 0 changes the completion network's step."""
+    batch, mean = _joint_batch()
+    weights = {}
+    for w in (0.0, 1.0):
+        netC, netD = _tiny_nets()
+        tc = TrainConfig(alpha=0.0, fm_weight=w, optimizer="adam", lr_joint=1e-3, lr_d=0.0)
+        nets = _nets(netC, netD, torch.optim.Adam(netC.parameters(), lr=1e-3), torch.optim.Adam(netD.parameters(), lr=0.0))
+        stats = training_step(nets, batch, PHASES["joint"], _cfg(tc), mean)
+        assert ("loss/C_fm" in stats) == (w > 0) and "loss/C_adv" not in stats
+        weights[w] = [p.detach().clone() for p in netC.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(weights[0.0], weights[1.0], strict=True))
+
+
+def test_patch_discriminator_with_hinge_in_the_discriminator_phase():
+    """(B, N) logits through the D update: the hinge's stats, D's parameters move, C's get no gradient."""
+    netC, netD = _tiny_nets(discriminator="patch")
+    before = [p.detach().clone() for p in netD.parameters()]
+    tc = TrainConfig(gan_loss="hinge", optimizer="adam", lr_d=1e-3)
+    batch, mean = _joint_batch()
+    nets = _nets(netC, netD, torch.optim.Adam(netC.parameters(), lr=0.1), torch.optim.Adam(netD.parameters(), lr=1e-3))
+    stats = training_step(nets, batch, PHASES["discriminator"], _cfg(tc), mean)
+    assert {"loss/D_real", "loss/D_fake"} <= stats.keys()
+    assert stats["loss/D_real"] >= 0 and stats["loss/D_fake"] >= 0  # hinge terms are relu's
+    assert all(p.grad is None for p in netC.parameters())
+    # Every weight moves. (The last bias need not: with every logit inside the margins its
+    # gradient is -1/n per real logit and +1/n per fake one, which cancel.)
+    for (name, p), b in zip(netD.named_parameters(), before, strict=True):
+        if name.endswith("original"):
+            assert not torch.equal(p, b), name
+
+
+def test_a_patch_gan_run_through_algorithm_1_resumes_to_the_same_weights(image_folder, tmp_path):
+    """SN-PatchGAN + hinge + feature matching, end to end through the loop's three phases; the
+    spectral norm's power-iteration vectors are checkpointed, so a resumed run ends where a
+    straight one does."""
+    import json
+
+    from glcic.training.checkpoint import load_checkpoint
+    from glcic.training.loop import train
+    from tests.training.conftest import tiny_config
+
+    over = {"model.discriminator": "patch", "train.gan_loss": "hinge", "train.fm_weight": "1", "train.alpha": "0.01",
+            "train.t_c": "2", "train.t_d": "2", "train.t_train": "7", "train.log_every": "1",
+            "train.ckpt_every": "100", "train.deterministic": "true"}
+    straight = train(tiny_config(image_folder, **over), tmp_path / "a", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "a" / "stats.jsonl").read_text().splitlines()]
+    joint = [r for r in rows if r["phase"] == "joint" and "loss/C_mse" in r]  # (not the val rows)
+    assert joint and all({"loss/C_adv", "loss/C_fm", "loss/D_real", "loss/D_fake"} <= r.keys() for r in joint)
+    assert all(v == v and abs(v) != float("inf") for r in rows for k, v in r.items() if k.startswith("loss/"))
+    disc = load_checkpoint(tmp_path / "a")["discriminator"]
+    assert any(k.endswith("parametrizations.weight.0._u") for k in disc)
+
+    assert train(tiny_config(image_folder, **over), tmp_path / "b", progress=False, max_steps=5)["step"] == 5
+    resumed = train(tiny_config(image_folder, **over), tmp_path / "b", resume=True, progress=False)
+    assert resumed["step"] == 7
+    for net in ("completion", "discriminator"):
+        assert straight[net].keys() == resumed[net].keys()
+        for k, v in straight[net].items():
+            assert torch.equal(v, resumed[net][k]), (net, k)
+
+
+def test_a_patch_gan_run_in_bf16_channels_last(image_folder, tmp_path):
+    """The CPU loop's settings (bf16 autocast, channels_last) with the spectral-norm discriminator."""
+    from glcic.training.loop import train
+    from tests.training.conftest import tiny_config
+
+    over = {"model.discriminator": "patch", "model.upsample": "resize", "train.gan_loss": "hinge",
+            "train.fm_weight": "1", "train.alpha": "0.01", "train.precision": "bf16", "train.channels_last": "true",
+            "train.t_c": "1", "train.t_d": "1", "train.t_train": "4"}
+    result = train(tiny_config(image_folder, **over), tmp_path / "run", progress=False)
+    assert result["step"] == 4
+    assert all(torch.isfinite(v).all() for net in ("completion", "discriminator") for v in result[net].values()
+               if v.is_floating_point())
 
 
 def test_discriminator_phase_leaves_the_completion_network_without_gradients():
@@ -105,7 +238,7 @@ def test_fp16_training_on_the_cpu_is_refused(image_folder):
 def _reference_step(netC, netD, opt_c, opt_d, batch: Batch, phase, tc: TrainConfig, local: int, mean) -> dict:
     """Algorithm 1's iteration written plainly: fp32, contiguous tensors, the optimizer's per-parameter loop."""
     from glcic.data.masks import crop_windows
-    from glcic.losses import discriminator_loss, generator_adversarial, masked_mse
+    from glcic.losses import discriminator_loss, feature_matching, generator_adversarial, masked_mse
 
     x, m, b = batch.x, batch.mask, batch.x.shape[0]
     netC.train(phase.train_c)
@@ -118,7 +251,7 @@ def _reference_step(netC, netD, opt_c, opt_d, batch: Batch, phase, tc: TrainConf
         fake = completed.detach()
         patches = torch.cat([crop_windows(x, batch.win_d, local), crop_windows(fake, batch.win_c, local)])
         logits, _ = netD(torch.cat([x, fake]), patches)
-        loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label)
+        loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label, tc.gan_loss)
         stats.update(s)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -127,8 +260,16 @@ def _reference_step(netC, netD, opt_c, opt_d, batch: Batch, phase, tc: TrainConf
         loss_c, s = masked_mse(out, x, m)
         stats.update(s)
         if phase.train_d:
-            logit, _ = netD(completed, crop_windows(completed, batch.win_c, local))
-            adv, s = generator_adversarial(logit, tc.nonsaturating)
+            if tc.fm_weight > 0:  # D once on the completed and the real images, the holes' windows for both
+                both = torch.cat([completed, x])
+                logit, _, maps = netD.run(both, crop_windows(both, torch.cat([batch.win_c, batch.win_c]), local))
+                logit = logit[:b]
+                fm, s = feature_matching([f[:b] for f in maps], [f[b:] for f in maps])
+                stats.update(s)
+                loss_c = loss_c + tc.fm_weight * fm
+            else:
+                logit, _ = netD(completed, crop_windows(completed, batch.win_c, local))
+            adv, s = generator_adversarial(logit, tc.nonsaturating, tc.gan_loss)
             stats.update(s)
             loss_c = loss_c + tc.alpha * adv
         opt_c.zero_grad(set_to_none=True)
@@ -137,7 +278,10 @@ def _reference_step(netC, netD, opt_c, opt_d, batch: Batch, phase, tc: TrainConf
     return stats
 
 
-def _losses_side_by_side(amp: torch.dtype | None) -> list[tuple[str, int, float, float]]:
+def _losses_side_by_side(
+    amp: torch.dtype | None, discriminator: str = "context", gan_loss: str = "bce", fm_weight: float = 0.0,
+    upsample: str = "deconv",
+) -> list[tuple[str, int, float, float]]:
     """(stat, step, optimized, reference) over Algorithm 1's three phases, 2 + 2 + 3 steps.
 
     Every step starts from the reference's weights, statistics and optimizer state, so that
@@ -151,13 +295,15 @@ def _losses_side_by_side(amp: torch.dtype | None) -> list[tuple[str, int, float,
     # sign(gradient) * lr, which turns rounding-level gradients into whole steps and makes any
     # two runs drift apart; fused Adam is compared with torch's loop on equal gradients in
     # tests/training/test_optim.py.
-    tc = TrainConfig(optimizer="adadelta", lr_c=1.0, lr_joint=1.0, lr_d=1.0, alpha=0.05, t_c=2, t_d=2)
+    tc = TrainConfig(optimizer="adadelta", lr_c=1.0, lr_joint=1.0, lr_d=1.0, alpha=0.05, t_c=2, t_d=2,
+                     gan_loss=gan_loss, fm_weight=fm_weight)
     cfg = _cfg(tc)
     torch.manual_seed(0)
     # disc_width 0.5: the global discriminator's last layer (64 channels into 4x4) runs as a
     # matrix product; dilations 4 and 8 on the 8x8 middle map take the tap-by-tap backward.
-    mcfg = ModelConfig(width=0.125, disc_width=0.5, dilations=[1, 2, 4, 8])
-    refC, refD = CompletionNetwork(mcfg), ContextDiscriminator(32, 16, mcfg)
+    mcfg = ModelConfig(width=0.125, disc_width=0.5, dilations=[1, 2, 4, 8], discriminator=discriminator,
+                       upsample=upsample)
+    refC, refD = CompletionNetwork(mcfg), build_discriminator(32, 16, mcfg)
     netC, netD = copy.deepcopy(refC), copy.deepcopy(refD)
     fmt = memory_format(TrainConfig(channels_last=True))
     netC.to(memory_format=fmt)
@@ -201,6 +347,21 @@ def test_optimized_fp32_step_matches_the_plain_reference():
     state, gives every loss within 1e-4 (relative) of the reference's (measured 2e-7).
     """
     for name, step, got, want in _losses_side_by_side(None):
+        assert got == pytest.approx(want, rel=1e-4, abs=1e-6), (name, step)
+
+
+@pytest.mark.parametrize(("discriminator", "gan_loss", "fm_weight", "upsample"), [
+    ("context", "bce", 0.5, "resize"),
+    ("patch", "hinge", 0.5, "deconv"),
+], ids=["context-fm-resize", "patch-hinge-fm"])
+def test_optimized_fp32_step_with_the_sharp_fill_options_matches_the_plain_reference(
+    discriminator, gan_loss, fm_weight, upsample
+):
+    """The same check with issue 25's options: feature matching on the maps of D's one pass on
+    completed + real, the hinge on (B, N) logits, the resize-convolution decoder. Tolerance as above."""
+    rows = _losses_side_by_side(None, discriminator, gan_loss, fm_weight, upsample)
+    assert {"loss/C_fm", "loss/C_adv", "loss/D_real"} <= {name for name, *_ in rows}
+    for name, step, got, want in rows:
         assert got == pytest.approx(want, rel=1e-4, abs=1e-6), (name, step)
 
 
