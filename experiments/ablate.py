@@ -219,10 +219,10 @@ def speed_pass(suite: Suite, names: list[str], out: Path, steps: int) -> None:
 def cell(m: dict) -> str:
     """hole PSNR / hole L1 / SSIM, and the detail ratio and grid peaks (medians) where measured."""
     text = f"{m['hole_psnr']:.2f} / {m['hole_l1']:.3f} / {m['ssim']:.3f}"
-    if m.get("detail") is not None:
-        text += f" / {m['detail']:.2f}"
-    if m.get("grid4") is not None and m.get("grid2") is not None:
-        text += f" / {m['grid4']:.2f}, {m['grid2']:.2f}"
+    if m.get("detail_median") is not None:
+        text += f" / {m['detail_median']:.2f}"
+    if m.get("grid_peak_4_median") is not None and m.get("grid_peak_2_median") is not None:
+        text += f" / {m['grid_peak_4_median']:.2f}, {m['grid_peak_2_median']:.2f}"
     return text
 
 

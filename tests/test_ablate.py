@@ -123,9 +123,6 @@ def test_the_scenes_table_has_a_row_per_trained_variant_and_the_classical_method
     assert suite.what in md
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="ablate.cell() reads 'detail', 'grid4', 'grid2', but evaluation summaries "
-                                        "carry detail_median, grid_peak_4_median, grid_peak_2_median "
-                                        "(glcic.options.TEXTURE_METRICS): the detail column never shows")
 def test_the_table_shows_the_detail_and_grid_peaks_of_reports_that_have_them(ablate, tmp_path):
     """Issue 25: the ablation table carries the detail column for every row (medians, as the report's)."""
     suite = ablate.SUITES["scenes"]
