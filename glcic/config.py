@@ -261,8 +261,8 @@ class Config:
             raise ConfigError(f"train.fm_weight must be >= 0 (0 = no feature matching); got {t.fm_weight}")
         if m.discriminator == "patch" and m.attributes > 0:
             raise ConfigError(
-                "model.attributes needs the context discriminator's joint features; set "
-                "model.discriminator=context or model.attributes=0"
+                f"model.attributes={m.attributes} needs the context discriminator's joint features, and "
+                "model.discriminator=patch has none; set model.discriminator=context or model.attributes=0"
             )
         if not t.l1_weight >= 0.0:
             raise ConfigError(f"train.l1_weight must be >= 0 (0 = the paper's MSE alone); got {t.l1_weight}")
