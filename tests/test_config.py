@@ -118,7 +118,7 @@ def test_a_negative_or_nan_fm_weight_is_refused(weight):
 
 def test_the_patch_discriminator_with_attributes_is_refused_with_the_two_fixes():
     """The attribute head sits on the context discriminator's 2048 joint features; the patch one has none."""
-    with pytest.raises(ConfigError, match=r"model.attributes needs the context discriminator.*"
+    with pytest.raises(ConfigError, match=r"model.attributes=40 needs the context discriminator.*"
                                           r"model.discriminator=context or model.attributes=0"):
         load_config("report", ["model.discriminator=patch"])  # the report's preset has 40 attributes
     assert load_config("report", ["model.discriminator=patch", "model.attributes=0"]).model.discriminator == "patch"
