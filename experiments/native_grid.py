@@ -5,9 +5,11 @@ families people paint) drawn at that size by the evaluation's seeded :class:`Mas
 so the row is the image ``glcic evaluate --size native --masks strokes`` (or ``blobs``)
 scored, not a picked example. Columns: the input (hole in white), the model as
 ``glcic inpaint`` runs it with its default settings (strategy ``auto``, the paper's
-blending), the classical methods, the ground truth. The pipeline and the classical
-methods see the whole photo; each cell shows the photo's central square at native pixels
-(no scaling), where most of the hole is.
+blending), the classical methods (default: PatchMatch, the exemplar method that paints
+texture, and Telea; ``--classical`` picks others), the ground truth. The pipeline and the
+classical methods see the whole photo; each cell shows the photo's central square at
+native pixels (no scaling), where most of the hole is. Each row's printed line gives the
+hole detail ratio of every fill (``glcic.metrics.hole_detail``; 1 = the photo's texture).
 
     python experiments/native_grid.py --model scenes --data ../shared/data/scenes/images \\
         --output docs/images/scenes_native.jpg
@@ -25,9 +27,11 @@ from glcic.bundle import read_bundle_info
 from glcic.classical import inpaint_classical
 from glcic.evaluation import MaskMaker, list_eval_images, write_grid
 from glcic.evaluation.images import blank_hole, load_target
+from glcic.evaluation.methods import parse_methods
+from glcic.metrics import hole_detail
 from glcic.pipeline import InpaintPipeline
 
-CLASSICAL = ("biharmonic", "telea")
+CLASSICAL = ("patchmatch", "telea")
 FAMILIES = ("strokes", "blobs")
 
 
@@ -46,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=6, help="photos, evenly spread over the val split; strokes and blobs alternate")
     p.add_argument("--seed", type=int, default=0, help="the evaluation's mask seed")
     p.add_argument("--output", type=Path, required=True, help="image to write (.png or .jpg)")
+    p.add_argument("--classical", default=",".join(CLASSICAL),
+                   help=f"classical methods beside the model, comma-separated (default {','.join(CLASSICAL)})")
     args = p.parse_args(argv)
+    classical = [m for m in parse_methods(args.classical) if m != "glcic"]  # fails now if one cannot run
     info = read_bundle_info(args.model)
     pipe = InpaintPipeline.from_pretrained(args.model, precision="fp32")
     paths, _ = list_eval_images(args.data, "val", 0, val_fraction=info.train_section("data").get("val_fraction"))
@@ -58,12 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         hole, _ = MaskMaker(spec, args.seed, info, None)(i, target.shape[:2])  # (H, W) bool
         known = blank_hole(target, hole)
         outs = [pipe(known, hole)]  # glcic inpaint's defaults
-        outs += [inpaint_classical(m, known, hole) for m in CLASSICAL]
+        outs += [inpaint_classical(m, known, hole) for m in classical]
         cells = [central_square(a) for a in (known, target, *outs)]  # known: the hole in white
         side = side or cells[0].shape[0]
         rows.append((cells[0], cells[1], cells[2:]))
-        print(f"native_grid: {path.name} {target.shape[1]}x{target.shape[0]} {spec} hole {hole.mean():.0%}", flush=True)
-    write_grid(args.output, rows, [Path(args.model).name, *CLASSICAL])
+        detail = ", ".join(f"{name} {hole_detail(o, target, hole):.2f}"
+                           for name, o in zip([Path(args.model).name, *classical], outs, strict=True))  # fmt: skip
+        print(f"native_grid: {path.name} {target.shape[1]}x{target.shape[0]} {spec} hole {hole.mean():.0%}; "
+              f"detail {detail}", flush=True)  # fmt: skip
+    write_grid(args.output, rows, [Path(args.model).name, *classical])
     print(f"wrote {args.output} ({len(rows)} rows, cells {side} px)")
     return 0
 

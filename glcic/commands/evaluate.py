@@ -1,4 +1,5 @@
-"""`glcic evaluate`: PSNR / SSIM / hole PSNR / hole L1 of the network and classical baselines."""
+"""`glcic evaluate`: PSNR / SSIM / hole PSNR / hole L1, detail and grid peaks of the network
+and classical baselines."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from glcic.options import (
     CLASSICAL_METHODS,
     DEFAULT_DATA_ROOT,
     DEFAULT_MODEL,
-    METHODS,
     MODEL_HELP,
     NATIVE_SIZE,
     NVIDIA_AREA_BINS,
@@ -52,10 +52,12 @@ masks are drawn at each image's size. Unreadable images are skipped with a warni
 def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
     p = sub.add_parser(
         name,
-        help="measure PSNR / SSIM / hole metrics of the network and classical baselines",
+        help="measure PSNR / SSIM / hole metrics and the fills' texture, network and classical baselines",
         description="Complete deterministic holes in the first N images of a CelebA partition or "
-        "folder with each method, and report PSNR and SSIM of the composited image and PSNR and "
-        "L1 inside the hole (all in [0, 1] units), overall and by hole area.",
+        "folder with each method, and report PSNR and SSIM of the composited image, PSNR and "
+        "L1 inside the hole (all in [0, 1] units), and the fill's texture (detail against the "
+        "photo's, grid peaks at the decoder's 4 px and 2 px periods; median and mean over the "
+        "images), overall and by hole area.",
         epilog=EPILOG.format(
             strategy=options.DEFAULT_STRATEGY, postprocess=options.DEFAULT_POSTPROCESS
         ),
@@ -122,8 +124,9 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the masks (default: 0)")
     p.add_argument(
         "--methods",
-        default=",".join(METHODS),
-        help=f"comma-separated: glcic (the network), {', '.join(CLASSICAL_METHODS)} (default: all)",
+        default=None,
+        help=f"comma-separated: glcic (the network), {', '.join(CLASSICAL_METHODS)} (default: all "
+        "that can run here; patchmatch needs PyPatchMatch's native library)",
     )
     p.add_argument(
         "--size",

@@ -7,7 +7,10 @@ ground truth with :func:`glcic.metrics.all_metrics`:
 
 - ``psnr``, ``ssim``: the whole image (known pixels included), in [0, 1] units;
 - ``hole_psnr``, ``hole_l1``: the hole only (MSE / mean absolute error over hole pixels
-  and the three channels), in [0, 1] units.
+  and the three channels), in [0, 1] units;
+- ``detail``, ``grid_peak_4``, ``grid_peak_2``: the fill's texture against the photo's
+  and its 4 px / 2 px upsampling pattern (:func:`glcic.metrics.texture_metrics`), as
+  median and mean over the images.
 
 By default images are preprocessed as the model was trained (centre crop to a square,
 resize to the bundle's resolution, :func:`glcic.data.preprocess`) and the network runs
@@ -94,7 +97,7 @@ def evaluate(
     masks: str = "rect",
     limit: int | None = 100,
     seed: int = 0,
-    methods: str | Sequence[str] = METHODS,
+    methods: str | Sequence[str] | None = None,
     size: int | str | None = None,
     split: str | None = None,
     grid: str | os.PathLike | None = None,
@@ -119,7 +122,9 @@ def evaluate(
             bin of :data:`glcic.options.NVIDIA_AREA_BINS` on the same images.
         limit: the first N images in sorted order (None or 0 = all).
         seed: seed of the masks; image i's mask depends on (seed, i) only.
-        methods: names from :data:`METHODS`, a list or a comma-separated string.
+        methods: names from :data:`METHODS`, a list or a comma-separated string; None
+            (default): the network and every classical method that can run here
+            (:func:`glcic.classical.available_methods`).
         size: side the images are cropped and resized to (default: the bundle's
             resolution), or ``"native"``: each image at its own size, every method
             through the pipeline with ``glcic inpaint``'s defaults.

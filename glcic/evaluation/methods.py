@@ -33,12 +33,21 @@ class Method:
     warm_up: bool = False
 
 
-def parse_methods(methods: str | Sequence[str]) -> list[str]:
+def parse_methods(methods: str | Sequence[str] | None) -> list[str]:
     """Method names from a list or a comma-separated string, each one of :data:`METHODS`.
 
+    None is every method that can run here: the network and the classical methods of
+    :func:`glcic.classical.available_methods` (``patchmatch`` needs PyPatchMatch's native
+    library, ``fsr`` OpenCV's contrib module).
+
     Raises:
-        InputError: no method, an unknown one, or one listed twice.
+        InputError: no method, an unknown one, one listed twice, or one that cannot run
+            here (the message says why and how to fix it), before any work.
     """
+    from glcic.classical import available_methods, unavailable_methods
+
+    if methods is None:
+        return ["glcic", *available_methods()]
     items = (
         [m.strip() for m in methods.split(",")]
         if isinstance(methods, str)
@@ -52,6 +61,10 @@ def parse_methods(methods: str | Sequence[str]) -> list[str]:
         raise InputError(f"unknown method(s) {', '.join(bad)}; choose from {', '.join(METHODS)}")
     if len(set(items)) != len(items):
         raise InputError(f"method listed twice in {','.join(items)}; give each once")
+    missing = unavailable_methods()
+    for m in items:
+        if m in missing:
+            raise InputError(f"method {m} cannot run here: {missing[m]}")
     return items
 
 

@@ -6,24 +6,39 @@ The report is a plain JSON-able dict::
      "size" (px, or "native"), "data", "split", "model": {...} | None,
      "mask_params": {...}, "inference": {"strategy", "postprocess"},
      "methods": {NAME: {"psnr", "ssim", "hole_psnr", "hole_l1", "n_images", "n_inf",
+                        "detail_median", "detail_mean", "detail_n",
+                        "grid_peak_4_median", "grid_peak_4_mean", "grid_peak_4_n",
+                        "grid_peak_2_median", "grid_peak_2_mean", "grid_peak_2_n",
                         "seconds_per_image"[, "lpips", "fid"]}},
+     "original": {"detail_median", ..., "grid_peak_2_n"},
      "bins_by": "hole_area" | "mask_bin", "bins": {"10-20%": {NAME: {... as methods,
-     without lpips / fid}}},
+     without lpips / fid}}}, "original_bins": {"10-20%": {... as original}},
      "per_image": [{"index", "image", "size": [H, W], "mask", "hole_fraction", "bin",
-                    NAME: {"psnr", "ssim", "hole_psnr", "hole_l1"[, "lpips"], "seconds"}}]}
+                    NAME: {"psnr", "ssim", "hole_psnr", "hole_l1", "detail", "grid_peak_4",
+                           "grid_peak_2"[, "lpips"], "seconds"},
+                    "original": {"detail", "grid_peak_4", "grid_peak_2"}}]}
 
 ``bins`` are the measured hole area's 10 % bins, or with ``--masks nvidia-bins`` the
 mask bins (``"1-10%"`` ... ``"50-60%"``; then ``per_image`` has one row per image and
 bin, and the methods' averages are over all of them). ``n_images`` counts the images
 scored, ``skipped`` the unreadable ones. PSNRs in dB, SSIM in [-1, 1], L1 in [0, 1]; a
 PSNR of identical pixels is ``inf`` in the per-image scores and ``None`` in the report
-(JSON has no infinity). :func:`format_markdown` renders it as tables.
+(JSON has no infinity).
+
+The texture measures (:func:`glcic.metrics.texture_metrics`: the hole detail ratio and the
+grid peaks at 4 px and 2 px) are summarised by their median and their mean over the images
+where they are defined (``_n`` counts them; a hole without an interior, or a flat photo for
+the detail, is ``None`` per image and left out). ``original`` measures the ground truth
+itself over the same holes: its detail is 1 by definition, its grid peaks are what a photo
+reads (about 0.9-1), the level a fill's should be read against. :func:`format_markdown`
+renders it as tables.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +46,7 @@ from glcic.errors import InputError
 from glcic.evaluation.images import relative_name
 from glcic.evaluation.runner import RunResults
 from glcic.evaluation.scoring import Scorer
-from glcic.options import METRICS, NATIVE_SIZE
+from glcic.options import METRICS, NATIVE_SIZE, TEXTURE_METRICS
 
 BIN_WIDTH = 10
 """Width of the hole-area bins, in percent of the image."""
@@ -77,6 +92,26 @@ def aggregate(rows: Sequence[dict[str, float]]) -> dict[str, Any]:
             out[k] = math.fsum(vals) / len(vals)
     out["n_images"] = len(rows)
     out["n_inf"] = n_inf
+    return out | texture_summary(rows)
+
+
+def texture_summary(rows: Sequence[dict[str, float]]) -> dict[str, Any]:
+    """Median and mean of each texture measure over the rows where it is defined.
+
+    Returns:
+        ``{"detail_median", "detail_mean", "detail_n", "grid_peak_4_median", ...}`` for each
+        of :data:`glcic.options.TEXTURE_METRICS` that the rows hold (rows scored before these
+        measures existed hold none: nothing is returned for them); a median and mean of no
+        defined value are None.
+    """
+    out: dict[str, Any] = {}
+    for k in TEXTURE_METRICS:
+        if not any(k in r for r in rows):
+            continue
+        vals = [float(r[k]) for r in rows if r.get(k) is not None and math.isfinite(r[k])]
+        out[f"{k}_median"] = statistics.median(vals) if vals else None
+        out[f"{k}_mean"] = math.fsum(vals) / len(vals) if vals else None
+        out[f"{k}_n"] = len(vals)
     return out
 
 
@@ -107,6 +142,7 @@ def build_report(
         )
     per_image = _per_image(data, results)
     by_mask_bin = any(r.label is not None for r in results.records)
+    bins = _bins(per_image, results)
     return {
         "n_images": len({r.index for r in results.records}),
         "n_skipped": len(results.skipped),
@@ -120,8 +156,13 @@ def build_report(
         "mask_params": mask_params,
         "inference": inference,
         "methods": _summaries(results, scorer),
+        "original": texture_summary(results.original),
         "bins_by": "mask_bin" if by_mask_bin else "hole_area",
-        "bins": _bins(per_image, results),
+        "bins": bins,
+        "original_bins": {
+            label: texture_summary([results.original[j] for j, r in enumerate(per_image) if r["bin"] == label])
+            for label in bins
+        },
         "per_image": per_image,
     }
 
@@ -140,6 +181,7 @@ def _per_image(data: str | os.PathLike, results: RunResults) -> list[dict[str, A
         for name, scores in results.scores.items():
             vals = {k: json_float(v) for k, v in scores[j].items()}
             row[name] = vals | {"seconds": results.seconds[name][j]}
+        row["original"] = {k: json_float(v) for k, v in results.original[j].items()}
         rows.append(row)
     return rows
 
@@ -184,33 +226,66 @@ def _fmt(v: float | None, digits: int) -> str:
 def family_scores(report: dict[str, Any], method: str) -> dict[str, dict[str, Any]]:
     """One method's averages per mask family: ``{report["masks"]: ...}``, or for an
     ``nvidia-bins`` report one entry per bin, ``"nvidia 1-10%"``, ... (the rows of the
-    literature's table). Empty when ``method`` was not run."""
+    literature's table). Empty when ``method`` was not run.
+
+    Each entry is the method's summary: ``hole_psnr``, ``hole_l1``, ``ssim``, ``psnr``,
+    ``n_images``, ..., and the texture measures' ``detail_median``, ``detail_mean``,
+    ``grid_peak_4_median``, ... (absent from reports written before they existed).
+    ``method="original"`` gives the ground truth's texture summary over the same holes.
+    """
+    if method == "original":
+        if "original" not in report:
+            return {}
+        if report["bins_by"] == "mask_bin":
+            return {f"nvidia {label}": s for label, s in report["original_bins"].items()}
+        return {report["masks"]: report["original"]}
     if report["bins_by"] == "mask_bin":
         return {f"nvidia {label}": by[method] for label, by in report["bins"].items() if method in by}
     return {report["masks"]: report["methods"][method]} if method in report["methods"] else {}
 
 
+def _has_texture(report: dict[str, Any]) -> bool:
+    """Whether the report holds the texture measures (reports written before them do not)."""
+    return all("detail_median" in s for s in report["methods"].values())
+
+
+def _med_mean(s: dict[str, Any], k: str) -> str:
+    """``median / mean`` of texture measure ``k``, ``—`` where it is undefined."""
+    med, mean = s.get(f"{k}_median"), s.get(f"{k}_mean")
+    return "—" if med is None else f"{med:.2f} / {mean:.2f}"
+
+
+def _medians(s: dict[str, Any]) -> str:
+    """``detail / grid 4 px / grid 2 px`` medians in one cell."""
+    return " / ".join("—" if s.get(f"{k}_median") is None else f"{s[f'{k}_median']:.2f}" for k in TEXTURE_METRICS)
+
+
 def format_markdown(report: dict[str, Any]) -> str:
-    """The report as Markdown: a header line, the ``nvidia-bins`` table (bins x methods)
-    when there is one, the overall table, and the table by measured hole area."""
+    """The report as Markdown: a header line, the ``nvidia-bins`` tables (bins x methods)
+    when there are some, the overall table, and the table by measured hole area."""
     lines = [_header(report), ""]
+    texture = _has_texture(report)
     if report["bins_by"] == "mask_bin":
         lines += _bin_table(report) + [""]
+        if texture:
+            lines += _bin_texture_table(report) + [""]
     lines += _method_table(report)
     if report["bins_by"] == "hole_area" and report["bins"]:
-        lines += [
-            "",
-            "By hole area (percent of the image):",
-            "",
-            "| hole area | images | method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 |",
-            "|---|---|---|---|---|---|---|",
-        ]
+        head = "| hole area | images | method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 |"
+        rule = "|---|---|---|---|---|---|---|"
+        if texture:
+            head += " detail / grid 4 px / grid 2 px (medians) |"
+            rule += "---|"
+        lines += ["", "By hole area (percent of the image):", "", head, rule]
         for label, by_method in report["bins"].items():
             for name, s in by_method.items():
                 lines.append(
                     f"| {label} | {s['n_images']} | {name} | {_fmt(s['psnr'], 2)} | {_fmt(s['ssim'], 4)} "
                     f"| {_fmt(s['hole_psnr'], 2)} | {_fmt(s['hole_l1'], 4)} |"
+                    + (f" {_medians(s)} |" if texture else "")
                 )
+            if texture and label in report.get("original_bins", {}):
+                lines.append(f"| {label} | | original | | | | | {_medians(report['original_bins'][label])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -237,10 +312,13 @@ def _header(report: dict[str, Any]) -> str:
 
 
 def _method_table(report: dict[str, Any]) -> list[str]:
-    """Overall averages, one row per method, LPIPS / FID columns when measured."""
+    """Overall averages, one row per method, the texture measures (median / mean over the
+    images) and a row for the photo itself when measured, LPIPS / FID columns when measured."""
+    texture = _has_texture(report)
+    tex_head = " detail (median / mean) | grid 4 px (median / mean) | grid 2 px (median / mean) |"
     lines = [
-        "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 | s / image |",
-        "|---|---|---|---|---|---|",
+        "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 |" + (tex_head if texture else "") + " s / image |",
+        "|---|---|---|---|---|" + ("---|---|---|" if texture else "") + "---|",
     ]
     extra = [k for k in ("lpips", "fid") if any(k in s for s in report["methods"].values())]
     if extra:  # LPIPS / FID columns when their weights were given
@@ -249,9 +327,46 @@ def _method_table(report: dict[str, Any]) -> list[str]:
     for name, s in report["methods"].items():
         lines.append(
             f"| {name} | {_fmt(s['psnr'], 2)} | {_fmt(s['ssim'], 4)} | {_fmt(s['hole_psnr'], 2)} "
-            f"| {_fmt(s['hole_l1'], 4)} | {s['seconds_per_image']:.4f} |"
+            f"| {_fmt(s['hole_l1'], 4)} |"
+            + ("".join(f" {_med_mean(s, k)} |" for k in TEXTURE_METRICS) if texture else "")
+            + f" {s['seconds_per_image']:.4f} |"
             + "".join(f" {_fmt(s.get(k), 4)} |" for k in extra)
         )
+    if texture and report.get("original"):
+        o = report["original"]
+        lines.append(
+            "| original (the photo) | | | | |" + "".join(f" {_med_mean(o, k)} |" for k in TEXTURE_METRICS)
+            + " |" + " |" * len(extra)
+        )  # fmt: skip
+        lines += ["", _texture_note(report)]
+    return lines
+
+
+def _texture_note(report: dict[str, Any]) -> str:
+    """What the texture columns mean, and over how many images they were read."""
+    o = report["original"]
+    n = next(iter(report["methods"].values()))["n_images"]
+    counts = f"detail on {o.get('detail_n', 0)}, grid peaks on {o.get('grid_peak_4_n', 0)} of {n} holes"
+    return (
+        "detail: the fill's mean luma gradient over the hole's interior (the hole less 3 px) over the "
+        "photo's (1 = the photo's own texture, a blur far below); grid 4 px / 2 px: the power of the "
+        "fill's fine detail on the frequency lines of the decoder's upsampling periods over nearby lines "
+        f"(a photo reads about 1). Read where the hole has an interior: {counts}."
+    )
+
+
+def _bin_texture_table(report: dict[str, Any]) -> list[str]:
+    """Per mask bin and method: the medians of detail / grid 4 px / grid 2 px, and the photo's."""
+    names = list(report["methods"])
+    lines = [
+        "Detail / grid peaks 4 px / grid peaks 2 px (medians over the images) by NVIDIA mask bin:",
+        "",
+        "| hole area | " + " | ".join(names) + " | original |",
+        "|---|" + "---|" * (len(names) + 1),
+    ]
+    for label, by_method in report["bins"].items():
+        cells = [_medians(by_method[k]) for k in names] + [_medians(report["original_bins"].get(label, {}))]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
 

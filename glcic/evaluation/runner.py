@@ -64,9 +64,12 @@ class RunResults:
         seconds: per method, the timed seconds of each record.
         grid_rows: the first :data:`GRID_ROWS` records, for :func:`glcic.evaluation.grid.write_grid`.
         skipped: ``(path, reason)`` of each image that could not be read.
+        original: per record, the texture measures of the ground truth itself over the same
+            hole (:func:`glcic.metrics.texture_metrics`; what a photo reads).
     """
 
     records: list[Record] = field(default_factory=list)
+    original: list[dict[str, float]] = field(default_factory=list)
     scores: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     seconds: dict[str, list[float]] = field(default_factory=dict)
     grid_rows: list[GridRow] = field(default_factory=list)
@@ -128,8 +131,11 @@ def _run_one(
     composite: bool,
 ) -> list[np.ndarray]:
     """Every method on one (image, mask); appends the scores and times to ``res``."""
+    from glcic.metrics import texture_metrics
+
     masked = blank_hole(target, m)  # (H, W, 3) uint8, hole white
     scorer.add_target(target)
+    res.original.append(texture_metrics(target, target, m))
     outs = []
     for method in methods:
         if method.warm_up and not res.seconds[method.name]:

@@ -50,7 +50,11 @@ def test_writes_report_and_prints_table(bundle, images, tmp_path, capsys):
     assert set(r["methods"]) == {"telea", "mean"} and len(r["per_image"]) == 3
     assert r["model"]["name"] == "tiny"
     stdout = capsys.readouterr().out
-    assert "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 | s / image |" in stdout
+    assert (
+        "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 | detail (median / mean) "
+        "| grid 4 px (median / mean) | grid 2 px (median / mean) | s / image |"
+    ) in stdout
+    assert "| original (the photo) |" in stdout
     assert "| telea |" in stdout and "| mean |" in stdout
     assert (tmp_path / "grid.png").is_file()
     assert len(list((tmp_path / "masks").glob("*.png"))) == 3
@@ -103,3 +107,17 @@ def test_native_run_skips_and_reports_an_unreadable_image(bundle, images, tmp_pa
     assert (r["n_images"], r["n_skipped"], r["size"]) == (4, 1, "native")
     assert {tuple(p["size"]) for p in r["per_image"]} == {(40, 48)}
     assert "skipped 1 unreadable image(s): broken.png" in capsys.readouterr().out
+
+
+def test_patchmatch_that_cannot_run_is_one_line_before_any_work(bundle, images, capsys, monkeypatch):
+    import glcic.classical as classical
+
+    monkeypatch.setattr(classical, "_patchmatch", lambda: (None, "PyPatchMatch is not installed (test)"))
+    code = cli("--model", str(bundle), "--data", str(images), "--limit", "1", "--methods", "telea,patchmatch")
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "glcic evaluate: error: method patchmatch cannot run here: PyPatchMatch is not installed (test)"
+    # Without --methods: every method that can run here, the rest of the run unaffected.
+    assert cli("--model", str(bundle), "--data", str(images), "--limit", "1", "--size", "32") == 0
+    out = capsys.readouterr().out
+    assert "| telea |" in out and "| glcic |" in out and "| patchmatch |" not in out

@@ -49,7 +49,7 @@ def test_size_overrides_the_model_resolution(bundle, image_dir):
 
 
 def test_nvidia_bins_one_entry_per_bin_same_holes_as_each_spec(bundle, image_dir, fake_nvidia):
-    from glcic.evaluation import format_markdown
+    from glcic.evaluation import family_scores, format_markdown
     from glcic.options import NVIDIA_AREA_BINS
 
     r = run_eval(bundle, image_dir, masks=f"nvidia-bins@{fake_nvidia}", limit=2, methods="telea,mean")
@@ -71,6 +71,9 @@ def test_nvidia_bins_one_entry_per_bin_same_holes_as_each_spec(bundle, image_dir
     md = format_markdown(r)
     assert "| hole area | images | telea | mean |" in md
     assert "| 1-10% | 2 | " in md and "| 50-60% | 2 | " in md and "| s / image | |" in md
+    assert "| hole area | telea | mean | original |" in md  # the texture medians by bin
+    assert list(family_scores(r, "original")) == [f"nvidia {label}" for label in labels]
+    assert family_scores(r, "mean")["nvidia 50-60%"]["detail_median"] in (0.0, None)
 
 
 def test_unreadable_images_are_skipped_named_and_counted(bundle, image_dir, tmp_path):

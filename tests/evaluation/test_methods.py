@@ -34,3 +34,21 @@ def test_bad_methods(bundle, image_dir, methods, match):
     with pytest.raises(InputError, match=match):
         run_eval(bundle, image_dir, methods=methods)
 
+
+
+def test_default_methods_are_those_that_can_run_here(monkeypatch):
+    import glcic.classical as classical
+    from glcic.evaluation.methods import parse_methods
+    from glcic.options import METHODS
+
+    assert parse_methods(None) == list(METHODS)  # PyPatchMatch and xphoto are installed here
+    monkeypatch.setattr(classical, "_patchmatch", lambda: (None, "its native library did not load (test)"))
+    assert parse_methods(None) == [m for m in METHODS if m != "patchmatch"]
+    with pytest.raises(InputError, match="^method patchmatch cannot run here: its native library did not load"):
+        parse_methods("glcic,patchmatch")
+
+
+def test_patchmatch_is_a_method(bundle, image_dir):
+    r = run_eval(bundle, image_dir, limit=2, size=64, methods="telea,patchmatch")
+    assert list(r["methods"]) == ["telea", "patchmatch"]
+    assert r["methods"]["patchmatch"]["n_images"] == 2

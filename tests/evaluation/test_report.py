@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from glcic.errors import InputError
-from glcic.evaluation import METRICS, aggregate, area_bin, format_markdown
+from glcic.evaluation import METRICS, aggregate, area_bin, family_scores, format_markdown
+from glcic.options import TEXTURE_METRICS
 from tests.evaluation.conftest import run_eval
 
 
@@ -30,6 +31,19 @@ def test_aggregate_means_and_infinite_psnr():
     )
     with pytest.raises(InputError, match="no image was evaluated"):
         aggregate([])
+    assert "detail_median" not in a  # rows scored before the texture measures: no texture keys
+
+
+def test_aggregate_texture_median_and_mean_leave_out_undefined():
+    base = {"psnr": 20.0, "ssim": 0.5, "hole_psnr": 10.0, "hole_l1": 0.2}
+    details = [0.2, math.nan, 0.3, 1.0]  # NaN: a hole without an interior
+    rows = [base | {"detail": d, "grid_peak_4": 2.0 + i, "grid_peak_2": math.nan} for i, d in enumerate(details)]
+    rows[1]["grid_peak_4"] = None  # as read back from a JSON report
+    a = aggregate(rows)
+    assert a["detail_median"] == pytest.approx(0.3) and a["detail_mean"] == pytest.approx(0.5)
+    assert a["detail_n"] == 3 and a["n_images"] == 4
+    assert (a["grid_peak_4_median"], a["grid_peak_4_mean"], a["grid_peak_4_n"]) == (pytest.approx(4.0), pytest.approx(11 / 3), 3)
+    assert (a["grid_peak_2_median"], a["grid_peak_2_mean"], a["grid_peak_2_n"]) == (None, None, 0)
 
 
 @pytest.mark.parametrize(
@@ -78,4 +92,43 @@ def test_report_schema_and_aggregation(bundle, image_dir):
         assert all(area_bin(p["hole_fraction"]) == label for p in rows)
     md = format_markdown(r)
     assert "| telea |" in md and "hole PSNR" in md
+    assert "detail (median / mean)" in md and "| original (the photo) |" in md
+
+
+def test_report_texture_measures(bundle, image_dir):
+    """Per image, per method and for the photo itself; medians and means of the per-image values."""
+    r = run_eval(bundle, image_dir, size=64, masks="center", limit=3)
+    s = r["methods"]["telea"]
+    for k in TEXTURE_METRICS:
+        vals = [p["telea"][k] for p in r["per_image"] if p["telea"][k] is not None]
+        assert s[f"{k}_n"] == len(vals) == 3  # a 32x32 hole has a 26x26 interior
+        assert s[f"{k}_median"] == pytest.approx(float(np.median(vals)))
+        assert s[f"{k}_mean"] == pytest.approx(float(np.mean(vals)))
+    flat = r["methods"]["mean"]
+    assert (flat["detail_median"], flat["detail_n"]) == (0.0, 3)  # a flat fill has no detail ...
+    assert (flat["grid_peak_4_median"], flat["grid_peak_4_n"]) == (None, 0)  # ... and no pattern
+    assert all(p["mean"]["grid_peak_2"] is None for p in r["per_image"])
+    assert 0 < r["methods"]["telea"]["detail_median"] < 1
+    assert r["original"]["detail_median"] == 1.0 and r["original"]["detail_n"] == 3
+    assert [p["original"]["detail"] for p in r["per_image"]] == [1.0] * 3
+    assert set(r["original_bins"]) == set(r["bins"])
+    # family_scores: the old keys and the new ones; "original" for the photo's own.
+    fam = family_scores(r, "telea")["center"]
+    assert {"hole_psnr", "hole_l1", "ssim", "n_images", "detail_median", "grid_peak_4_mean", "grid_peak_2_median"} <= set(fam)
+    assert family_scores(r, "original") == {"center": r["original"]}
+    old = {k: v for k, v in r.items() if k not in ("original", "original_bins")}  # a report of before
+    assert family_scores(old, "original") == {} and family_scores(old, "telea")["center"]["hole_psnr"] == fam["hole_psnr"]
+
+
+def test_markdown_of_a_report_without_texture_measures(bundle, image_dir):
+    """Reports written before the texture measures still render, without their columns."""
+    r = run_eval(bundle, image_dir, limit=2)
+    for s in [*r["methods"].values(), *(m for b in r["bins"].values() for m in b.values())]:
+        for k in list(s):
+            if k.startswith(("detail", "grid_peak")):
+                del s[k]
+    del r["original"], r["original_bins"]
+    md = format_markdown(r)
+    assert "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 | s / image |" in md
+    assert "detail" not in md
 
