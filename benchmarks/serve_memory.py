@@ -6,9 +6,9 @@ script reads its resident memory (``VmRSS``), resets the kernel's high-water mar
 PNG, multipart), and reads the high-water mark (``VmHWM``) when the answer is in. A fresh
 process per case keeps one request's freed-but-kept memory from hiding the next one's.
 
-The figures size the server's defaults (``docs/serving.md``, "Memory per request"):
-peak memory of one request = ``VmHWM`` - ``VmRSS`` before it; the server's peak with N
-requests running = its idle RSS + N x that.
+The figures size the server's defaults (``docs/serving.md``, "Memory per request") and
+are the per-pixel costs of ``glcic.server.costs``: peak memory of one request = ``VmHWM``
+- ``VmRSS`` before it; the server's peak with N requests running = its idle RSS + N x that.
 
     python benchmarks/serve_memory.py                      # every case below
     python benchmarks/serve_memory.py --sizes 12 --cases scenes/object,telea/object
@@ -36,8 +36,9 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_server import REPO, wait_healthy  # noqa: E402
 
-SIZES = {12: (4000, 3000), 40: (7296, 5480)}
-"""Megapixels -> (width, height): a 12 MP phone photo and the 40 MP limit (39.98 MP)."""
+SIZES = {4: (2400, 1600), 12: (4000, 3000), 24: (6000, 4000), 40: (7296, 5480)}
+"""Megapixels -> (width, height): 12 MP a phone photo, 40 MP the limit (39.98 MP); 4 and 24
+MP to see how a cost grows."""
 CASES = ("scenes/object", "scenes/strokes", "telea/object", "telea/strokes", "mean/object")
 """``METHOD/MASK``: ``scenes`` is the default model (method glcic, strategy auto), the others
 classical methods; ``object``: one deep hole of 6 % of the photo (auto resizes), ``strokes``:
@@ -86,7 +87,9 @@ def free_port() -> int:
 
 def start(port: int) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "glcic.cli", "serve", "--port", str(port), "--model", "scenes"]
-    cmd += ["--max-pixels", "40000000", "--max-upload-mb", "64", "--timeout", "3600"]
+    # A pixel limit far above the images, so that glcic.server.costs (whose figures come
+    # from here) refuses nothing: the point is to measure what each request needs.
+    cmd += ["--max-pixels", "400000000", "--max-upload-mb", "64", "--timeout", "3600"]
     cmd += ["--max-concurrent", "1", "--log-level", "warning"]
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
@@ -124,6 +127,7 @@ def measure(mp: int, case: str, strategy: str) -> dict:
             "case": case,
             "strategy": strategy,
             "ran": r.headers.get("X-Glcic-Strategy", "?"),
+            "hole_px": int((np.asarray(Image.open(io.BytesIO(hole))) > 0).sum()),
             "idle_mib": before / 1024,
             "peak_mib": peak / 1024,
             "request_mib": (peak - before) / 1024,
@@ -158,13 +162,16 @@ def main() -> None:
     if args.original:
         cases.append(("scenes/object", "original"))
     print(f"# {cpu_name()}, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at start")
-    print("| size | method / mask | strategy asked -> ran | idle RSS MiB | peak RSS MiB | one request MiB | s | in MB | answer |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| size | method / mask | hole px | strategy asked -> ran | idle RSS MiB | peak RSS MiB "
+        "| one request MiB | s | in MB | answer |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for mp in (int(s) for s in args.sizes.split(",")):
         for case, strategy in cases:
             m = measure(mp, case, strategy)
             print(
-                f"| {mp} MP | {m['case']} | {m['strategy']} -> {m['ran']} | {m['idle_mib']:.0f} | "
+                f"| {mp} MP | {m['case']} | {m['hole_px']:,} | {m['strategy']} -> {m['ran']} | {m['idle_mib']:.0f} | "
                 f"{m['peak_mib']:.0f} | {m['request_mib']:.0f} | {m['seconds']:.1f} | {m['in_mb']:.1f} | "
                 f"{m['out_type']} {m['out_mb']:.1f} MB |",
                 flush=True,

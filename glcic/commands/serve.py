@@ -36,8 +36,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> argparse.Argu
         name,
         help="serve the inpainting API and web page",
         description=(
-            "Serve POST /api/v1/inpaint (image + mask -> PNG), GET /api/v1/health, GET /api/v1/models, "
-            "GET /api/v1/model, the API docs at /docs and a painting page at /. Every model is loaded "
+            "Serve POST /api/v1/inpaint (image + mask -> the completed image in the image's format, "
+            "metadata kept), GET /api/v1/health, GET /api/v1/models, GET /api/v1/model, "
+            "GET /api/v1/methods, the API docs at /docs and a painting page at /. Every model is loaded "
             "at start; a request picks one with its 'model' field. Binds 127.0.0.1 unless --host says "
             "otherwise: put a reverse proxy with TLS and authentication in front before exposing it."
         ),
@@ -83,6 +84,26 @@ def build_app(args: argparse.Namespace) -> FastAPI:
     return create_app(pipelines=models.pipelines, default=models.default, settings=settings)
 
 
+def memory_line(settings: ServerSettings) -> str:
+    """What the limits let the server hold at once (glcic.server.costs), and a warning when
+    this machine has less memory available than that."""
+    from glcic.server.costs import GIB, available_bytes, memory_plan, request_budget
+
+    plan = memory_plan(settings)
+    line = (
+        f"glcic serve: memory: up to {request_budget(settings.max_pixels) / GIB:.1f} GiB per request "
+        f"(--max-pixels {settings.max_pixels:,}) x {settings.max_concurrent} worker(s), "
+        f"{plan['bodies'] / GIB:.1f} GiB of bodies, {plan['total'] / GIB:.1f} GiB in all"
+    )
+    available = available_bytes()
+    if available is not None and plan["total"] > available:
+        line += (
+            f"; WARNING: only {available / GIB:.1f} GiB is available: lower --max-concurrent, "
+            "--max-pixels, --max-upload-mb or --queue"
+        )
+    return line
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
@@ -97,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.max_concurrent))
     names = app.state.models.names
     print(f"glcic serve: models {', '.join(names)} (default {app.state.default_model})")
+    print(memory_line(settings))
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"glcic serve: listening on {args.host}, reachable from other machines; the API has no authentication"

@@ -9,8 +9,9 @@ strategy and post-processing ``none``. The file is encoded by :mod:`glcic.server
 
 Every problem with the two files becomes an :class:`~glcic.server.errors.ApiError`:
 413 for an image or mask over the pixel limit (:mod:`glcic.io` checks it from the
-file header, before decoding), 422 for anything unreadable, a size mismatch or a mask
-the pipeline cannot use. The decoded image goes to the pipeline as it is (a
+file header, before decoding) or a method and hole that would need more memory than
+one request may use (:mod:`glcic.server.costs`), 422 for anything unreadable, a size
+mismatch or a mask the pipeline cannot use. The decoded image goes to the pipeline as it is (a
 :class:`~glcic.io.LoadedImage`); the pipeline keeps gray gray and alpha untouched
 (:mod:`glcic.inputs`), so the server has no rules of its own about modes.
 """
@@ -29,6 +30,7 @@ from glcic.errors import ImageTooLargeError, InputError
 from glcic.inputs import to_pil
 from glcic.io import READABLE, LoadedImage, load_image, load_mask
 from glcic.server.answer import Answer, check_alpha, encode_answer, requested_format
+from glcic.server.costs import check_cost
 from glcic.server.errors import ApiError
 from glcic.server.requests import InpaintRequest
 
@@ -49,6 +51,9 @@ def run_inpaint(pipe: Any, req: InpaintRequest, max_pixels: int) -> tuple[Answer
     # The server's name for the model (what a request sends back), not the bundle's own.
     model = req.model if req.method == "glcic" else req.method
     holes = int(hole.sum())
+    bundle = getattr(pipe, "bundle_info", None)
+    width = bundle.model.width if bundle is not None else 0.5
+    check_cost(req.method, req.strategy, loaded.size, holes, width, max_pixels)
     if not holes:  # nothing to complete: the input, encoded as asked; nothing claimed
         out: Any = loaded.deep if loaded.deep is not None else to_pil(loaded)
         ran = what_ran(model, "none", 1.0, "none", 0)
