@@ -82,7 +82,11 @@ class LoadedImage:
 
 
 def load_image(
-    source: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS, *, exif_transpose: bool = True
+    source: ImageSource,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    *,
+    exif_transpose: bool = True,
+    metadata: bool = True,
 ) -> LoadedImage:
     """Decode an image from a file, bytes, a file object, a PIL image or an array.
 
@@ -100,6 +104,8 @@ def load_image(
         exif_transpose: rotate/flip by the EXIF orientation tag, so a phone photo
             stored sideways comes back upright (and its EXIF orientation becomes 1 in
             :attr:`LoadedImage.info`).
+        metadata: read :attr:`LoadedImage.info` (False: None, for readers that only
+            want pixels, such as datasets: no ICC check, no warnings).
 
     Returns:
         The decoded :class:`LoadedImage`.
@@ -117,7 +123,7 @@ def load_image(
     if isinstance(source, Image.Image):
         name = getattr(source, "filename", "") or "<PIL image>"
         check_pixels(source.size, max_pixels, name)
-        return _decode_pil(source, name, exif_transpose, raw=None)
+        return _decode_pil(source, name, exif_transpose, raw=None, metadata=metadata)
     with open_source(source) as (fp, name):
         start = fp.tell()
         im, colour16, orientation = open_pil(fp, name, max_pixels)
@@ -125,7 +131,7 @@ def load_image(
         # PIL keeps only the high byte of 16-bit colour PNGs and TIFFs; OpenCV reads all 16 bits.
         raw = fp.read() if colour16 else None
         fp.seek(start)
-        return _decode_pil(im, name, exif_transpose, raw=raw, fp=fp, orientation=orientation)
+        return _decode_pil(im, name, exif_transpose, raw=raw, fp=fp, orientation=orientation, metadata=metadata)
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
@@ -141,7 +147,7 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
         InputError: the file is missing, is not an image or is truncated; the message
             names the file.
     """
-    return load_image(Path(path), max_pixels=None).rgb
+    return load_image(Path(path), max_pixels=None, metadata=False).rgb
 
 
 def check_uint8(a: np.ndarray, name: str = "image array") -> None:
@@ -265,6 +271,7 @@ def _decode_pil(
     raw: bytes | None,
     fp: IO[bytes] | None = None,
     orientation: int | None = None,
+    metadata: bool = True,
 ) -> LoadedImage:
     """``im`` decoded, turned upright (unless ``exif_transpose`` is False), with its info.
 
@@ -277,9 +284,9 @@ def _decode_pil(
     if deep is not None:
         deep = np.ascontiguousarray(ORIENTATIONS.get(todo, lambda a: a)(deep))
         alpha = scale16(deep[:, :, 3]) if deep.shape[2] == 4 else None
-        info = read_info(im, name, orientation=turned, bits=16, mode=f"{mode};16", fp=fp)
+        info = read_info(im, name, orientation=turned, bits=16, mode=f"{mode};16", fp=fp) if metadata else None
         return LoadedImage(scale16(deep[:, :, :3]), alpha, mode, name, info, deep)
-    info = read_info(im, name, orientation=turned, bits=16 if mode in MODES_16 else 8, fp=fp)
+    info = read_info(im, name, orientation=turned, bits=16 if mode in MODES_16 else 8, fp=fp) if metadata else None
     try:
         if todo != 1:
             im = ImageOps.exif_transpose(im)

@@ -211,13 +211,16 @@ def _exif(im: Image.Image, name: str, orientation: int) -> bytes | None:
     raw = bytes(raw)
     exif = Image.Exif()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # PIL's own "Corrupt EXIF data" warning; ours follows
+        with warnings.catch_warnings(record=True) as complaints:  # PIL's "Corrupt EXIF data": ours follows
+            warnings.simplefilter("always")
             exif.load(raw)
             tags = len(exif)
+        broken = bool(complaints) and tags == 0
     except Exception:  # PIL raises many kinds on malformed EXIF  # noqa: BLE001
-        tags = 0
-    if tags == 0:
+        tags, broken = 0, True
+    if tags == 0 and not broken:  # a valid, empty EXIF block (CelebA's): nothing to carry
+        return None
+    if broken:
         warnings.warn(
             f"{name}: its EXIF block ({len(raw)} bytes) could not be read; it is not copied to the result",
             UserWarning,

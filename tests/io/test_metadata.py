@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glcic.io import encode_image, load_image, save_image
+from glcic.io import encode_image, load_image, read_rgb, save_image
 from glcic.io.metadata import webp_is_lossy
 from tests.io.conftest import XMP, camera_exif, encode, photo, rgb_array, srgb_icc
 
@@ -157,3 +157,18 @@ def test_exif_thumbnail_of_the_original_is_not_carried() -> None:
     kept = Image.Exif()
     kept.load(info.exif)
     assert kept[0x010F] == "Cam" and not kept.get_ifd(ExifTags.IFD.IFD1) and thumb not in info.exif
+
+
+def test_an_empty_exif_block_is_nothing_to_carry_and_datasets_read_no_metadata(tmp_path: Path) -> None:
+    empty = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00"  # as CelebA's JPEGs carry it
+    path = tmp_path / "celeba_like.jpg"
+    Image.fromarray(photo()).save(path, exif=empty, icc_profile=b"junk" * 40)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_rgb(path).shape == (120, 160, 3)  # pixels only: no metadata, no warnings
+        assert load_image(path, metadata=False).info is None
+    with pytest.warns(UserWarning, match="ICC colour profile is corrupt") as caught:
+        assert load_image(path).info.exif is None
+    assert not any("EXIF" in str(w.message) for w in caught)
