@@ -17,9 +17,9 @@ through interfaces that every version has:
   bf16) on a 512x512 image with a centred square hole, median over calls. BUNDLE is the
   model the old commit shipped (``glcic/weights/default``, else ``glcic/weights/faces``
   of the old tree), in both trees: the same network, and old code cannot read newer
-  bundles (their config keys are unknown to it). Where the
-  network has ``for_inference`` (batch norm folded, see ``glcic.models.inference``) the
-  working tree's pipeline runs that copy, as the pipeline does once it adopts it.
+  bundles (their config keys are unknown to it). Where a tree's network has the method
+  ``for_inference`` (batch norm folded, before the pipeline folded by itself) the worker
+  runs that copy, as later pipelines do (``glcic.models.inference.inference_copy``).
 
     python benchmarks/bench_train.py --against 0de1141            # all cases, 3 rounds
     python benchmarks/bench_train.py --against HEAD~3 --rounds 1 --quick

@@ -10,7 +10,7 @@ padding and compositing cost well under a millisecond here). Variants:
 - ``bf16+cl``: autocast bf16 with channels_last (what the pipeline's ``precision="auto"``
   does on CPUs with native bf16);
 - ``fp32+folded``, ``bf16+cl+folded``: the same on the network's inference copy
-  (:meth:`glcic.models.CompletionNetwork.for_inference`: batch norm folded into the
+  (:func:`glcic.models.inference.inference_copy`: batch norm folded into the
   convolutions, activations inside oneDNN's convolution, weights stored in the dtype);
 - ``fp32+compile``, ``bf16+cl+compile``: ``torch.compile`` (only with ``--compile``;
   the compile time of each size is listed apart);
@@ -39,6 +39,7 @@ from common import (
     median_time,
 )
 
+from glcic.models.inference import inference_copy
 from glcic.precision import autocast
 
 # (name, bf16, channels_last, compile)
@@ -83,7 +84,7 @@ def torch_runner(net, x, m, bf16: bool, channels_last: bool, compile_: bool, fol
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     net = net.to(memory_format=fmt)
     if folded:
-        net = net.for_inference(torch.bfloat16 if bf16 else None)
+        net = inference_copy(net, torch.bfloat16 if bf16 else None)
     if compile_:
         net = torch.compile(net)
     x, m = x.contiguous(memory_format=fmt), m.contiguous(memory_format=fmt)

@@ -360,8 +360,8 @@ class InpaintPipeline:
 
     def _inference_net(self) -> torch.nn.Module:
         """``self.net`` with batch norm folded into its convolutions (1.5x at 512² on this
-        project's CPU; :meth:`CompletionNetwork.for_inference`), rebuilt only when its
+        project's CPU; :func:`glcic.models.inference.inference_copy`), rebuilt only when its
         weights change."""
-        if not hasattr(self.net, "for_inference"):  # a stand-in network
+        if not isinstance(self.net, CompletionNetwork):  # a stand-in network
             return self.net
         return self._folded.get(self.net, self._dtype)

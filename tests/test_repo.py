@@ -71,3 +71,26 @@ def test_cli_lists_every_command():
     r = subprocess.run([sys.executable, "-m", "glcic.cli", "--help"], capture_output=True, text=True)
     for cmd in ("train", "plot", "export", "export-onnx", "inpaint", "evaluate", "serve"):
         assert cmd in r.stdout, cmd
+
+
+def _glcic_imports(path: Path) -> set[str]:
+    """Every ``glcic...`` module a source file imports, at any depth (lazy imports included)."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("glcic"):
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("glcic"))
+    return names
+
+
+def test_models_import_one_way():
+    """The inference copy builds on the network, never the reverse; models import no training,
+    inference pipeline or server code."""
+    models = REPO / "glcic" / "models"
+    assert "glcic.models.inference" not in _glcic_imports(models / "completion.py")
+    for path in models.glob("*.py"):
+        bad = {m for m in _glcic_imports(path) if m.split(".")[1] in ("training", "pipeline", "server", "strategies")}
+        assert not bad, f"{path.name} imports {sorted(bad)}"

@@ -150,18 +150,6 @@ class CompletionNetwork(nn.Module):
         y = run_layers(self.layers, h, self.cfg.skip, self.attention, mask)  # (B, 3, H, W)
         return residual_output(y, x) if self.cfg.residual else y
 
-    def for_inference(self, dtype: torch.dtype | None = None) -> nn.Module:
-        """A snapshot of this network in eval mode with batch norm folded into the convolutions.
-
-        Computes what ``self.eval()`` computes (same call and shapes), faster: one pass per
-        layer, the activation inside the convolution on the CPU, weights stored in ``dtype``
-        (``None``: float32) and channels_last. Build it again after the weights change.
-        See :mod:`glcic.models.inference`.
-        """
-        from glcic.models.inference import InferenceCompletionNetwork
-
-        return InferenceCompletionNetwork(self, dtype).eval()
-
 
 def run_layers(
     layers: nn.ModuleList,

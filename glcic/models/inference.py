@@ -1,5 +1,8 @@
 """An inference copy of the completion network: batch norm folded into the convolutions.
 
+The dependency runs one way: this module imports :mod:`glcic.models.completion`, never the
+reverse. Build a copy with :func:`inference_copy`.
+
 In eval mode a batch-norm layer is an affine map per channel, ``y = s * z + t`` with
 ``s = gamma / sqrt(running_var + eps)`` and ``t = beta - s * running_mean``, so it can be
 folded into the convolution before it (weights scaled by ``s`` along the output
@@ -87,10 +90,20 @@ class FoldedConv(nn.Module):
         return ACTIVATIONS[self.act](y)
 
 
+def inference_copy(net: CompletionNetwork, dtype: torch.dtype | None = None) -> InferenceCompletionNetwork:
+    """A snapshot of ``net`` in eval mode with batch norm folded into the convolutions.
+
+    Computes what ``net.eval()`` computes (same call and shapes), faster: one pass per
+    layer, the activation inside the convolution on the CPU, weights stored in ``dtype``
+    (``None``: float32) and channels_last. Build it again after the weights change.
+    """
+    return InferenceCompletionNetwork(net, dtype).eval()
+
+
 class InferenceCompletionNetwork(nn.Module):
     """The completion network in eval mode, batch norm folded (see the module docstring).
 
-    Build it with :meth:`glcic.models.CompletionNetwork.for_inference`. Same call as the
+    Build it with :func:`inference_copy`. Same call as the
     network: ``(x (B, 3, H, W), mask (B, 1, H, W), 1 = hole) -> (B, 3, H, W)`` in the
     model's value range, in the copy's dtype.
     """
@@ -118,7 +131,7 @@ class FrozenCopy:
 
     The pipeline runs one network for many calls, and training's discriminator phase runs
     the frozen completion network thousands of times with the same weights: the folded copy
-    (:meth:`CompletionNetwork.for_inference`) computes the same outputs in one pass per layer,
+    (:func:`inference_copy`) computes the same outputs in one pass per layer,
     and is rebuilt only when a parameter or buffer changed in place or was replaced.
     """
 
@@ -129,5 +142,5 @@ class FrozenCopy:
         # Every in-place change (optimizer step, load_state_dict, batch-norm update) bumps _version.
         key = (dtype, *((id(t), t._version) for t in (*net.parameters(), *net.buffers())))
         if self.net is None or key != self.key:
-            self.net, self.key = net.for_inference(dtype), key
+            self.net, self.key = inference_copy(net, dtype), key
         return self.net

@@ -9,6 +9,7 @@ from glcic.config import ModelConfig
 from glcic.models import CompletionNetwork
 from glcic.models import attention as attention_mod
 from glcic.models.attention import ContextualAttention
+from glcic.models.inference import inference_copy
 
 
 def _map_and_mask(b: int = 2, c: int = 8, side: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +97,7 @@ def test_the_network_with_the_branch_trains_and_folds():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.attention.parameters())
     net.eval()
     with torch.no_grad():
-        torch.testing.assert_close(net.for_inference()(x, m), net(x, m), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(inference_copy(net)(x, m), net(x, m), rtol=1e-5, atol=1e-5)
 
 
 def test_a_fresh_branch_leaves_the_network_unchanged():

@@ -6,7 +6,7 @@ import torch
 from glcic.config import ModelConfig
 from glcic.errors import InputError
 from glcic.models import CompletionNetwork
-from glcic.models.inference import InferenceCompletionNetwork
+from glcic.models.inference import InferenceCompletionNetwork, inference_copy
 
 
 def _trained_looking(cfg: ModelConfig, seed: int = 0) -> CompletionNetwork:
@@ -57,7 +57,7 @@ def test_fp32_copy_matches_the_eval_network(cfg, size):
     x, m = _inputs(size)
     with torch.no_grad():
         ref = net(x, m)  # (2, 3, S, S)
-        out = net.for_inference()(x, m)
+        out = inference_copy(net)(x, m)
     assert out.dtype == torch.float32 and out.shape == ref.shape
     torch.testing.assert_close(out, ref, atol=2e-5, rtol=1e-4)
 
@@ -67,7 +67,7 @@ def test_fallback_without_onednn_matches(monkeypatch, index):
     """Off the CPU (or without oneDNN) the copy runs plain conv + activation: same function."""
     net = _trained_looking(CONFIGS[index])
     x, m = _inputs(32)
-    copy = net.for_inference()
+    copy = inference_copy(net)
     with torch.no_grad():
         fused = copy(x, m)
         monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
@@ -83,7 +83,7 @@ def test_bf16_copy_stays_within_bf16_noise_of_fp32():
     """
     net = _trained_looking(CONFIGS[0])
     x, m = _inputs(64)
-    copy = net.for_inference(torch.bfloat16)
+    copy = inference_copy(net, torch.bfloat16)
     assert copy.layers[0].weight.dtype == torch.bfloat16
     assert copy.layers[0].weight.is_contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
@@ -99,7 +99,7 @@ def test_bf16_copy_stays_within_bf16_noise_of_fp32():
 def test_copy_is_a_frozen_snapshot():
     net = _trained_looking(CONFIGS[0])
     x, m = _inputs(32)
-    copy = net.for_inference()
+    copy = inference_copy(net)
     assert isinstance(copy, InferenceCompletionNetwork) and not copy.training
     assert list(copy.parameters()) == []  # buffers only: nothing to train by mistake
     with torch.no_grad():
@@ -110,7 +110,7 @@ def test_copy_is_a_frozen_snapshot():
 
 
 def test_copy_checks_its_input_like_the_network():
-    copy = _trained_looking(CONFIGS[0]).for_inference()
+    copy = inference_copy(_trained_looking(CONFIGS[0]))
     with pytest.raises(InputError, match="multiples of 4"):
         copy(torch.rand(1, 3, 30, 32), torch.zeros(1, 1, 30, 32))
 
@@ -123,7 +123,7 @@ def test_resize_copy_folds_the_upsampling_layers_and_matches_within_bf16_roundin
     fp32 network at most twice that of the network under bf16 autocast, and below 0.01.
     """
     net = _trained_looking(CONFIGS[index])
-    copy = net.for_inference(torch.bfloat16)
+    copy = inference_copy(net, torch.bfloat16)
     assert [i for i, layer in enumerate(copy.layers) if layer.upsample] == [12, 14]
     assert not any(layer.transposed for layer in copy.layers)
     x, m = _inputs(64)
