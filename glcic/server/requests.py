@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from glcic.io.save import DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY
 from glcic.options import (
     DEFAULT_METHOD,
     DEFAULT_MODEL,
@@ -70,8 +71,9 @@ STRIP_DESCRIPTION = (
     "(multipart: true/false, 1/0, yes/no, on/off). Default false: they are kept."
 )
 QUALITY_DESCRIPTION = (
-    "JPEG or WebP quality, 1-100, for an answer that is re-encoded (a format other than the "
-    "input's, or a lossy input without tables to keep); absent: the input's, else 95 (JPEG) or 90 (WebP)."
+    "JPEG or WebP quality, 1-100: a JPEG answer uses it instead of the input JPEG's own "
+    "quantisation tables, a WebP answer becomes lossy at it. Absent: a JPEG input's tables, "
+    f"else quality {DEFAULT_JPEG_QUALITY} (JPEG) or {DEFAULT_WEBP_QUALITY} (WebP, when lossy)."
 )
 FLAG_FIELDS = ("strip_metadata", "quality")
 """Fields that are neither files nor choices from a list."""
