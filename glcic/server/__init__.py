@@ -13,7 +13,10 @@ Modules, in the order a request meets them:
 - :mod:`~glcic.server.workers`: admission, a bounded pool and queue (503 when full);
 - :mod:`~glcic.server.requests`: reading multipart or JSON into one ``InpaintRequest``;
 - :mod:`~glcic.server.models`: the loaded models by name; the ``model`` field picks one;
+- :mod:`~glcic.server.methods`: the methods this server can run (``GET /api/v1/methods``);
 - :mod:`~glcic.server.inpaint`: decode, check, complete, encode (on a worker thread);
+- :mod:`~glcic.server.costs`: what one request may cost in memory (413 ``too_costly``);
+- :mod:`~glcic.server.answer`: the answer's file: the input's format and metadata, its name;
 - :mod:`~glcic.server.errors`: every non-200 answer as ``{"error", "detail"}`` JSON;
 - :mod:`~glcic.server.settings`, :mod:`~glcic.server.openapi`: limits; the API's docs;
 - :mod:`~glcic.server.testing`: ``serve_in_thread`` for tests, benchmarks, notebooks.

@@ -2,9 +2,10 @@
 
 ``glcic`` (the network: the model the ``model`` field names) and every classical method
 of :data:`glcic.options.CLASSICAL_METHODS` whose library loads here: a method whose library
-is missing (OpenCV without its contrib module has no ``fsr``) is not offered, neither by
+is missing (OpenCV without its contrib module has no ``fsr``, an installation without
+PyPatchMatch's library no ``patchmatch``) is not offered, neither by
 ``GET /api/v1/methods`` nor in the schema, and a request that names it gets a 422 that
-says why. The page builds its *Method* menu from ``GET /api/v1/methods``, so it offers
+says why (:func:`glcic.classical.unavailable_methods`). The page builds its *Method* menu from ``GET /api/v1/methods``, so it offers
 exactly what the server can run.
 """
 
@@ -31,17 +32,13 @@ LABELS = {
 
 @functools.cache
 def runnable_methods() -> tuple[str, ...]:
-    """Every method a request may name on this server, in :data:`~glcic.options.METHODS` order."""
-    return tuple(m for m in METHODS if m == "glcic" or m in _runnable_classical())
+    """Every method a request may name on this server, in :data:`~glcic.options.METHODS` order:
+    the network and the classical methods whose libraries load here
+    (:func:`glcic.classical.available_methods`; fsr needs OpenCV's contrib module,
+    patchmatch PyPatchMatch's native library)."""
+    from glcic.classical import available_methods
 
-
-def _runnable_classical() -> tuple[str, ...]:
-    from glcic import classical
-
-    # The classical module says which of its methods can load here (fsr needs OpenCV's
-    # contrib module); an older one without that check offers them all.
-    available = getattr(classical, "available_methods", None)
-    return tuple(available()) if available is not None else CLASSICAL_METHODS
+    return ("glcic", *(m for m in CLASSICAL_METHODS if m in available_methods()))
 
 
 def describe_methods() -> dict[str, Any]:
@@ -72,10 +69,13 @@ def check_method(value: Any) -> str:
         return value
     choices = ", ".join(map(repr, runnable))
     if value in METHODS:
+        from glcic.classical import unavailable_methods
+
+        why = unavailable_methods().get(value, "its library did not load")
         raise ApiError(
             422,
             "invalid_option",
-            f"method {value!r} cannot run on this server: its library is not installed here; "
+            f"method {value!r} cannot run on this server ({why.rstrip('.')}); "
             f"pick one of {choices} (GET /api/v1/methods lists them)",
         )
     raise ApiError(
