@@ -48,6 +48,7 @@ def test_the_default_request_at_the_pixel_limit_is_the_budget():
             "method 'biharmonic' on 4000x3000 with a hole of 600,000",
         ),
         ("fsr", "auto", (7296, 5480), 3_000_000, "method 'fsr'"),
+        ("patchmatch", "auto", (7296, 5480), 1000, "method 'patchmatch' on 7296x5480"),
     ],
 )
 def test_costly_requests_are_refused_with_what_they_need(method, strategy, size, hole, match):
