@@ -446,7 +446,7 @@ def grid_peaks(image: object, mask: object) -> dict[int, float]:
        :data:`GRID_MIN_SIDE` px is left out.
 
     About 1 where the fill has no periodic pattern: photos read 0.9-0.95 (their spectrum
-    falls with frequency, so the lower neighbours weigh a little more), white noise 1.0-1.05;
+    falls with frequency, so the lower neighbours weigh a little more), white noise 0.95-1.05;
     a 4 px stripe pattern of 8 levels' amplitude over a photo reads 3-4 at period 4.
 
     Args:
