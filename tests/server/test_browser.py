@@ -314,7 +314,9 @@ def shown_mask(page, original: np.ndarray) -> np.ndarray:
     ``original`` (the red overlay moves every hole pixel by 0.55 x its distance to the
     overlay colour, over 12 levels for the test images; a JPEG's decoders differ by 1-3)."""
     b64 = page.evaluate(
-        """() => {
+        """async () => {
+            // The editor redraws on the next animation frame: wait for two.
+            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
             const c = document.getElementById('view');
             const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             let s = ''; for (let i = 0; i < px.length; i++) s += String.fromCharCode(px[i]);
