@@ -22,8 +22,10 @@ texture from the known pixels (it needs that package's native library:
 :func:`glcic.classical.available_methods` says which methods can run here)."""
 METHODS = ("glcic", *CLASSICAL_METHODS)
 """``glcic`` is the completion network; the rest are classical baselines."""
-STRATEGIES = ("auto", "original", "resize", "crop")
-"""Where and at what scale the network looks (see :mod:`glcic.strategies`)."""
+STRATEGIES = ("auto", "refine", "original", "resize", "crop")
+"""Where and at what scale the network looks (see :mod:`glcic.strategies`); ``refine`` is
+``auto`` plus native-scale detail from the photo's own pixels where the network ran at a
+smaller scale (:mod:`glcic.refine`)."""
 POSTPROCESS = ("none", "blend")
 """``blend``: the paper's fast marching + Poisson blending (Sec. 3.4)."""
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -105,7 +107,7 @@ def check_choice(
     """Return ``value`` if it is one of ``allowed``, else raise ``error``.
 
     The message names the option, the allowed values and what arrived, e.g.
-    ``strategy must be one of auto, original, resize, crop; got 'zoom'``; ``hint``
+    ``strategy must be one of auto, refine, original, resize, crop; got 'zoom'``; ``hint``
     (for instance ``" (CLI: --strategy)"``) is appended.
     """
     if value not in allowed:

@@ -51,7 +51,7 @@ from glcic.options import (
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
 from glcic.prefill import prefill
 from glcic.steps import Filler, InpaintResult, classical_filler, complete
-from glcic.strategies import complete_with_strategy
+from glcic.strategies import Progress, complete_with_strategy
 
 __all__ = ["InpaintPipeline", "InpaintResult"]  # the option tuples live in glcic.options
 
@@ -237,9 +237,10 @@ class InpaintPipeline:
             postprocess: ``"blend"`` (the default: the paper's fast marching + Poisson
                 blending, Sec. 3.4; changes the hole and a seam of
                 :data:`glcic.postprocess.DEFAULT_SEAM` pixels around it) or ``"none"``.
-            strategy: ``"auto"`` (the default; see :mod:`glcic.strategies`),
-                ``"original"``, ``"resize"`` or ``"crop"``: where and at what scale the
-                network looks (network only).
+            strategy: ``"auto"`` (the default; see :mod:`glcic.strategies`), ``"refine"``
+                (``auto`` plus native detail where it ran at a smaller scale:
+                :mod:`glcic.refine`), ``"original"``, ``"resize"`` or ``"crop"``: where and
+                at what scale the network looks (network only).
             method: ``"glcic"`` (the network) or a classical method (``"telea"``,
                 ``"ns"``, ``"biharmonic"``, ``"mean"``); default: the pipeline's.
             strip_metadata: leave the input's ICC profile, EXIF and XMP out of the
@@ -278,6 +279,7 @@ class InpaintPipeline:
         method: str | None = None,
         *,
         strip_metadata: bool = False,
+        progress: Progress | None = None,
     ) -> InpaintResult:
         """:meth:`__call__`, also saying what ran: an :class:`InpaintResult`.
 
@@ -285,13 +287,15 @@ class InpaintPipeline:
         ``.image`` is what ``__call__`` returns, ``.info`` the input's metadata and
         ``.save(path)`` writes the image back the way the input came. An empty mask
         gives the input back with ``strategy`` and ``postprocess`` ``"none"`` and a ``note``.
+        ``progress`` (a :data:`glcic.strategies.Progress`) is told how far the completion
+        is: the network's windows, the detail, the blending (``glcic inpaint`` draws it).
         """
         method = self._check_options(postprocess, strategy, method)  # before any pixel is read
         if method != "glcic":
-            return complete(image, mask, classical_filler(method), postprocess, method, strip_metadata)
+            return complete(image, mask, classical_filler(method), postprocess, method, strip_metadata, progress)
         assert self.bundle_info is not None
-        filler = self._network_filler(strategy)
-        return complete(image, mask, filler, postprocess, self.bundle_info.name, strip_metadata)
+        filler = self._network_filler(strategy, progress)
+        return complete(image, mask, filler, postprocess, self.bundle_info.name, strip_metadata, progress)
 
     def _check_options(self, postprocess: str, strategy: str, method: str | None) -> str:
         """Check :meth:`__call__`'s options; return the method to run."""
@@ -305,14 +309,14 @@ class InpaintPipeline:
             )
         return method
 
-    def _network_filler(self, strategy: str) -> Filler:
+    def _network_filler(self, strategy: str, progress: Progress | None = None) -> Filler:
         """A :data:`glcic.steps.Filler` that runs the network with ``strategy``."""
         assert self.bundle_info is not None
         resolution = self.bundle_info.resolution
 
         def fill(prepared: PreparedImage, b: int, hole: np.ndarray) -> tuple[Pixels, tuple[str, float]]:
             x = prepared.x[b : b + 1]  # (1, 3, H, W) in [0, 1]
-            out, used = complete_with_strategy(self._forward, x, hole, strategy, resolution)
+            out, used = complete_with_strategy(self._forward, x, hole, strategy, resolution, progress)
             return out, (used.strategy, used.scale)
 
         return fill

@@ -87,7 +87,13 @@ completed image (:data:`~glcic.inputs.Pixels`, known pixels exact) and what ran,
 
 
 def complete(
-    image: Any, mask: Any, fill: Filler, postprocess: str, model: str, strip_metadata: bool = False
+    image: Any,
+    mask: Any,
+    fill: Filler,
+    postprocess: str,
+    model: str,
+    strip_metadata: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> InpaintResult:
     """Steps 1-4 of the module docstring.
 
@@ -97,6 +103,7 @@ def complete(
         postprocess: ``blend`` or ``none`` (checked by the caller).
         model: the name :class:`InpaintResult` reports.
         strip_metadata: leave the input's ICC profile, EXIF and XMP out of the result.
+        progress: told ``(what, done, total)`` before the blending (the filler tells its own).
 
     Raises:
         InputError: a bad image or mask, or a mask that covers a whole image.
@@ -139,6 +146,8 @@ def complete(
         result, ran = fill(prepared, b, hole)
         used.append(ran)
         if postprocess == "blend":
+            if progress is not None:
+                progress("blend", 0, 1)
             result, hole = _blend(prepared, result, prepared.pixels(b), hole)
         results.append(result)
         changed.append(hole)

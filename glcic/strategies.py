@@ -35,14 +35,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from glcic.refine import MIN_SCALE_GAP
+from glcic.refine import refine as add_native_detail
+
 __all__ = [
     "AUTO_CROP_FRACTION",
     "AUTO_DEPTH",
+    "AUTO_LEVELS",
     "AUTO_ORIGINAL_FACTOR",
     "CROP_CONTEXT",
     "MAX_CLUSTER_COMPONENTS",
     "CropRegion",
     "Forward",
+    "Progress",
     "Used",
     "split_by_depth",
     "complete_with_strategy",
@@ -60,6 +65,10 @@ AUTO_DEPTH = 1 / 16
 farther than this x the training resolution from a known pixel (4 px for a 64 px
 model: strokes up to ~8 px wide); deeper parts at the training scale. Measured in
 docs/inference.md."""
+AUTO_LEVELS = 3
+"""``auto`` completes strokes along them at scales 1, 1/2, ... 2^-(AUTO_LEVELS-1): a wire too
+wide for the native windows (deeper than :data:`AUTO_DEPTH` x the resolution) is completed
+at half size, not with the whole photo shrunk to the training size (0.05x at 12 MP)."""
 AUTO_CROP_FRACTION = 1 / 16
 """``auto`` crops around deep holes when every one is smaller than this fraction of the
 short side (below it, ``resize`` would leave the hole only a few pixels)."""
@@ -68,6 +77,15 @@ CROP_CONTEXT = 2.0
 training resolution), so the hole fills at most half the crop, as in training."""
 MAX_CLUSTER_COMPONENTS = 2048
 """Masks with more separate holes than this are treated as one cluster by ``crop``."""
+
+Progress = Callable[[str, int, int], None]
+"""Told how far a completion is: ``(what, done, total)``, e.g. ``("network", 3, 53)``; the
+CLI draws it as a progress bar (:mod:`glcic.commands.inpaint`)."""
+
+
+def _quiet(what: str, done: int, total: int) -> None:
+    """The :data:`Progress` of a caller that did not ask for one."""
+
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """The network pass: image ``(1, 3, h, w)`` float in [0, 1] and hole ``(1, 1, h, w)``
@@ -183,30 +201,43 @@ class Used:
     scale: float
 
 
-def split_by_depth(hole: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
-    """``auto``'s split: thin parts of holes (completed at native resolution) and deep ones.
+def split_by_depth(hole: np.ndarray, resolution: int, levels: int = 1) -> tuple[list[np.ndarray], np.ndarray]:
+    """``auto``'s split: thin parts of holes, by the scale that sees them thin, and deep ones.
 
     A hole pixel's depth is its distance (L2) to the nearest known pixel. A pixel is
-    thin when no hole pixel within ``2 T`` of it is deeper than ``T`` =
-    :data:`AUTO_DEPTH` x ``resolution``: the whole of a stroke up to ``2 T`` wide,
-    but not a blob's rim or corners, nor the knot where several strokes cross (those
-    go with the deep part).
+    thin at level ``k`` (scale ``2^-k``) when no hole pixel within ``2 T 2^k`` of it is
+    deeper than ``T 2^k``, ``T`` = :data:`AUTO_DEPTH` x ``resolution``: at level 0 the
+    whole of a stroke up to ``2 T`` wide, but not a blob's rim or corners, nor the knot
+    where several strokes cross; at level 1 strokes twice as wide, and so on. Each pixel
+    goes to the first level that sees it thin; the rest is deep. (Levels above 0 are
+    tested on the depth max-pooled by ``2^k``, so the test costs the same at every level.)
 
     Args:
         hole: ``bool`` ``(H, W)``, True = hole.
         resolution: the model's training resolution in pixels.
+        levels: how many levels (scales ``1, 1/2, ...``) to sort thin pixels into.
 
     Returns:
-        ``(thin, deep)``: ``bool`` ``(H, W)`` each, disjoint, together ``hole``.
+        ``(thin, deep)``: ``thin[k]`` the pixels of level ``k``, ``bool`` ``(H, W)`` each;
+        all disjoint, together ``hole``.
     """
     import cv2
 
     t = AUTO_DEPTH * resolution
+    H, W = hole.shape
     depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)  # (H, W) px to the nearest known
     k = 4 * int(np.ceil(t)) + 1
-    nearby = cv2.dilate(depth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))  # (H, W) deepest within 2 t
-    thin = hole & (nearby <= t)
-    return thin, hole & ~thin
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    rest, thin = hole.copy(), []
+    for level in range(levels):
+        f = 2**level
+        d = depth if f == 1 else F.max_pool2d(torch.from_numpy(depth)[None], f, f, ceil_mode=True)[0].numpy() / f
+        seen = cv2.dilate(d, disk) <= t  # deepest within 2 t (at this level's scale) is at most t
+        if f > 1:
+            seen = np.repeat(np.repeat(seen, f, axis=0), f, axis=1)[:H, :W]
+        thin.append(rest & seen)
+        rest &= ~seen
+    return thin, rest
 
 
 def _deep_strategy(deep: np.ndarray, resolution: int) -> str:
@@ -219,7 +250,12 @@ def _deep_strategy(deep: np.ndarray, resolution: int) -> str:
 
 
 def complete_with_strategy(
-    forward: Forward, x: torch.Tensor, hole: np.ndarray, strategy: str, resolution: int
+    forward: Forward,
+    x: torch.Tensor,
+    hole: np.ndarray,
+    strategy: str,
+    resolution: int,
+    progress: Progress | None = None,
 ) -> tuple[torch.Tensor, Used]:
     """Complete one image with ``strategy``, calling the network through ``forward``.
 
@@ -227,8 +263,10 @@ def complete_with_strategy(
         forward: the network pass (see :data:`Forward`).
         x: ``(1, 3, H, W)`` float in [0, 1].
         hole: ``bool`` ``(H, W)``, True = hole.
-        strategy: ``auto``, ``original``, ``resize`` or ``crop``.
+        strategy: ``auto``, ``refine`` (``auto``, then native detail where the network ran
+            at a smaller scale: :mod:`glcic.refine`), ``original``, ``resize`` or ``crop``.
         resolution: the model's training resolution in pixels.
+        progress: told how far it is (see :data:`Progress`).
 
     Returns:
         ``(1, 3, H, W)`` in [0, 1] (completed inside the hole, ``x`` exactly
@@ -238,10 +276,11 @@ def complete_with_strategy(
         UserWarning: ``original`` on an image whose short side is over
         :data:`AUTO_ORIGINAL_FACTOR` x ``resolution``.
     """
+    progress = progress or _quiet
     hole_t = torch.from_numpy(hole).to(x.device)[None, None]  # (1, 1, H, W) bool
     H, W = hole.shape
-    if strategy == "auto":
-        return _auto(forward, x, hole, resolution)
+    if strategy in ("auto", "refine"):
+        return _auto(forward, x, hole, resolution, progress, refine=strategy == "refine")
     if strategy == "original":
         if min(H, W) > AUTO_ORIGINAL_FACTOR * resolution:
             warnings.warn(
@@ -251,13 +290,17 @@ def complete_with_strategy(
                 UserWarning,
                 stacklevel=6,  # the caller of InpaintPipeline.run
             )
+        progress("network", 0, 1)
         return forward(x, hole_t), Used("original", 1.0)
     if strategy == "resize":
         scale = min(1.0, resolution / min(H, W))
+        progress("network", 0, 1)
         return scaled_forward(forward, x, hole_t, scale), Used("resize", scale)
     out = x.clone()
     smallest = 1.0
-    for r in crop_regions(hole, resolution):
+    regions = crop_regions(hole, resolution)
+    for i, r in enumerate(regions):
+        progress("network", i, len(regions))
         win = (slice(None), slice(None), slice(r.top, r.top + r.height), slice(r.left, r.left + r.width))
         # Every hole inside the window stays a hole (no hole content as context);
         # only this cluster's pixels are pasted back.
@@ -269,25 +312,60 @@ def complete_with_strategy(
     return out, Used("crop", smallest)
 
 
-def _auto(forward: Forward, x: torch.Tensor, hole: np.ndarray, resolution: int) -> tuple[torch.Tensor, Used]:
-    """``auto``: thin holes at native resolution along them, then deep ones at the training scale."""
-    thin, deep = split_by_depth(hole, resolution)
-    out, used = x, Used("tiles", 1.0)
-    if thin.any():
-        left = torch.from_numpy(hole).to(x.device)[None, None]  # (1, 1, H, W): deep holes stay holes
-        target = torch.from_numpy(thin).to(x.device)[None, None]
-        out, kind = windowed_forward(forward, x, left, target, resolution)
-        used = Used(kind, 1.0)
+def _auto(
+    forward: Forward, x: torch.Tensor, hole: np.ndarray, resolution: int, progress: Progress, refine: bool = False
+) -> tuple[torch.Tensor, Used]:
+    """``auto``: thin holes along them at the finest scale that sees them thin (native for
+    strokes up to ~2 :data:`AUTO_DEPTH` x ``resolution`` wide, half size for twice that, ...:
+    :func:`split_by_depth`), then deep ones at the training scale; with ``refine``, native
+    detail painted into the deep ones (:func:`glcic.refine.refine`)."""
+    H, W = hole.shape
+    # Levels down to where the short side is about the training size (resize's scale).
+    levels = 1 + max(0, min(AUTO_LEVELS - 1, int(np.floor(np.log2(max(1.0, min(H, W) / (2 * resolution)))))))
+    thin, deep = split_by_depth(hole, resolution, levels)
+    out, names, smallest = x, [], 1.0
+    left = torch.from_numpy(hole).to(x.device)[None, None]  # (1, 1, H, W): what is still a hole
+    for level, part in enumerate(thin):
+        if not part.any():
+            continue
+        target = torch.from_numpy(part).to(x.device)[None, None]
+        if level == 0:
+            out, kind = windowed_forward(forward, out, left, target, resolution, progress)
+        else:
+            # The image at 2^-level (area), a small pixel a hole if any pixel under it is.
+            scale = 2.0**-level
+            size = (max(8, round(H * scale)), max(8, round(W * scale)))
+            xs = F.interpolate(out, size=size, mode="area")
+            ls = F.interpolate(left.float(), size=size, mode="area") > 0
+            ts = F.interpolate(target.float(), size=size, mode="area") > 0
+            ys, kind = windowed_forward(forward, xs, ls, ts & ls, resolution, progress)
+            out = paste_upscaled(ys, out, target)
+            smallest = min(smallest, scale)
+        left = left & ~target  # a new tensor: `left` shares memory with the caller's `hole`
+        names.append("tiles" if kind == "tiles" or level > 0 else kind)
+    name = "+".join(dict.fromkeys(names)) or "tiles"
     if deep.any():
         # The thin holes are known pixels now: context for the deep ones.
-        out, deep_used = complete_with_strategy(forward, out, deep, _deep_strategy(deep, resolution), resolution)
-        name = f"tiles+{deep_used.strategy}" if thin.any() else deep_used.strategy
-        used = Used(name, deep_used.scale)
-    return out, used
+        strategy = _deep_strategy(deep, resolution)
+        out, deep_used = complete_with_strategy(forward, out, deep, strategy, resolution, progress)
+        name = f"{name}+{deep_used.strategy}" if names else deep_used.strategy
+        if refine and deep_used.scale < MIN_SCALE_GAP:
+            progress("detail", 0, 1)
+            # Sources come from `out` outside the deep holes: the photo and the thin fills,
+            # never the input's own hole content.
+            out = add_native_detail(out, out, deep, deep_used.scale)
+            name += "+detail"
+        smallest = min(smallest, deep_used.scale)
+    return out, Used(name, smallest)
 
 
 def windowed_forward(
-    forward: Forward, x: torch.Tensor, hole: torch.Tensor, target: torch.Tensor, resolution: int
+    forward: Forward,
+    x: torch.Tensor,
+    hole: torch.Tensor,
+    target: torch.Tensor,
+    resolution: int,
+    progress: Progress | None = None,
 ) -> tuple[torch.Tensor, str]:
     """Complete ``target`` with windows of :data:`AUTO_ORIGINAL_FACTOR` x ``resolution``.
 
@@ -303,31 +381,37 @@ def windowed_forward(
         hole: ``(1, 1, h, w)`` ``bool``: every hole (stays a hole unless completed here).
         target: ``(1, 1, h, w)`` ``bool``: the holes to complete, a subset of ``hole``.
         resolution: the model's training resolution in pixels.
+        progress: told after each window (see :data:`Progress`).
 
     Returns:
         ``(1, 3, h, w)`` with ``target`` completed, and ``"original"`` (one pass) or
         ``"tiles"``.
     """
+    progress = progress or _quiet
     h, w = x.shape[-2:]
     side = round(AUTO_ORIGINAL_FACTOR * resolution)
     if min(h, w) <= side and max(h, w) <= 2 * side:
+        progress("network", 0, 1)
         return torch.where(target, forward(x, hole), x), "original"
     out, left = x.clone(), hole.clone()
     todo = target[0, 0].cpu().numpy()  # (h, w)
     tile = max(4, resolution)
     wh, ww = min(side, h), min(side, w)
-    for ty in range(0, h, tile):
-        for tx in range(0, w, tile):
-            if not todo[ty : ty + tile, tx : tx + tile].any():
-                continue
-            top = int(np.clip(ty + tile // 2 - wh // 2, 0, h - wh))
-            lft = int(np.clip(tx + tile // 2 - ww // 2, 0, w - ww))
-            win = (slice(None), slice(None), slice(top, top + wh), slice(lft, lft + ww))
-            y = forward(out[win], left[win])  # (1, 3, wh, ww)
-            paste = torch.zeros_like(left)
-            paste[:, :, ty : ty + tile, tx : tx + tile] = target[:, :, ty : ty + tile, tx : tx + tile]
-            out[win] = torch.where(paste[win], y, out[win])
-            left &= ~paste
+    tiles = [
+        (ty, tx) for ty in range(0, h, tile) for tx in range(0, w, tile) if todo[ty : ty + tile, tx : tx + tile].any()
+    ]
+    for i, (ty, tx) in enumerate(tiles):
+        progress("network", i, len(tiles))
+        top = int(np.clip(ty + tile // 2 - wh // 2, 0, h - wh))
+        lft = int(np.clip(tx + tile // 2 - ww // 2, 0, w - ww))
+        win = (slice(None), slice(None), slice(top, top + wh), slice(lft, lft + ww))
+        y = forward(out[win], left[win])  # (1, 3, wh, ww)
+        # Only this tile's target pixels, in window coordinates (the tile lies inside the window).
+        paste = torch.zeros_like(left[win])  # (1, 1, wh, ww)
+        ys, xs = slice(ty - top, ty - top + tile), slice(tx - lft, tx - lft + tile)
+        paste[:, :, ys, xs] = target[:, :, ty : ty + tile, tx : tx + tile]
+        out[win] = torch.where(paste, y, out[win])
+        left[win] &= ~paste
     return out, "tiles"
 
 
@@ -352,5 +436,36 @@ def scaled_forward(forward: Forward, x: torch.Tensor, hole: torch.Tensor, scale:
     # A small pixel is a hole if any big pixel under it is: no hole content leaks in.
     hs = F.interpolate(hole.float(), size=(h, w), mode="area") > 0  # (1, 1, h, w)
     ys = forward(xs, hs)  # composited at low resolution
-    up = F.interpolate(ys, size=(H, W), mode="bicubic", align_corners=False).clamp(0, 1)
-    return torch.where(hole, up, x)  # (1, 3, H, W)
+    return paste_upscaled(ys, x, hole)
+
+
+def paste_upscaled(small: torch.Tensor, x: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """``small`` scaled up to ``x``'s size (bicubic, ``align_corners=False``) in ``hole``, ``x`` elsewhere.
+
+    Only the hole's bounding box is interpolated (by ``grid_sample`` at the pixel centres
+    ``F.interpolate`` would use): on a 12 MP photo with a small hole, a fraction of the work
+    and memory of scaling the whole image.
+
+    Args:
+        small: ``(1, 3, h, w)`` in [0, 1]. x: ``(1, 3, H, W)``. hole: ``(1, 1, H, W)`` bool.
+
+    Returns:
+        ``(1, 3, H, W)`` in [0, 1].
+    """
+    H, W = x.shape[-2:]
+    h, w = small.shape[-2:]
+    rows = torch.nonzero(hole[0, 0].any(dim=1)).flatten()
+    cols = torch.nonzero(hole[0, 0].any(dim=0)).flatten()
+    out = x.clone()
+    if rows.numel() == 0:
+        return out
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    # Source coordinates of the box's pixel centres, normalised to [-1, 1] over `small`
+    # (align_corners=False: -1 and 1 are the outer edges of its border pixels).
+    gy = ((torch.arange(r0, r1, dtype=torch.float32) + 0.5) * (h / H)) / h * 2 - 1
+    gx = ((torch.arange(c0, c1, dtype=torch.float32) + 0.5) * (w / W)) / w * 2 - 1
+    grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], dim=-1)[None].to(small)  # (1, bh, bw, 2) x, y
+    up = F.grid_sample(small, grid, mode="bicubic", padding_mode="border", align_corners=False).clamp(0, 1)
+    box = (slice(None), slice(None), slice(r0, r1), slice(c0, c1))
+    out[box] = torch.where(hole[box], up, x[box])
+    return out  # (1, 3, H, W)

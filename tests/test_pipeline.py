@@ -288,7 +288,7 @@ def test_full_mask_and_size_mismatch_are_errors(pipe: InpaintPipeline) -> None:
 
 def test_bad_options(pipe: InpaintPipeline, bundle: Path) -> None:
     img, hole = _image(32, 32), _mask(32, 32, [(4, 4, 8, 8)])
-    with pytest.raises(InputError, match=r"strategy must be one of auto, original, resize, crop; got 'zoom'"):
+    with pytest.raises(InputError, match=r"strategy must be one of auto, refine, original, resize, crop; got 'zoom'"):
         pipe(img, hole, strategy="zoom", postprocess="none")
     with pytest.raises(InputError, match=r"postprocess must be one of none, blend; got 'poisson'"):
         pipe(img, hole, postprocess="poisson")

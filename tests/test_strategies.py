@@ -16,9 +16,34 @@ def test_auto_splits_holes_by_depth_not_by_box() -> None:
     hole = np.zeros((400, 600), bool)
     hole[100:103, 20:580] = True  # a 3 px stroke across the image: a huge box, 2 px deep
     hole[200:300, 250:350] = True  # a 100 px square: 50 px deep
-    thin, deep = split_by_depth(hole, RES)  # thin: at most 32 / 16 = 2 px deep
+    (thin,), deep = split_by_depth(hole, RES)  # thin: at most 32 / 16 = 2 px deep
     assert thin.sum() == 3 * 560 and deep.sum() == 100 * 100
     assert not (thin & deep).any() and np.array_equal(thin | deep, hole)
+
+
+def test_split_by_depth_sorts_wider_strokes_into_coarser_levels() -> None:
+    hole = np.zeros((400, 600), bool)
+    hole[50:53, 20:580] = True  # 3 px: native (depth 2 = T)
+    hole[100:106, 20:580] = True  # 6 px: half size (depth 3 <= 2 T)
+    hole[150:160, 20:580] = True  # 10 px: quarter size (depth 5 <= 4 T)
+    hole[200:300, 250:350] = True  # 100 px: deep at every level
+    thin, deep = split_by_depth(hole, RES, levels=3)
+    assert [int(t[:, 100:500].sum()) for t in thin] == [3 * 400, 6 * 400, 10 * 400]
+    assert deep[200:300, 250:350].all() and not deep[:190].any()
+    assert np.array_equal(thin[0] | thin[1] | thin[2] | deep, hole)
+    assert sum(t.astype(int) for t in thin).max() == 1 and not (deep & (thin[0] | thin[1] | thin[2])).any()
+
+
+def test_auto_completes_a_wide_stroke_at_half_size_not_by_resize() -> None:
+    x = torch.rand(1, 3, 300, 400, generator=torch.Generator().manual_seed(0)) * 0.5
+    hole = np.zeros((300, 400), bool)
+    hole[150:156, 10:390] = True  # 6 px: too deep for native windows (T = 2), thin at 1/2
+    seen: list[tuple[int, int]] = []
+    out, used = complete_with_strategy(_stand_in(seen), x, hole, "auto", RES)
+    assert used == Used("tiles", 0.5)
+    assert seen and all(s == (48, 48) for s in seen)  # windows on the half-size image
+    h = torch.from_numpy(hole)
+    assert torch.equal(out[:, :, ~h], x[:, :, ~h]) and (out[:, :, h] > 0.5).all()
 
 
 def test_auto_covers_a_thin_stroke_with_native_windows_along_it() -> None:

@@ -129,11 +129,12 @@ Runner = Callable[[Any, Any], Any]
 """``(LoadedImage, hole)`` -> :class:`glcic.steps.InpaintResult`."""
 
 
-def _runner(args: argparse.Namespace) -> tuple[Runner, str]:
+def _runner(args: argparse.Namespace, progress: Callable[[str, int, int], None] | None = None) -> tuple[Runner, str]:
     """What completes each image, and its description for the report line.
 
     Classical methods go through :func:`glcic.steps.run_classical`, which never imports
-    torch; the network through :meth:`glcic.pipeline.InpaintPipeline.run`.
+    torch; the network through :meth:`glcic.pipeline.InpaintPipeline.run`, telling
+    ``progress`` how far it is (:data:`glcic.strategies.Progress`).
     """
     if args.method != "glcic":
         from glcic.steps import run_classical
@@ -146,7 +147,7 @@ def _runner(args: argparse.Namespace) -> tuple[Runner, str]:
     pipe = InpaintPipeline.from_pretrained(args.model, device=args.device, precision=args.precision, backend=args.backend)
 
     def run(image: Any, hole: Any) -> Any:
-        return pipe.run(image, hole, postprocess=args.postprocess, strategy=args.strategy)
+        return pipe.run(image, hole, postprocess=args.postprocess, strategy=args.strategy, progress=progress)
 
     return run, pipe.info["name"]
 
@@ -267,12 +268,39 @@ def _run_single(args: argparse.Namespace) -> int:
         check_not_an_input(output, args.image, [args.mask], args.overwrite_inputs)
 
     guard(args.output)
-    run, _ = _runner(args)
-    output, result, notes = _complete_file(run, args, args.image, args.mask, args.output, guard)
+    bar = _ProgressBar()
+    run, _ = _runner(args, bar)
+    try:
+        output, result, notes = _complete_file(run, args, args.image, args.mask, args.output, guard)
+    finally:
+        bar.close()
     for note in notes:
         print(f"glcic inpaint: warning: {note}", file=sys.stderr)
     print(f"glcic inpaint: wrote {output} ({_what_ran(result)})")
     return 0
+
+
+class _ProgressBar:
+    """A :data:`glcic.strategies.Progress` drawn with tqdm on stderr: only on a terminal (not
+    in logs or pipes), and only once the image has taken :data:`PROGRESS_DELAY` seconds."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=1, delay=PROGRESS_DELAY, disable=not sys.stderr.isatty(), file=sys.stderr,
+                        leave=False, bar_format="{desc} {n}/{total} [{elapsed}]")
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        self.bar.set_description_str(f"glcic inpaint: {what}", refresh=False)
+        self.bar.total = max(1, total)
+        self.bar.update(done - self.bar.n)  # update(), not refresh(): it honours the delay
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+PROGRESS_DELAY = 2.0
+"""Seconds before a single image's progress shows (most finish sooner and print one line)."""
 
 
 def find_mask(image: Path, mask_dir: Path, extensions: tuple[str, ...]) -> Path | None:

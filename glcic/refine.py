@@ -1,0 +1,246 @@
+"""Native-scale detail for holes the network filled at a smaller scale (strategy ``refine``).
+
+A deep hole in a large photo is completed where the network sees enough context: the
+whole photo (``resize``) or a window around the hole (``crop``) scaled down to the
+training resolution, 0.09x for a 2048 px photo, 0.05x at 12 MP. Scaled back up, that fill
+holds the right colours and shapes but no frequency above what the small copy could
+hold: a smooth smear. :func:`add_detail` paints the missing band at native scale from the
+photo's own pixels, guided by the network's fill, training-free (guided exemplar
+synthesis, after Efros and Freeman's image quilting and the guidance of Hertzmann et
+al.'s image analogies):
+
+1. split at the network's scale ``s``: a Gaussian of ``sigma = 0.5 / s`` native pixels
+   keeps what the fill knows (its *low* band, the guide) and, in the photo's known
+   pixels, separates the *high* band the fill lacks (the photo minus its own low band,
+   computed from known pixels only);
+2. cut the hole into overlapping patches of :data:`PATCH` px; for each, find the known
+   patch whose low band looks most like the guide's there (mean colour on a 4x4 grid of
+   cells, so shape and gradient count too), with a mild preference for nearby sources;
+3. the result in the hole is the guide's low band plus the chosen patches' high bands,
+   overlapped with linear ramps.
+
+The detail is the photo's own (no noise, no sharpening filter); the colours and shapes are
+the network's. Known pixels are never changed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import torch
+
+__all__ = ["PATCH", "STRIDE", "add_detail", "detail_sigma", "refine", "window"]
+
+PATCH = 24
+"""Side of a copied patch, native pixels."""
+STRIDE = 16
+"""Patch step in the hole: neighbouring patches overlap by ``PATCH - STRIDE`` pixels."""
+CELLS = 4
+"""The matching feature: each patch's low band averaged on ``CELLS x CELLS`` cells."""
+MAX_CANDIDATES = 60_000
+"""At most this many source patches are compared (their step grows with the photo)."""
+DISTANCE_WEIGHT = 0.02
+"""Preference for nearby sources: this x (distance / window side)^2 is added to the
+feature distance (features are colours in [0, 1], squared, summed over the cells)."""
+TOP_K = 8
+"""Candidates kept per target patch for the coherence pass."""
+COHERENCE = 0.8
+"""A candidate that continues a neighbour's copy (the neighbour's source shifted by the
+targets' offset) competes with its cost x this: larger stretches of the photo are copied
+whole, which looks like texture, not like tiles."""
+MIN_SCALE_GAP = 0.75
+"""Holes filled at a scale of at least this lose little; :func:`add_detail` leaves them."""
+
+
+def detail_sigma(scale: float) -> float:
+    """The Gaussian (native pixels) that separates what a fill made at ``scale`` holds."""
+    return max(1.0, 0.5 / scale)
+
+
+def _low(a: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
+    """Gaussian low band of ``a`` ``(h, w, 3)`` float32; with ``known``, from known pixels only
+    (normalised convolution), so a hole's content never leaks into it."""
+    if known is None:
+        return cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    k = known.astype(np.float32)
+    num = cv2.GaussianBlur(a * k[:, :, None], (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    den = cv2.GaussianBlur(k, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return num / np.maximum(den, 1e-6)[:, :, None]
+
+
+def _features(low: np.ndarray, tops: np.ndarray, lefts: np.ndarray) -> torch.Tensor:
+    """``(N, CELLS * CELLS * 3)``: the low band averaged on each patch's cells."""
+    c = PATCH // CELLS
+    integral = cv2.integral(low)  # (h+1, w+1, 3) float64
+    feats = []
+    for i in range(CELLS):
+        for j in range(CELLS):
+            y0, x0 = tops + i * c, lefts + j * c
+            s = integral[y0 + c, x0 + c] - integral[y0, x0 + c] - integral[y0 + c, x0] + integral[y0, x0]
+            feats.append(s / (c * c))  # (N, 3)
+    return torch.from_numpy(np.concatenate(feats, axis=1).astype(np.float32))
+
+
+def _cost(fy: int, fx: int, target: np.ndarray, integral: np.ndarray, pos: tuple[float, float], norm: float) -> float:
+    """The matching cost of the source patch at ``(fy, fx)`` for a target of feature ``target``
+    at ``pos`` (divided by ``norm``), as in :func:`add_detail`'s search."""
+    d = float(np.square(_cell_means(integral, fy, fx) - target).sum())
+    return d + DISTANCE_WEIGHT * ((fy / norm - pos[0]) ** 2 + (fx / norm - pos[1]) ** 2)
+
+
+def _choose(
+    ty: np.ndarray, tx: np.ndarray, sy: np.ndarray, sx: np.ndarray, cost: np.ndarray, ok: np.ndarray,
+    photo_low: np.ndarray, guide: np.ndarray, hw: tuple[int, int],
+) -> list[tuple[int, int]]:
+    """One source ``(y, x)`` per target: its cheapest candidate, or a neighbour's copy continued
+    when that costs at most 1 / :data:`COHERENCE` as much. Targets in raster order."""
+    h, w = hw
+    norm = float(max(h, w))
+    integral = cv2.integral(photo_low)
+    gintegral = cv2.integral(guide)
+    where = {(int(a), int(b)): t for t, (a, b) in enumerate(zip(ty, tx, strict=True))}
+    chosen: list[tuple[int, int]] = []
+    for t in range(ty.size):
+        a, b = int(ty[t]), int(tx[t])
+        best, best_cost = (int(sy[t, 0]), int(sx[t, 0])), float(cost[t, 0])
+        target = None
+        for na, nb in ((a, b - STRIDE), (a - STRIDE, b), (a, max(0, b - STRIDE)), (max(0, a - STRIDE), b)):
+            n = where.get((na, nb))
+            if n is None or n >= t:
+                continue
+            fy, fx = chosen[n][0] + a - na, chosen[n][1] + b - nb
+            if not (0 <= fy <= h - PATCH and 0 <= fx <= w - PATCH):
+                continue
+            if ok[fy + PATCH, fx + PATCH] - ok[fy, fx + PATCH] - ok[fy + PATCH, fx] + ok[fy, fx] != 0:
+                continue
+            if target is None:
+                target = _cell_means(gintegral, a, b)
+            c = COHERENCE * _cost(fy, fx, target, integral, (a / norm, b / norm), norm)
+            if c < best_cost:
+                best, best_cost = (fy, fx), c
+        chosen.append(best)
+    return chosen
+
+
+def _cell_means(integral: np.ndarray, a: int, b: int) -> np.ndarray:
+    """The matching feature of the patch at ``(a, b)``: ``(CELLS * CELLS * 3,)``."""
+    c = PATCH // CELLS
+    f = np.empty((CELLS, CELLS, 3), np.float64)
+    for i in range(CELLS):
+        for j in range(CELLS):
+            y0, x0 = a + i * c, b + j * c
+            f[i, j] = (integral[y0 + c, x0 + c] - integral[y0, x0 + c] - integral[y0 + c, x0] + integral[y0, x0]) / (c * c)
+    return f.reshape(-1)
+
+
+def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: float) -> np.ndarray:
+    """Paint native detail into a hole the network filled at ``scale`` (see the module docstring).
+
+    Args:
+        photo: ``float32`` ``(H, W, 3)`` in [0, 1]; only its known pixels are read.
+        filled: ``float32`` ``(H, W, 3)`` in [0, 1]: ``photo`` outside ``hole``, the
+            network's (upscaled) fill inside.
+        hole: ``bool`` ``(H, W)``, the pixels to refine (True = filled at ``scale``).
+        scale: the scale the fill was made at (< 1).
+
+    Returns:
+        ``float32`` ``(H, W, 3)`` in [0, 1]: ``filled`` outside ``hole``; inside, its low
+        band plus the high band of the best-matching known patches. Unchanged when
+        ``scale`` is at least :data:`MIN_SCALE_GAP`, or when no known patch fits.
+    """
+    if scale >= MIN_SCALE_GAP or not hole.any() or min(hole.shape) < PATCH:
+        return filled
+    h, w = hole.shape
+    sigma = detail_sigma(scale)
+    hw, known, img = hole, ~hole, photo
+    guide = _low(filled, None, sigma)  # (h, w, 3) what the fill knows
+    photo_low = _low(img, known, sigma)  # (h, w, 3) the photo's own low band
+    high = img - photo_low  # (h, w, 3) valid where the patch and its blur are known
+
+    # Sources: patches whose pixels and blur support are all known.
+    margin = int(math.ceil(2 * sigma))
+    bad = cv2.dilate(hw.astype(np.uint8), np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))  # (h, w)
+    ok = cv2.integral(bad)  # counts of "bad" pixels, for any patch in O(1)
+    step = max(2, int(math.ceil(math.sqrt(max(1, known.sum()) / MAX_CANDIDATES))))
+    cy, cx = np.mgrid[0 : h - PATCH + 1 : step, 0 : w - PATCH + 1 : step]
+    cy, cx = cy.ravel(), cx.ravel()
+    nbad = ok[cy + PATCH, cx + PATCH] - ok[cy, cx + PATCH] - ok[cy + PATCH, cx] + ok[cy, cx]
+    cy, cx = cy[nbad == 0], cx[nbad == 0]
+    if cy.size == 0:
+        return filled
+
+    # Targets: patches on a STRIDE grid covering every hole pixel.
+    ty, tx = np.mgrid[0 : max(1, h - PATCH + STRIDE) : STRIDE, 0 : max(1, w - PATCH + STRIDE) : STRIDE]
+    ty, tx = np.minimum(ty.ravel(), h - PATCH), np.minimum(tx.ravel(), w - PATCH)
+    hi = cv2.integral(hw.astype(np.uint8))
+    nh = hi[ty + PATCH, tx + PATCH] - hi[ty, tx + PATCH] - hi[ty + PATCH, tx] + hi[ty, tx]
+    ty, tx = ty[nh > 0], tx[nh > 0]
+
+    # Candidate sources per target: the TOP_K nearest by feature distance plus a preference
+    # for nearby sources; then one raster pass that prefers continuing a neighbour's copy.
+    fs, ft = _features(photo_low, cy, cx), _features(guide, ty, tx)  # (Nc, F), (Nt, F)
+    norm = float(max(h, w))
+    pos_s = torch.from_numpy(np.stack([cy, cx], 1).astype(np.float32)) / norm  # (Nc, 2)
+    pos_t = torch.from_numpy(np.stack([ty, tx], 1).astype(np.float32)) / norm  # (Nt, 2)
+    k = min(TOP_K, cy.size)
+    top_cost = np.empty((ty.size, k), np.float32)
+    top_idx = np.empty((ty.size, k), np.int64)
+    chunk = max(1, 2**24 // max(1, cy.size))
+    for i in range(0, ty.size, chunk):
+        d = torch.cdist(ft[i : i + chunk], fs).square_()  # (n, Nc)
+        d += DISTANCE_WEIGHT * torch.cdist(pos_t[i : i + chunk], pos_s).square_()
+        v, j = torch.topk(d, k, dim=1, largest=False)
+        top_cost[i : i + chunk], top_idx[i : i + chunk] = v.numpy(), j.numpy()
+    src = _choose(ty, tx, cy[top_idx], cx[top_idx], top_cost, ok, photo_low, guide, (h, w))
+
+    # Overlap-add the chosen high bands with linear ramps over the overlaps.
+    ramp = np.minimum(1.0, (np.arange(PATCH) + 0.5) / max(1, PATCH - STRIDE))
+    ramp = np.minimum(ramp, ramp[::-1]).astype(np.float32)
+    wpatch = ramp[:, None] * ramp[None, :]  # (PATCH, PATCH)
+    acc = np.zeros((h, w, 3), np.float32)
+    wsum = np.zeros((h, w), np.float32)
+    for t in range(ty.size):
+        a, b, (c, e) = ty[t], tx[t], src[t]
+        acc[a : a + PATCH, b : b + PATCH] += wpatch[:, :, None] * high[c : c + PATCH, e : e + PATCH]
+        wsum[a : a + PATCH, b : b + PATCH] += wpatch
+    detail = acc / np.maximum(wsum, 1e-6)[:, :, None]
+    out = filled.copy()
+    out[hw] = np.clip(guide[hw] + detail[hw], 0.0, 1.0)
+    return out
+
+
+def window(hole: np.ndarray) -> tuple[slice, slice]:
+    """Where :func:`refine` looks: the hole's box grown by its longest side (room for
+    sources all round), clipped to the image."""
+    H, W = hole.shape
+    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    side = max(int(rows[-1] - rows[0]), int(cols[-1] - cols[0]), 4 * PATCH)
+    return (slice(max(0, int(rows[0]) - side), min(H, int(rows[-1]) + 1 + side)),
+            slice(max(0, int(cols[0]) - side), min(W, int(cols[-1]) + 1 + side)))
+
+
+def refine(x: torch.Tensor, y: torch.Tensor, hole: np.ndarray, scale: float) -> torch.Tensor:
+    """:func:`add_detail` on the pipeline's tensors, in a window around ``hole`` only.
+
+    Args:
+        x: ``(1, 3, H, W)`` float in [0, 1], the photo (its hole is not read).
+        y: ``(1, 3, H, W)``, ``x`` completed at ``scale``; changed in place inside ``hole``.
+        hole: ``bool`` ``(H, W)``, the pixels completed at ``scale``.
+        scale: the network's scale for them.
+
+    Returns:
+        ``y``, with native detail in ``hole``.
+    """
+    if scale >= MIN_SCALE_GAP or not hole.any():
+        return y
+    win = window(hole)
+    crop = (slice(None), slice(None), *win)
+
+    def hwc(t: torch.Tensor) -> np.ndarray:
+        return np.ascontiguousarray(t[crop][0].permute(1, 2, 0).float().cpu().numpy())  # (h, w, 3)
+
+    z = add_detail(hwc(x), hwc(y), hole[win], scale)
+    y[crop] = torch.from_numpy(z).permute(2, 0, 1)[None].to(y)
+    return y
