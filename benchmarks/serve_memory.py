@@ -12,7 +12,7 @@ are the per-pixel costs of ``glcic.server.costs``: peak memory of one request = 
 
     python benchmarks/serve_memory.py                      # every case below
     python benchmarks/serve_memory.py --sizes 12 --cases scenes/object,telea/object
-    python benchmarks/serve_memory.py --original           # add strategy=original (10+ GB at 40 MP)
+    python benchmarks/serve_memory.py --sizes 12 --cases scenes/object@original,scenes/strokes@refine
 
 Linux only (``/proc``). Each case takes seconds to minutes on two cores.
 """
@@ -40,8 +40,8 @@ SIZES = {4: (2400, 1600), 12: (4000, 3000), 24: (6000, 4000), 40: (7296, 5480)}
 """Megapixels -> (width, height): 12 MP a phone photo, 40 MP the limit (39.98 MP); 4 and 24
 MP to see how a cost grows."""
 CASES = ("scenes/object", "scenes/strokes", "telea/object", "telea/strokes", "mean/object")
-"""``METHOD/MASK``: ``scenes`` is the default model (method glcic, strategy auto), the others
-classical methods; ``object``: one deep hole of 6 % of the photo (auto resizes), ``strokes``:
+"""``METHOD/MASK[@STRATEGY]``: ``scenes`` is the default model (method glcic; strategy auto
+unless ``@`` names another: ``@original`` needs about 10 GB at 40 MP), the others classical methods; ``object``: one deep hole of 6 % of the photo (auto resizes), ``strokes``:
 thin brush strokes 12 px wide (auto runs windows at native resolution along them)."""
 
 
@@ -155,12 +155,9 @@ def cpu_name() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="12,40", help="megapixels, comma-separated: 12, 40")
-    ap.add_argument("--cases", default=",".join(CASES), help="METHOD/MASK, comma-separated")
-    ap.add_argument("--original", action="store_true", help="also scenes/object with strategy=original")
+    ap.add_argument("--cases", default=",".join(CASES), help="METHOD/MASK[@STRATEGY], comma-separated")
     args = ap.parse_args()
-    cases = [(c, "auto") for c in args.cases.split(",")]
-    if args.original:
-        cases.append(("scenes/object", "original"))
+    cases = [(c.partition("@")[0], c.partition("@")[2] or "auto") for c in args.cases.split(",")]
     print(f"# {cpu_name()}, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at start")
     print(
         "| size | method / mask | hole px | strategy asked -> ran | idle RSS MiB | peak RSS MiB "

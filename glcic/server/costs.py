@@ -3,12 +3,13 @@
 The figures are the peak resident memory of one request as ``benchmarks/serve_memory.py``
 measured it (``docs/serving.md``, "Memory per request"): the default request (the network,
 ``strategy=auto``) needs about 70 bytes per image pixel whatever the hole, since the
-network only ever sees windows of a few hundred pixels; the classical methods about 46
-bytes per pixel (``patchmatch`` 135: its pyramid of patch matches), plus, for ``biharmonic``
-and ``fsr``, a cost per hole pixel (a sparse system of one unknown per hole pixel, or
-FSR's blocks); ``strategy=original`` runs the
-network on the whole image at once, about 260 bytes per pixel for the shipped models
-(width 0.5), in proportion to a bundle's width.
+network only ever sees windows of a few hundred pixels; ``strategy=refine`` adds about 80
+bytes per pixel of the window it works in around a deep hole (:func:`glcic.refine.window`:
+the hole's box grown by its longest side); ``strategy=original`` runs the network on the
+whole image at once, about 275 bytes per pixel for the shipped models (width 0.5), in
+proportion to a bundle's width. The classical methods need about 46 bytes per pixel
+(``patchmatch`` 135, its pyramid of patch matches), plus, for ``biharmonic`` and ``fsr``,
+a cost per hole pixel (a sparse system of one unknown per hole pixel, or FSR's blocks).
 
 **The rule**: a request may cost at most what the default request costs at the server's
 ``max_pixels`` (2.6 GiB at 40 MP), and never less than :data:`FLOOR_BYTES`. A request over
@@ -21,6 +22,8 @@ waiting in the queue and the idle server, and ``glcic serve`` prints it at start
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from glcic.server.errors import ApiError
 from glcic.server.settings import FREE_BYTES, ServerSettings
@@ -35,6 +38,11 @@ class Cost:
 
     per_pixel: float
     per_hole_pixel: float = 0.0
+
+
+REFINE_PER_WINDOW_PIXEL = 80
+"""What ``strategy=refine`` adds per pixel of its window (measured 78 B at 12 MP: 618 MiB for
+a window of 8.3 MP around a 5 % hole)."""
 
 
 NETWORK = Cost(70)
@@ -61,14 +69,33 @@ IDLE_BYTES = 400 * MIB
 
 
 def request_cost(
-    method: str, strategy: str, pixels: int, hole_pixels: int, width: float = 0.5
+    method: str,
+    strategy: str,
+    pixels: int,
+    hole_pixels: int,
+    width: float = 0.5,
+    refine_pixels: int = 0,
 ) -> int:
-    """Estimated peak bytes of one request (see the module docstring for the figures)."""
+    """Estimated peak bytes of one request (see the module docstring for the figures);
+    ``refine_pixels``: the window ``strategy=refine`` works in (:func:`refine_window`)."""
+    extra = 0
     if method == "glcic":
         cost = Cost(ORIGINAL.per_pixel * width / 0.5) if strategy == "original" else NETWORK
+        if strategy == "refine":
+            extra = REFINE_PER_WINDOW_PIXEL * refine_pixels
     else:
         cost = CLASSICAL_COSTS.get(method, CLASSICAL)
-    return int(cost.per_pixel * pixels + cost.per_hole_pixel * hole_pixels)
+    return int(cost.per_pixel * pixels + cost.per_hole_pixel * hole_pixels + extra)
+
+
+def refine_window(hole: np.ndarray) -> int:
+    """Pixels of the window ``strategy=refine`` works in around ``hole`` (``bool`` ``(H, W)``)."""
+    if not hole.any():
+        return 0
+    from glcic.refine import window
+
+    rows, cols = window(hole)
+    return (rows.stop - rows.start) * (cols.stop - cols.start)
 
 
 def request_budget(max_pixels: int) -> int:
@@ -83,6 +110,7 @@ def check_cost(
     hole_pixels: int,
     width: float,
     max_pixels: int,
+    refine_pixels: int = 0,
 ) -> None:
     """Refuse a request that would need more memory than :func:`request_budget` allows.
 
@@ -90,20 +118,18 @@ def check_cost(
         ApiError: 413 ``too_costly``, saying what it would need and what to change.
     """
     w, h = size
-    need = request_cost(method, strategy, w * h, hole_pixels, width)
+    need = request_cost(method, strategy, w * h, hole_pixels, width, refine_pixels)
     budget = request_budget(max_pixels)
     if need <= budget:
         return
-    what = (
-        f"strategy 'original' on the whole {w}x{h} image"
-        if (method == "glcic" and strategy == "original")
-        else f"method {method!r} on {w}x{h} with a hole of {hole_pixels:,} pixels"
-    )
-    fix = (
-        "use strategy 'auto' (the default), which runs the network on small windows"
-        if method == "glcic"
-        else "mark a smaller hole, downscale the image, or use method 'glcic' or 'telea'"
-    )
+    if method == "glcic":
+        what = f"strategy {strategy!r} on {w}x{h} with a hole of {hole_pixels:,} pixels"
+        fix = "use strategy 'auto' (the default), which runs the network on small windows"
+        if strategy == "refine":
+            fix += ", or mark a smaller hole"
+    else:
+        what = f"method {method!r} on {w}x{h} with a hole of {hole_pixels:,} pixels"
+        fix = "mark a smaller hole, downscale the image, or use method 'glcic' or 'telea'"
     raise ApiError(
         413,
         "too_costly",

@@ -30,7 +30,7 @@ from glcic.errors import ImageTooLargeError, InputError
 from glcic.inputs import to_pil
 from glcic.io import READABLE, LoadedImage, load_image, load_mask
 from glcic.server.answer import Answer, check_alpha, encode_answer, requested_format
-from glcic.server.costs import check_cost
+from glcic.server.costs import check_cost, refine_window
 from glcic.server.errors import ApiError
 from glcic.server.requests import InpaintRequest
 
@@ -53,7 +53,8 @@ def run_inpaint(pipe: Any, req: InpaintRequest, max_pixels: int) -> tuple[Answer
     holes = int(hole.sum())
     bundle = getattr(pipe, "bundle_info", None)
     width = bundle.model.width if bundle is not None else 0.5
-    check_cost(req.method, req.strategy, loaded.size, holes, width, max_pixels)
+    window = refine_window(hole) if req.method == "glcic" and req.strategy == "refine" else 0
+    check_cost(req.method, req.strategy, loaded.size, holes, width, max_pixels, window)
     if not holes:  # nothing to complete: the input, encoded as asked; nothing claimed
         out: Any = loaded.deep if loaded.deep is not None else to_pil(loaded)
         ran = what_ran(model, "none", 1.0, "none", 0)

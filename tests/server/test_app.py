@@ -116,3 +116,15 @@ def test_openapi_docs_work_offline(client):
     js = client.get("/_swagger/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
     assert client.get("/openapi.json").json()["info"]["title"] == "glcic"
+
+
+def test_page_offers_every_strategy_and_postprocess(client):
+    """The page's fixed menus hold every value the API takes (the methods come from the server)."""
+    import re
+
+    from glcic.options import POSTPROCESS, STRATEGIES
+
+    html = client.get("/").text
+    for select, values in (("strategy", STRATEGIES), ("postprocess", POSTPROCESS)):
+        block = re.search(rf'<select id="{select}".*?</select>', html, re.DOTALL).group(0)
+        assert sorted(re.findall(r'<option value="([^"]+)"', block)) == sorted(values), select

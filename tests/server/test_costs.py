@@ -38,7 +38,7 @@ def test_the_default_request_at_the_pixel_limit_is_the_budget():
             "original",
             (5472, 3648),
             1000,
-            "strategy 'original' on the whole 5472x3648 image",
+            "strategy 'original' on 5472x3648 with a hole",
         ),
         (
             "biharmonic",
@@ -95,3 +95,20 @@ def test_serve_warns_when_the_machine_has_less(monkeypatch):
     assert "WARNING" not in memory_line(ServerSettings())
     line = memory_line(ServerSettings(max_concurrent=4))
     assert "x 4 worker(s)" in line and "WARNING: only 8.0 GiB is available" in line
+
+
+def test_refine_costs_its_window():
+    from glcic.server.costs import refine_window
+
+    hole = np.zeros((3000, 4000), bool)
+    assert refine_window(hole) == 0
+    hole[1000:1100, 1500:1600] = True  # a 100 px box grown by 99 px on each side
+    assert refine_window(hole) == 298 * 298
+    hole[1000:1750, 1000:2000] = True  # 1000 x 750, grown by 999 px: clipped at the top
+    window = refine_window(hole)
+    assert window == 2748 * 2998
+    base = request_cost("glcic", "auto", 12_000_000, 1)
+    assert request_cost("glcic", "refine", 12_000_000, 1, 0.5, window) == base + 80 * window
+    check_cost("glcic", "refine", (4000, 3000), 750_000, 0.5, MP40, window)  # 1.4 GiB: runs
+    with pytest.raises(ApiError, match="strategy 'refine' on 7296x5480"):
+        check_cost("glcic", "refine", (7296, 5480), 2_000_000, 0.5, MP40, 27_000_000)
