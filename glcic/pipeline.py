@@ -165,7 +165,8 @@ class InpaintPipeline:
 
     @classmethod
     def classical(cls, method: str = "telea") -> InpaintPipeline:
-        """A pipeline without a network: ``telea``, ``ns``, ``biharmonic`` or ``mean``."""
+        """A pipeline without a network: one of :data:`glcic.options.CLASSICAL_METHODS`
+        (``telea``, ``ns``, ``biharmonic``, ``patchmatch``, ``mean``, ``fsr``)."""
         check_choice("method", method, CLASSICAL_METHODS)
         return cls(method=method)
 
