@@ -16,7 +16,8 @@ Each method runs in a **fresh process** per size (``--worker``), the way ``glcic
 folder mode runs it: the CLI's own runner (:func:`glcic.commands.inpaint._runner`) with
 its defaults, built once, then every photo of the size in turn. Per photo, the seconds
 of the completion call (decoding and encoding the files excluded: the same for every
-method); per process, the peak resident memory (``ru_maxrss`` of the worker, from
+method), wall clock and CPU time (all threads: on a shared machine the fairer comparison of
+a 2-thread network with single-threaded OpenCV); per process, the peak resident memory (``ru_maxrss`` of the worker, from
 ``os.wait4``: everything the process held, torch and the decoded photo included).
 Scores against the photo: hole PSNR, hole L1 (x100) and the hole detail ratio
 (:func:`glcic.metrics.hole_detail`, median over photos).
@@ -134,11 +135,11 @@ def worker(args: argparse.Namespace) -> None:
     for img in sorted((cases / "images").glob("*.png")):
         loaded = load_image(img, max_pixels=None)
         hole = load_mask(cases / "masks" / img.name, size=loaded.size, max_pixels=None)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = run(loaded, hole)
-        sec = time.perf_counter() - t0
+        sec, cpu = time.perf_counter() - t0, time.process_time() - c0
         save_image(out / img.name, res.image)
-        print(json.dumps({"case": img.stem, "seconds": sec, "strategy": res.strategy, "scale": res.scale}),
+        print(json.dumps({"case": img.stem, "seconds": sec, "cpu_seconds": cpu, "strategy": res.strategy, "scale": res.scale}),
               flush=True)
 
 
@@ -188,6 +189,7 @@ def summary_rows(records: list[dict], sizes: list[str], families: list[str], met
                     f"{100 * statistics.mean(r['l1'] for r in rs):.2f}",
                     f"{statistics.median(det):.2f}" if det else "-",
                     f"{statistics.mean(r['seconds'] for r in rs):.2f}",
+                    f"{statistics.mean(r['cpu_seconds'] for r in rs):.2f}",
                     f"{max(r['rss_mb'] for r in rs):.0f}",
                     ", ".join(sorted({r['strategy'] for r in rs})) if m.startswith("glcic") else "",
                 ])
@@ -195,7 +197,7 @@ def summary_rows(records: list[dict], sizes: list[str], families: list[str], met
 
 
 HEADERS = ["size", "holes", "method", "photos", "MP", "hole PSNR", "hole L1 x100", "detail (median)",
-           "s / photo", "peak RSS MB", "glcic ran"]
+           "s / photo", "CPU s / photo", "peak RSS MB", "glcic ran"]
 
 
 # --------------------------------------------------------------------------- grid
@@ -280,10 +282,14 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = ["2048"] if args.quick else args.sizes.split(",")
     families, methods = args.families.split(","), args.methods.split(",")
+    for f in families:
+        if f not in FAMILIES:
+            raise SystemExit(f"--families: unknown hole family {f!r}; pick from {', '.join(FAMILIES)}")
     for s in sizes:
         if s not in SIZES:
             raise SystemExit(f"--sizes: unknown size {s!r}; pick from {', '.join(SIZES)}")
     photos = sorted(args.data.glob("*.jpg"))
+    index = {q.stem: i for i, q in enumerate(photos)}  # seeds by the full set: --quick draws the same holes
     if not photos:
         raise SystemExit(f"no photos (*.jpg) in {args.data}; see ../shared/data/hires/LICENSES.md")
     if args.quick:
@@ -296,11 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         cases = work / size
         truth: dict[str, np.ndarray] = {}
-        for i, path in enumerate(photos):
+        for path in photos:
             rgb = photo_at(path, size)
-            for j, fam in enumerate(families):
+            for fam in families:
                 case = f"{path.stem}_{fam}"
-                hole = make_hole(fam, rgb.shape[:2], seed=1000 * i + FAMILIES.index(fam) if fam in FAMILIES else j)
+                hole = make_hole(fam, rgb.shape[:2], seed=1000 * index[path.stem] + FAMILIES.index(fam))
                 truth[case] = rgb
                 for sub in ("images", "masks", "truth"):
                     (cases / sub).mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ al.'s image analogies):
    computed from known pixels only);
 2. cut the hole into overlapping patches of :data:`PATCH` px; for each, find the known
    patch whose low band looks most like the guide's there (mean colour on a 4x4 grid of
-   cells, so shape and gradient count too), with a mild preference for nearby sources;
+   cells, so shape and gradient count too) and whose texture is as strong as the known
+   pixels around the hole suggest, with a mild preference for nearby sources;
 3. the result in the hole is the guide's low band plus the chosen patches' high bands,
    overlapped with linear ramps.
 
@@ -44,6 +45,11 @@ MAX_CANDIDATES = 60_000
 DISTANCE_WEIGHT = 0.02
 """Preference for nearby sources: this x (distance / window side)^2 is added to the
 feature distance (features are colours in [0, 1], squared, summed over the cells)."""
+ENERGY_WEIGHT = 1.5
+"""Weight of texture strength (the RMS of the high band, per cell) in the matching feature,
+beside the low band's colours."""
+JITTER = 4
+"""Target patches sit on a STRIDE grid moved by up to this many pixels each (seeded)."""
 TOP_K = 8
 """Candidates kept per target patch for the coherence pass."""
 COHERENCE = 0.8
@@ -70,8 +76,21 @@ def _low(a: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
     return num / np.maximum(den, 1e-6)[:, :, None]
 
 
+def _smooth_known(a: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """``a`` ``(h, w, 1)`` averaged with a wide Gaussian over the pixels where ``weight`` > 0,
+    everywhere (the hole too); computed at 1/8 size, it is smooth anyway."""
+    h, w = weight.shape
+    size = (max(1, w // 8), max(1, h // 8))
+    num = cv2.resize(a[:, :, 0] * weight, size, interpolation=cv2.INTER_AREA)
+    den = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
+    num = cv2.GaussianBlur(num, (0, 0), sigma / 8, borderType=cv2.BORDER_REFLECT)
+    den = cv2.GaussianBlur(den, (0, 0), sigma / 8, borderType=cv2.BORDER_REFLECT)
+    small = num / np.maximum(den, 1e-6)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)[:, :, None]
+
+
 def _features(low: np.ndarray, tops: np.ndarray, lefts: np.ndarray) -> torch.Tensor:
-    """``(N, CELLS * CELLS * 3)``: the low band averaged on each patch's cells."""
+    """``(N, CELLS * CELLS * C)``: the feature image ``low`` ``(h, w, C)`` averaged on each patch's cells."""
     c = PATCH // CELLS
     integral = cv2.integral(low)  # (h+1, w+1, 3) float64
     feats = []
@@ -91,26 +110,26 @@ def _cost(fy: int, fx: int, target: np.ndarray, integral: np.ndarray, pos: tuple
 
 
 def _choose(
-    ty: np.ndarray, tx: np.ndarray, sy: np.ndarray, sx: np.ndarray, cost: np.ndarray, ok: np.ndarray,
-    photo_low: np.ndarray, guide: np.ndarray, hw: tuple[int, int],
+    ty: np.ndarray, tx: np.ndarray, gy: np.ndarray, gx: np.ndarray, sy: np.ndarray, sx: np.ndarray,
+    cost: np.ndarray, ok: np.ndarray, photo_low: np.ndarray, guide: np.ndarray,
 ) -> list[tuple[int, int]]:
-    """One source ``(y, x)`` per target: its cheapest candidate, or a neighbour's copy continued
-    when that costs at most 1 / :data:`COHERENCE` as much. Targets in raster order."""
-    h, w = hw
+    """One source ``(y, x)`` per target (at ``ty, tx``, grid cell ``gy, gx``): its cheapest
+    candidate, or the left or upper neighbour's copy continued when that costs at most
+    1 / :data:`COHERENCE` as much. Targets in raster order."""
+    h, w = photo_low.shape[:2]
     norm = float(max(h, w))
     integral = cv2.integral(photo_low)
     gintegral = cv2.integral(guide)
-    where = {(int(a), int(b)): t for t, (a, b) in enumerate(zip(ty, tx, strict=True))}
+    where = {(int(a), int(b)): t for t, (a, b) in enumerate(zip(gy, gx, strict=True))}
     chosen: list[tuple[int, int]] = []
     for t in range(ty.size):
         a, b = int(ty[t]), int(tx[t])
         best, best_cost = (int(sy[t, 0]), int(sx[t, 0])), float(cost[t, 0])
         target = None
-        for na, nb in ((a, b - STRIDE), (a - STRIDE, b), (a, max(0, b - STRIDE)), (max(0, a - STRIDE), b)):
-            n = where.get((na, nb))
+        for n in (where.get((int(gy[t]), int(gx[t]) - 1)), where.get((int(gy[t]) - 1, int(gx[t])))):
             if n is None or n >= t:
                 continue
-            fy, fx = chosen[n][0] + a - na, chosen[n][1] + b - nb
+            fy, fx = chosen[n][0] + a - int(ty[n]), chosen[n][1] + b - int(tx[n])
             if not (0 <= fy <= h - PATCH and 0 <= fx <= w - PATCH):
                 continue
             if ok[fy + PATCH, fx + PATCH] - ok[fy, fx + PATCH] - ok[fy + PATCH, fx] + ok[fy, fx] != 0:
@@ -127,7 +146,7 @@ def _choose(
 def _cell_means(integral: np.ndarray, a: int, b: int) -> np.ndarray:
     """The matching feature of the patch at ``(a, b)``: ``(CELLS * CELLS * 3,)``."""
     c = PATCH // CELLS
-    f = np.empty((CELLS, CELLS, 3), np.float64)
+    f = np.empty((CELLS, CELLS, integral.shape[2]), np.float64)
     for i in range(CELLS):
         for j in range(CELLS):
             y0, x0 = a + i * c, b + j * c
@@ -170,17 +189,30 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
     cy, cx = cy[nbad == 0], cx[nbad == 0]
     if cy.size == 0:
         return filled
+    # Match texture strength too: a source's own (RMS of its high band) against what the
+    # known pixels around suggest for the target (sky stays smooth, grass gets grass).
+    valid = (bad == 0).astype(np.float32)
+    rms = np.sqrt(_low((high * high).sum(axis=2, keepdims=True).repeat(3, 2), valid > 0, PATCH / 2)[:, :, :1])
+    expect = _smooth_known(rms, valid, max(2.0 * PATCH, max(h, w) / 6))  # (h, w, 1)
+    photo_low = np.concatenate([photo_low, ENERGY_WEIGHT * rms], axis=2)  # (h, w, 4)
+    guide4 = np.concatenate([guide, ENERGY_WEIGHT * expect], axis=2)
 
     # Targets: patches on a STRIDE grid covering every hole pixel.
-    ty, tx = np.mgrid[0 : max(1, h - PATCH + STRIDE) : STRIDE, 0 : max(1, w - PATCH + STRIDE) : STRIDE]
-    ty, tx = np.minimum(ty.ravel(), h - PATCH), np.minimum(tx.ravel(), w - PATCH)
+    # Each moved by up to JITTER px (seeded): seams on a regular grid would repeat every
+    # STRIDE px, a pattern the eye (and grid_peaks) picks out.
+    gy, gx = np.mgrid[0 : max(1, h - PATCH + STRIDE) : STRIDE, 0 : max(1, w - PATCH + STRIDE) : STRIDE]
+    gy, gx = gy.ravel() // STRIDE, gx.ravel() // STRIDE
+    jitter = np.random.default_rng(0).integers(-JITTER, JITTER + 1, (2, gy.size))
+    ty = np.clip(gy * STRIDE + jitter[0], 0, h - PATCH)
+    tx = np.clip(gx * STRIDE + jitter[1], 0, w - PATCH)
     hi = cv2.integral(hw.astype(np.uint8))
     nh = hi[ty + PATCH, tx + PATCH] - hi[ty, tx + PATCH] - hi[ty + PATCH, tx] + hi[ty, tx]
-    ty, tx = ty[nh > 0], tx[nh > 0]
+    keep = nh > 0
+    ty, tx, gy, gx = ty[keep], tx[keep], gy[keep], gx[keep]
 
     # Candidate sources per target: the TOP_K nearest by feature distance plus a preference
     # for nearby sources; then one raster pass that prefers continuing a neighbour's copy.
-    fs, ft = _features(photo_low, cy, cx), _features(guide, ty, tx)  # (Nc, F), (Nt, F)
+    fs, ft = _features(photo_low, cy, cx), _features(guide4, ty, tx)  # (Nc, F), (Nt, F)
     norm = float(max(h, w))
     pos_s = torch.from_numpy(np.stack([cy, cx], 1).astype(np.float32)) / norm  # (Nc, 2)
     pos_t = torch.from_numpy(np.stack([ty, tx], 1).astype(np.float32)) / norm  # (Nt, 2)
@@ -193,7 +225,7 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
         d += DISTANCE_WEIGHT * torch.cdist(pos_t[i : i + chunk], pos_s).square_()
         v, j = torch.topk(d, k, dim=1, largest=False)
         top_cost[i : i + chunk], top_idx[i : i + chunk] = v.numpy(), j.numpy()
-    src = _choose(ty, tx, cy[top_idx], cx[top_idx], top_cost, ok, photo_low, guide, (h, w))
+    src = _choose(ty, tx, gy, gx, cy[top_idx], cx[top_idx], top_cost, ok, photo_low, guide4)
 
     # Overlap-add the chosen high bands with linear ramps over the overlaps.
     ramp = np.minimum(1.0, (np.arange(PATCH) + 0.5) / max(1, PATCH - STRIDE))

@@ -65,6 +65,11 @@ AUTO_DEPTH = 1 / 16
 farther than this x the training resolution from a known pixel (4 px for a 64 px
 model: strokes up to ~8 px wide); deeper parts at the training scale. Measured in
 docs/inference.md."""
+THIN_TILE = 0.75
+"""``auto``'s native windows (the training resolution a side) each keep the fill of the
+central tile of this x the resolution; the rest of the window is context."""
+WINDOW_BATCH = 8
+"""Native windows per network call."""
 AUTO_LEVELS = 3
 """``auto`` completes strokes along them at scales 1, 1/2, ... 2^-(AUTO_LEVELS-1): a wire too
 wide for the native windows (deeper than :data:`AUTO_DEPTH` x the resolution) is completed
@@ -88,9 +93,9 @@ def _quiet(what: str, done: int, total: int) -> None:
 
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-"""The network pass: image ``(1, 3, h, w)`` float in [0, 1] and hole ``(1, 1, h, w)``
-``bool`` (True = hole) -> the completed image ``(1, 3, h, w)`` in [0, 1], known
-pixels exact (:meth:`glcic.pipeline.InpaintPipeline._forward`)."""
+"""The network pass: images ``(N, 3, h, w)`` float in [0, 1] and holes ``(N, 1, h, w)``
+``bool`` (True = hole) -> the completed images ``(N, 3, h, w)`` in [0, 1], known
+pixels exact (``N`` > 1 only for :func:`windowed_forward`'s batches) (:meth:`glcic.pipeline.InpaintPipeline._forward`)."""
 
 
 # --------------------------------------------------------------------------- geometry
@@ -367,13 +372,15 @@ def windowed_forward(
     resolution: int,
     progress: Progress | None = None,
 ) -> tuple[torch.Tensor, str]:
-    """Complete ``target`` with windows of :data:`AUTO_ORIGINAL_FACTOR` x ``resolution``.
+    """Complete ``target`` with windows of the training resolution along it.
 
-    The image is cut into tiles of the training resolution; each tile that holds
-    target pixels is completed in the window centred on it (a quarter of the
-    resolution of context on every side, less at the image border), and its target
-    pixels become known pixels for the windows after it. An image whose short side fits in one
-    window (and whose long side in two) is completed in one pass.
+    The image is cut into tiles of :data:`THIN_TILE` x ``resolution``; each tile that holds
+    target pixels is completed in the window of ``resolution`` centred on it (an eighth of
+    the resolution of context on every side, 16 px for the shipped models, plenty for a
+    hole at most :data:`AUTO_DEPTH` x ``resolution`` deep; less at the image border), and
+    only its own target pixels are kept. The windows are independent (each sees every
+    other hole as a hole), so they run :data:`WINDOW_BATCH` at a time. An image whose
+    short side fits in 1.5 windows (and whose long side in three) is completed in one pass.
 
     Args:
         forward: the network pass (see :data:`Forward`).
@@ -381,7 +388,7 @@ def windowed_forward(
         hole: ``(1, 1, h, w)`` ``bool``: every hole (stays a hole unless completed here).
         target: ``(1, 1, h, w)`` ``bool``: the holes to complete, a subset of ``hole``.
         resolution: the model's training resolution in pixels.
-        progress: told after each window (see :data:`Progress`).
+        progress: told after each batch of windows (see :data:`Progress`).
 
     Returns:
         ``(1, 3, h, w)`` with ``target`` completed, and ``"original"`` (one pass) or
@@ -393,25 +400,30 @@ def windowed_forward(
     if min(h, w) <= side and max(h, w) <= 2 * side:
         progress("network", 0, 1)
         return torch.where(target, forward(x, hole), x), "original"
-    out, left = x.clone(), hole.clone()
+    out = x.clone()
     todo = target[0, 0].cpu().numpy()  # (h, w)
-    tile = max(4, resolution)
-    wh, ww = min(side, h), min(side, w)
+    tile = max(4, round(THIN_TILE * resolution))
+    wh, ww = min(resolution, h), min(resolution, w)
     tiles = [
         (ty, tx) for ty in range(0, h, tile) for tx in range(0, w, tile) if todo[ty : ty + tile, tx : tx + tile].any()
     ]
-    for i, (ty, tx) in enumerate(tiles):
+    for i in range(0, len(tiles), WINDOW_BATCH):
         progress("network", i, len(tiles))
-        top = int(np.clip(ty + tile // 2 - wh // 2, 0, h - wh))
-        lft = int(np.clip(tx + tile // 2 - ww // 2, 0, w - ww))
-        win = (slice(None), slice(None), slice(top, top + wh), slice(lft, lft + ww))
-        y = forward(out[win], left[win])  # (1, 3, wh, ww)
-        # Only this tile's target pixels, in window coordinates (the tile lies inside the window).
-        paste = torch.zeros_like(left[win])  # (1, 1, wh, ww)
-        ys, xs = slice(ty - top, ty - top + tile), slice(tx - lft, tx - lft + tile)
-        paste[:, :, ys, xs] = target[:, :, ty : ty + tile, tx : tx + tile]
-        out[win] = torch.where(paste, y, out[win])
-        left[win] &= ~paste
+        wins, pastes = [], []
+        for ty, tx in tiles[i : i + WINDOW_BATCH]:
+            top = int(np.clip(ty + tile // 2 - wh // 2, 0, h - wh))
+            lft = int(np.clip(tx + tile // 2 - ww // 2, 0, w - ww))
+            wins.append((slice(None), slice(None), slice(top, top + wh), slice(lft, lft + ww)))
+            # Only this tile's target pixels, in window coordinates (the tile may reach past
+            # the window at the image's far border: clip it).
+            paste = torch.zeros_like(hole[wins[-1]])  # (1, 1, wh, ww)
+            y0, x0 = ty - top, tx - lft
+            y1, x1 = min(wh, y0 + tile), min(ww, x0 + tile)
+            paste[:, :, y0:y1, x0:x1] = target[:, :, ty : ty + y1 - y0, tx : tx + x1 - x0]
+            pastes.append(paste)
+        y = forward(torch.cat([x[win] for win in wins]), torch.cat([hole[win] for win in wins]))  # (n, 3, wh, ww)
+        for k, (win, paste) in enumerate(zip(wins, pastes, strict=True)):
+            out[win] = torch.where(paste, y[k : k + 1], out[win])
     return out, "tiles"
 
 

@@ -41,7 +41,7 @@ def test_auto_completes_a_wide_stroke_at_half_size_not_by_resize() -> None:
     seen: list[tuple[int, int]] = []
     out, used = complete_with_strategy(_stand_in(seen), x, hole, "auto", RES)
     assert used == Used("tiles", 0.5)
-    assert seen and all(s == (48, 48) for s in seen)  # windows on the half-size image
+    assert seen and all(s == (32, 32) for s in seen)  # windows on the half-size image
     h = torch.from_numpy(hole)
     assert torch.equal(out[:, :, ~h], x[:, :, ~h]) and (out[:, :, h] > 0.5).all()
 
@@ -53,8 +53,9 @@ def test_auto_covers_a_thin_stroke_with_native_windows_along_it() -> None:
     seen: list[tuple[int, int]] = []
     out, used = complete_with_strategy(_stand_in(seen), x, hole, "auto", RES)
     assert used == Used("tiles", 1.0)
-    assert seen and all(s == (48, 48) for s in seen)  # 1.5 x 32, native pixels
-    assert len(seen) == 10  # one per 32 px tile the stroke crosses (columns 0-319), nothing elsewhere
+    # Windows of the training size (32), native pixels, one per 24 px tile the stroke crosses
+    # (13 tiles, columns 0-311; nothing elsewhere), run 8 at a time: two calls.
+    assert seen == [(32, 32), (32, 32)]
     h = torch.from_numpy(hole)
     assert torch.equal(out[:, :, ~h], x[:, :, ~h]) and (out[:, :, h] > 0.5).all()
 
@@ -71,7 +72,7 @@ def test_auto_completes_deep_holes_at_the_training_scale_after_thin_ones() -> No
     seen = []
     x = torch.rand(1, 3, 200, 300)
     out, used = complete_with_strategy(_stand_in(seen), x, big, "auto", RES)
-    assert used == Used("tiles+resize", 0.16) and seen[-1] == (32, 48) and set(seen[:-1]) == {(48, 48)}
+    assert used == Used("tiles+resize", 0.16) and seen[-1] == (32, 48) and set(seen[:-1]) == {(32, 32)}
     h = torch.from_numpy(big)
     assert torch.equal(out[:, :, ~h], x[:, :, ~h]) and (out[:, :, h] > 0.5).all()
     specks = np.zeros((200, 300), bool)
