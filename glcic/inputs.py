@@ -23,10 +23,9 @@ relied on by the Python API, the CLI and the server:
 - **Metadata goes along**: a PIL image or a file's ICC profile, EXIF and XMP
   (:class:`~glcic.io.SourceInfo`) are in :attr:`PreparedImage.info`, for the result.
 
-A completed image (:data:`Pixels`) is float ``(1, 3, H, W)`` in [0, 1] when the
-network made it and ``uint8`` ``(H, W, 3)`` when a classical method or blending
-did; it is converted only where the caller's type needs the other one
-(:func:`as_float`, :func:`as_uint8`, both by :mod:`glcic.convert`'s rule).
+A completed image (:data:`~glcic.pixels.Pixels`) is float ``(1, 3, H, W)`` in [0, 1]
+when the network made it and ``uint8`` ``(H, W, 3)`` when a classical method or blending
+did; :mod:`glcic.pixels` converts between the two.
 
 torch is imported only when a tensor is needed (the network, a tensor input or
 output), so the classical methods run without it (``glcic inpaint --method telea``).
@@ -56,6 +55,7 @@ from glcic.io import (
 from glcic.io.images import orientation_of
 from glcic.io.metadata import read_info
 from glcic.io.modes import scale16
+from glcic.pixels import LUMA, Pixels, as_float, as_uint8, gray_uint8, unit_pixels
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -70,12 +70,6 @@ __all__ = [
     "prepare_mask",
     "to_pil",
 ]
-
-LUMA = (0.299, 0.587, 0.114)
-"""ITU-R 601-2 luma, the weights of PIL's ``convert("L")``: gray results for gray inputs."""
-
-Pixels = Any  # torch.Tensor | np.ndarray, without importing torch
-"""A completed image: float ``(1, 3, H, W)`` in [0, 1] or ``uint8`` ``(H, W, 3)``."""
 
 Restore = Callable[[Sequence[Pixels], np.ndarray], Any]
 """``(results, changed)`` -> the caller's type: one :data:`Pixels` per batch image and
@@ -143,57 +137,6 @@ class PreparedImage:
         return np.clip(base + change, 0.0, 1.0)
 
 
-def unit_pixels(p: Pixels) -> np.ndarray:
-    """A completed image as ``float32`` ``(H, W, 3)`` in [0, 1] (uint8 / 255; floats as they are)."""
-    if isinstance(p, np.ndarray):
-        return p.astype(np.float32) / np.float32(255.0) if p.dtype == np.uint8 else p.astype(np.float32)
-    return p[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
-
-
-def as_float(p: Pixels) -> torch.Tensor:
-    """A completed image as float ``(1, 3, H, W)`` in [0, 1]."""
-    from glcic.convert import to_tensor
-
-    if isinstance(p, np.ndarray) and p.dtype != np.uint8:  # a full-depth blend, (H, W, 3) in [0, 1]
-        import torch
-
-        return torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32)).permute(2, 0, 1)[None]
-    return to_tensor(p)[None] if isinstance(p, np.ndarray) else p
-
-
-def as_uint8(p: Pixels) -> np.ndarray:
-    """A completed image as ``uint8`` ``(H, W, 3)``."""
-    if isinstance(p, np.ndarray):
-        if p.dtype == np.uint8:
-            return p
-        return np.round(np.clip(p, 0, 1) * np.float32(255.0)).astype(np.uint8)
-    from glcic.convert import to_uint8
-
-    return to_uint8(p[0])
-
-
-def _luma(x: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) -> (B, H, W) with PIL's convert("L") weights."""
-    import torch
-
-    w = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return (x * w).sum(dim=1)
-
-
-def _gray_uint8(p: Pixels) -> np.ndarray:
-    """A completed image -> its luma as ``uint8`` ``(H, W)``, rounded by glcic.convert's rule
-    (``round(clamp(y, 0, 1) * 255)``); 8-bit results stay in NumPy (no torch needed)."""
-    if isinstance(p, np.ndarray):
-        x = p.astype(np.float32) / np.float32(255.0)  # (H, W, 3) in [0, 1], as to_tensor
-        w = np.asarray(LUMA, np.float32)
-        y = x[:, :, 0] * w[0] + x[:, :, 1] * w[1] + x[:, :, 2] * w[2]  # (H, W)
-        return np.round(np.clip(y, 0, 1) * np.float32(255.0)).astype(np.uint8)
-    from glcic.convert import to_uint8
-
-    y = _luma(as_float(p))[:, None].expand(-1, 3, -1, -1)  # (1, 3, H, W): the luma in every channel
-    return to_uint8(y)[0, :, :, 0]
-
-
 def _float_batch(rgb: np.ndarray) -> Callable[[], torch.Tensor]:
     """``uint8`` ``(H, W, 3)`` -> a builder of ``(1, 3, H, W)`` float in [0, 1]."""
 
@@ -226,7 +169,7 @@ def _from_gray(g: np.ndarray, alpha: np.ndarray | None = None) -> PreparedImage:
     rgb = np.broadcast_to(g[:, :, None], (*g.shape, 3))  # (H, W, 3) view, no copy
 
     def restore(results: Sequence[Pixels], changed: np.ndarray) -> np.ndarray:
-        out = np.where(changed[0], _gray_uint8(results[0]), g)
+        out = np.where(changed[0], gray_uint8(results[0]), g)
         return out if alpha is None else np.stack([out, alpha], axis=2)  # alpha untouched
 
     def unchanged() -> np.ndarray:

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from glcic.bundle import BundleInfo, load_bundle, resolve_bundle_path
 from glcic.errors import InputError
-from glcic.inputs import Pixels, PreparedImage
+from glcic.inputs import PreparedImage
 from glcic.models.completion import CompletionNetwork, composite
 from glcic.models.inference import FrozenCopy
 from glcic.options import (
@@ -48,6 +48,7 @@ from glcic.options import (
     STRATEGIES,
     check_choice,
 )
+from glcic.pixels import Pixels
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
 from glcic.prefill import prefill
 from glcic.steps import Filler, InpaintResult, classical_filler, complete

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from glcic.errors import InputError
-from glcic.inputs import Pixels, PreparedImage, as_uint8, prepare_image, prepare_mask
+from glcic.inputs import PreparedImage, prepare_image, prepare_mask
 from glcic.io import SourceInfo, attach_info
 from glcic.options import CLASSICAL_METHODS, POSTPROCESS, check_choice
+from glcic.pixels import Pixels, as_uint8
 
 __all__ = ["EMPTY_MASK_NOTE", "Filler", "InpaintResult", "complete", "run_classical"]
 
@@ -82,7 +83,7 @@ class InpaintResult:
 
 Filler = Callable[[PreparedImage, int, np.ndarray], tuple[Pixels, tuple[str, float]]]
 """Fills the hole of batch image ``b``: ``(prepared, b, hole bool (H, W))`` -> the
-completed image (:data:`~glcic.inputs.Pixels`, known pixels exact) and what ran,
+completed image (:data:`~glcic.pixels.Pixels`, known pixels exact) and what ran,
 ``(strategy, scale)``."""
 
 
