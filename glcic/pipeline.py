@@ -326,7 +326,8 @@ class InpaintPipeline:
     # ----------------------------------------------------------------- network
 
     def _forward(self, x: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-        """The paper's network pass: (1, 3, H, W) [0, 1] + (1, 1, H, W) bool -> (1, 3, H, W) [0, 1]."""
+        """The paper's network pass: (N, 3, H, W) [0, 1] + (N, 1, H, W) bool -> (N, 3, H, W) [0, 1]
+        (N > 1 for a batch of the strategies' windows, :data:`glcic.strategies.Forward`)."""
         assert self.net is not None and self.bundle_info is not None
         H, W = x.shape[-2:]
         if H < 4 or W < 4:
