@@ -12,7 +12,8 @@ proportion to a bundle's width. The classical methods need about 46 bytes per pi
 a cost per hole pixel (a sparse system of one unknown per hole pixel, or FSR's blocks).
 
 **The rule**: a request may cost at most what the default request costs at the server's
-``max_pixels`` (2.6 GiB at 40 MP), and never less than :data:`FLOOR_BYTES`. A request over
+``max_pixels``, plus :data:`HEADROOM_BYTES` (2.7 GiB at 40 MP), and never less than
+:data:`FLOOR_BYTES`. A request over
 it (``biharmonic`` on a hole of a million pixels, ``original`` on a 20 MP photo) is a 413
 ``too_costly`` before any work, which says what it would need. So ``max_concurrent`` x
 that budget is what the workers can hold at once: :func:`memory_plan` adds the bodies
@@ -60,6 +61,9 @@ CLASSICAL_COSTS = {
     "patchmatch": Cost(135),  # measured 132 B/px at 4 and 12 MP, whatever the hole
     "fsr": Cost(46, 1_400),  # measured 1.0 and 1.4 KB per hole pixel (106k at 4 MP, 179k at 12 MP)
 }
+HEADROOM_BYTES = 128 * MIB
+"""Added to the default request's cost to make the budget: the figures are estimates, and a
+``refine`` on a small deep hole at the pixel limit (a window of up to 1.7 MP) should run."""
 FLOOR_BYTES = 256 * MIB
 """A request estimated under this is never refused: small images cost their fixed overheads,
 which the per-pixel figures (measured on large ones) do not describe."""
@@ -99,8 +103,9 @@ def refine_window(hole: np.ndarray) -> int:
 
 
 def request_budget(max_pixels: int) -> int:
-    """The most one request may cost: the default request at ``max_pixels``, at least :data:`FLOOR_BYTES`."""
-    return max(FLOOR_BYTES, request_cost("glcic", "auto", max_pixels, 0))
+    """The most one request may cost: the default request at ``max_pixels`` and
+    :data:`HEADROOM_BYTES`, at least :data:`FLOOR_BYTES`."""
+    return max(FLOOR_BYTES, request_cost("glcic", "auto", max_pixels, 0) + HEADROOM_BYTES)
 
 
 def check_cost(

@@ -31,7 +31,7 @@ class ServerSettings:
     """Largest request body, in MiB (image + mask + form overhead, or the JSON body)."""
     max_pixels: int = DEFAULT_MAX_PIXELS
     """Largest image (and mask), in pixels (width x height): the CLI's limit, 40 MP (one
-    request at 40 MP peaks at about 2.5 GiB with the shipped model: docs/serving.md)."""
+    request at 40 MP peaks at about 2.6 GiB with the shipped model: docs/serving.md)."""
     max_concurrent: int = 1
     """Inferences that run at once, each on its own worker thread."""
     queue: int = 8

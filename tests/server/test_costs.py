@@ -22,8 +22,8 @@ MP40 = 40_000_000
 
 
 def test_the_default_request_at_the_pixel_limit_is_the_budget():
-    assert request_budget(MP40) == request_cost("glcic", "auto", MP40, 0)
-    assert 2.4 * GIB < request_budget(MP40) < 2.8 * GIB  # measured 2.5-2.6 GiB (docs/serving.md)
+    assert request_budget(MP40) == request_cost("glcic", "auto", MP40, 0) + 128 * 1024 * 1024
+    assert 2.6 * GIB < request_budget(MP40) < 2.8 * GIB  # measured 2.6 GiB (docs/serving.md)
     assert request_budget(1000) == FLOOR_BYTES
     for method in ("telea", "ns", "mean"):  # a 40 MP photo with a quarter of it hole
         check_cost(method, "auto", (7296, 5480), 10_000_000, 0.5, MP40)
@@ -55,7 +55,7 @@ def test_costly_requests_are_refused_with_what_they_need(method, strategy, size,
     with pytest.raises(ApiError, match=match) as e:
         check_cost(method, strategy, size, hole, 0.5, MP40)
     assert (e.value.status, e.value.error) == (413, "too_costly")
-    assert "GiB; this server lets one request use 2.6 GiB" in e.value.detail
+    assert "GiB; this server lets one request use 2.7 GiB" in e.value.detail
 
 
 def test_original_costs_in_proportion_to_the_network_width():
@@ -84,7 +84,7 @@ def test_the_defaults_fit_in_four_gib():
     plan = memory_plan(ServerSettings())
     assert plan["workers"] == request_budget(MP40)  # one worker
     assert plan["bodies"] == (16 + 8 + 1) * 20 * 1024 * 1024
-    assert plan["total"] < 4 * GIB
+    assert plan["total"] < 4 * GIB  # 3.9
 
 
 def test_serve_warns_when_the_machine_has_less(monkeypatch):
@@ -110,5 +110,6 @@ def test_refine_costs_its_window():
     base = request_cost("glcic", "auto", 12_000_000, 1)
     assert request_cost("glcic", "refine", 12_000_000, 1, 0.5, window) == base + 80 * window
     check_cost("glcic", "refine", (4000, 3000), 750_000, 0.5, MP40, window)  # 1.4 GiB: runs
+    check_cost("glcic", "refine", (7296, 5480), 90_000, 0.5, MP40, 1_500_000)  # a small deep hole
     with pytest.raises(ApiError, match="strategy 'refine' on 7296x5480"):
         check_cost("glcic", "refine", (7296, 5480), 2_000_000, 0.5, MP40, 27_000_000)
