@@ -24,6 +24,11 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     p.add_argument("--name", default=None, help="model name stored in config.json")
     p.add_argument("--license", default=None, help="licence text of the weights (default: from the data)")
     p.add_argument(
+        "--training-data", default=None,
+        help="what the weights were trained on, for people (e.g. '4,311 natural-scene photographs'); "
+             "default: the data folders of the run's config",
+    )
+    p.add_argument(
         "--description",
         default="",
         help="what the model is for, in one sentence (shown by pipe.info and the web page), e.g. "
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         resolution=cfg.data.size,
         mean_pixel=[float(x) for x in state["mean_pixel"]],
         name=args.name or f"glcic-{Path(args.source).resolve().name}",
-        training_data=", ".join(roots) + f" ({cfg.data.train_split} split)",
+        training_data=args.training_data or ", ".join(roots) + f" ({cfg.data.train_split} split)",
         license=args.license or (CELEBA_LICENSE if is_celeba else "as the training data's licence allows"),
         description=args.description,
         extra={"step": int(state["step"]), "train_config": home_relative(state["config"])},

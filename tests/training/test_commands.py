@@ -110,6 +110,15 @@ def test_export_stores_the_description(run_dir, tmp_path):
     assert read_bundle_info(tmp_path / "b").description == text
 
 
+def test_export_says_what_the_data_is_when_told(run_dir, tmp_path):
+    """Without --training-data the bundle names the run's data folders; with it, what the data is."""
+    assert main(["export", str(run_dir), "--output", str(tmp_path / "a")]) == 0
+    assert "split)" in read_bundle_info(tmp_path / "a").training_data
+    text = "120 synthetic test photographs"
+    assert main(["export", str(run_dir), "--output", str(tmp_path / "b"), "--training-data", text]) == 0
+    assert read_bundle_info(tmp_path / "b").training_data == text
+
+
 def test_export_writes_paths_under_home_from_tilde(run_dir, tmp_path, monkeypatch):
     from glcic.commands.export import home_relative
 
