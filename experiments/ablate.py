@@ -108,6 +108,7 @@ SHARP_BUDGET = ["train.batch_size=16", "train.t_c=300", "train.t_d=100", "train.
 SHARP_VARIANTS: dict[str, list[str]] = {
     "ft-control": [],  # the shipped recipe continued: alpha 0.0004, the context discriminators
     "ft-resize+fm": [*RESIZE, *FM],
+    "ft-resize+fm0.1": [*RESIZE, "train.fm_weight=0.1"],  # a tenth: ft-resize+fm paints coloured stripes
     "ft-fm": FM,
     "ft-resize": RESIZE,
     "ft-alpha0": ["train.alpha=0"],  # no adversarial term at all: what the joint phase gives alone
