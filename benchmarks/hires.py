@@ -27,7 +27,7 @@ Scores against the photo: hole PSNR, hole L1 (x100) and the hole detail ratio
     python benchmarks/hires.py --sizes 12mp,40mp --families scribbles,blobs --methods glcic,telea
 
 The grid (``--grid``, default ``docs/images/hires_grid.png``) shows 1:1 crops at 2048 px
-around the hole of a few CC-BY / CC0 photos: input (hole in red), each method, the photo.
+around the hole of a few CC-BY / CC0 photos: input (hole in magenta), each method, the photo.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ if str(REPO) not in sys.path:  # run from a checkout without `pip install -e .`
 
 DATA = REPO.parent / "shared" / "data" / "hires"
 FAMILIES = ("blobs", "boxes", "scribbles")
-METHODS = ("glcic", "telea", "ns", "patchmatch")
+METHODS = ("glcic", "glcic-refine", "telea", "ns", "patchmatch")
+"""``glcic-STRATEGY`` is the network with ``--strategy STRATEGY`` (``glcic`` alone: the default)."""
 SIZES = {"2048": 2048, "native": None, "12mp": 4032, "40mp": 7744}
 WIRE_PX = 9
 """Scribble width at 2048 px; scaled with the photo."""
@@ -61,14 +62,14 @@ QUICK_PHOTOS = ("sunset-aitzol_berasategi", "seeding-clements_engelhardt", "life
                 "picture_0b-freespace")
 GRID_PHOTOS = (("sunset-aitzol_berasategi", "blobs"), ("seeding-clements_engelhardt", "boxes"),
                ("life-aitzol_berasategi", "blobs"), ("picosdeeuropa-aitzol_berasategi", "boxes"),
-               ("aitzgorri-aitzol_berasategi", "scribbles"))
+               ("picture_0b-freespace", "scribbles"))
 """CC-BY-4.0 and CC0 photos only in the grid (no share-alike derivative in docs/)."""
 CREDITS = {
     "sunset-aitzol_berasategi": "Aitzol Berasategi, 2018, CC-BY-4.0",
     "seeding-clements_engelhardt": "Clemens Engelhardt, 2018, CC0-1.0",
     "life-aitzol_berasategi": "Aitzol Berasategi, 2018, CC-BY-4.0",
     "picosdeeuropa-aitzol_berasategi": "Aitzol Berasategi, 2018, CC-BY-4.0",
-    "aitzgorri-aitzol_berasategi": "Aitzol Berasategi, 2018, CC-BY-4.0",
+    "picture_0b-freespace": 'Trevor "Freespace", 2018, CC-BY-4.0',
 }
 MARK_START, MARK_END = "<!-- hires:start -->", "<!-- hires:end -->"
 
@@ -127,8 +128,9 @@ def worker(args: argparse.Namespace) -> None:
     from glcic.commands.inpaint import _runner
     from glcic.io import load_image, load_mask, save_image
 
-    ns = argparse.Namespace(method=args.worker, postprocess="blend", model="default", device="cpu",
-                            precision="auto", backend="torch", strategy=args.strategy)
+    method, _, strategy = args.worker.partition("-")  # glcic-refine: glcic with --strategy refine
+    ns = argparse.Namespace(method=method, postprocess="blend", model="default", device="cpu",
+                            precision="auto", backend="torch", strategy=strategy or args.strategy)
     run, _ = _runner(ns)
     cases = Path(args.cases)
     out = Path(args.results)
@@ -203,10 +205,16 @@ HEADERS = ["size", "holes", "method", "photos", "MP", "hole PSNR", "hole L1 x100
 # --------------------------------------------------------------------------- grid
 
 
-def draw_grid(work: Path, methods: list[str], path: Path, crop: int = 192) -> None:
-    """1:1 crops around the hole at 2048 px: input (hole red), each method, the photo."""
+GRID_METHODS = ("glcic", "glcic-refine", "telea", "patchmatch")
+"""The grid's columns, of the methods that ran (besides the input and the photo)."""
+
+
+def draw_grid(work: Path, methods: list[str], path: Path, crop: int = 160) -> None:
+    """1:1 crops at 2048 px where the hole meets the photo: input (hole in magenta), the
+    :data:`GRID_METHODS` that ran, the photo; one row per :data:`GRID_PHOTOS` case."""
     from glcic.io import load_image, load_mask
 
+    methods = [m for m in GRID_METHODS if m in methods]
     rows = []
     for photo, fam in GRID_PHOTOS:
         case = f"{photo}_{fam}"
@@ -216,16 +224,16 @@ def draw_grid(work: Path, methods: list[str], path: Path, crop: int = 192) -> No
         gt = load_image(cases / "truth" / f"{case}.png", max_pixels=None).rgb
         hole = load_mask(cases / "masks" / f"{case}.png", max_pixels=None)
         ys, xs = np.nonzero(hole)
-        # Centre the crop on the hole pixel nearest the hole's middle (a hole edge shows both sides).
+        # Centre the crop on the hole pixel nearest the hole's middle ...
         k = int(np.argmin((ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2))
         cy, cx = ys[k], xs[k]
-        if fam != "scribbles":  # on a blob's or box's edge: fill and surroundings in one crop
-            cy = ys.min() + (ys.max() - ys.min()) // 3
+        if fam != "scribbles":  # ... or for a blob or a box, on its top edge: photo above, fill below
+            cy = int(np.flatnonzero(hole[:, cx])[0]) + crop // 4
         H, W = hole.shape
         top, left = int(np.clip(cy - crop // 2, 0, H - crop)), int(np.clip(cx - crop // 2, 0, W - crop))
         win = (slice(top, top + crop), slice(left, left + crop))
         shown = gt.copy()
-        shown[hole] = (255, 0, 0)
+        shown[hole] = (255, 0, 255)  # magenta: rarer in photos than red
         tiles = [shown[win]]
         for m in methods:
             tiles.append(load_image(work / "2048" / m / f"{case}.png", max_pixels=None).rgb[win])
@@ -316,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
                     save_image(cases / "masks" / f"{case}.png", hole.astype(np.uint8) * 255)
         for m in methods:
             label = m if m != "glcic" or args.strategy == "auto" else f"glcic-{args.strategy}"
-            lines, rss = run_worker(m, cases, cases / label, args.strategy)
+            lines, rss = run_worker(label, cases, cases / label, args.strategy)
             scores = score(cases / label, cases, truth)
             for ln in lines:
                 fam = ln["case"].rsplit("_", 1)[1]
