@@ -1,5 +1,5 @@
-"""Image-completion metrics in [0, 1] units: PSNR, SSIM, hole PSNR and hole L1, and two
-measures of the fill's texture: the hole detail ratio and the grid peaks.
+"""Image-completion metrics in [0, 1] units: PSNR, SSIM, hole PSNR and hole L1, and three
+measures of the fill's texture: the hole detail ratio, its colour twin and the grid peaks.
 
 Convention: one image per call, channels last. Every function takes
 
@@ -22,10 +22,11 @@ list of PSNRs while leaving those infinities out.
 
 PSNR and L1 reward the mean of the plausible fills, i.e. a blur. :func:`hole_detail`
 (how much texture the fill has, against the photo's own) and :func:`grid_peaks` (how
-much of it is the decoder's 4 px and 2 px upsampling pattern) say what they miss. Both
-read the hole's *interior* (:func:`hole_interior`) on luminance, and are ``NaN`` where
-a hole has no interior to read: leave those out of averages (``numpy.nanmedian``) and
-count them. Each is exact about its own definition and blind to the rest; read them
+much of it is the decoder's 4 px and 2 px upsampling pattern) say what they miss, on
+luminance; :func:`colour_detail` is the detail ratio of the chroma, which catches false
+colour (coloured stripes, tinted noise) that the luma measures cannot see. All read the
+hole's *interior* (:func:`hole_interior`), and are ``NaN`` where a hole has no interior
+to read: leave those out of averages (``numpy.nanmedian``) and count them. Each is exact about its own definition and blind to the rest; read them
 with PSNR / L1 and a picture (docs/evaluation.md, "Texture").
 """
 
@@ -41,6 +42,7 @@ from glcic.errors import InputError
 from glcic.options import GRID_PERIODS, METRICS, TEXTURE_METRICS
 
 __all__ = [
+    "CHROMA_MIN_GRADIENT",
     "DETAIL_MIN_GRADIENT",
     "GRID_BLUR_SIGMA",
     "GRID_MIN_SIDE",
@@ -49,6 +51,7 @@ __all__ = [
     "INTERIOR_MIN_PIXELS",
     "METRIC_NAMES",
     "all_metrics",
+    "colour_detail",
     "grid_peaks",
     "hole_detail",
     "hole_interior",
@@ -77,6 +80,11 @@ DETAIL_MIN_GRADIENT = 1.0 / 255.0
 """The photo's mean gradient over the interior below which :func:`hole_detail` is ``NaN``:
 less than one 8-bit level per pixel is a flat region (a clear sky, a white wall), and
 the ratio of two near-zero numbers would be noise."""
+CHROMA_MIN_GRADIENT = 0.5 / 255.0
+"""The photo's mean chroma gradient over the interior below which :func:`colour_detail` is
+``NaN``: half an 8-bit level per pixel. Photos vary less in colour than in brightness, hence
+a lower floor than :data:`DETAIL_MIN_GRADIENT`; gray scenes (black-and-white photos, a gray
+wall) fall under it, and a ratio against nothing would say nothing."""
 GRID_BLUR_SIGMA = 2.0
 """The Gaussian (px) whose blur :func:`grid_peaks` subtracts: it keeps 99 % of the
 amplitude at a period of 4 px and all of it at 2 px, and removes the shading that would
@@ -88,6 +96,9 @@ _GRID_BAND = 1.0 / 16.0  # widest distance (cycles / px) of a "nearby" line from
 _GRID_MIN_RMS = 1e-4  # fine detail below a tenth of 8-bit rounding noise: no pattern to measure
 
 _SSIM_WIN = 7  # skimage's default window for structural_similarity
+_LUMA = np.array([0.299, 0.587, 0.114])  # (3,) RGB -> Y, ITU-R BT.601
+# (3, 2) RGB -> (Cb, Cr), ITU-R BT.601 in [0, 1] units (no offset: only differences are read).
+_CBCR = np.array([[-0.168736, 0.5], [-0.331264, -0.418688], [0.5, -0.081312]])
 
 
 def _to_hwc(x: object, name: str) -> np.ndarray:
@@ -306,8 +317,8 @@ def all_metrics(pred: object, target: object, mask: object) -> dict[str, float]:
         mask: ``(H, W)``, non-zero = hole; must hold at least one hole pixel.
 
     Returns:
-        ``{"psnr", "ssim", "hole_psnr", "hole_l1", "detail", "grid_peak_4",
-        "grid_peak_2"}`` (see :data:`METRIC_NAMES`) as floats; the PSNRs may be ``inf``,
+        ``{"psnr", "ssim", "hole_psnr", "hole_l1", "detail", "colour_detail",
+        "grid_peak_4", "grid_peak_2"}`` (see :data:`METRIC_NAMES`) as floats; the PSNRs may be ``inf``,
         the texture measures ``NaN`` (a hole without an interior; :func:`texture_metrics`).
 
     Raises:
@@ -335,7 +346,7 @@ def luminance(image: object) -> np.ndarray:
     Returns:
         float64 ``(H, W)`` in [0, 1].
     """
-    return _to_hwc(image, "image") @ np.array([0.299, 0.587, 0.114])  # (H, W)
+    return _to_hwc(image, "image") @ _LUMA  # (H, W)
 
 
 def hole_interior(mask: object, hw: tuple[int, int] | None = None) -> np.ndarray:
@@ -364,12 +375,15 @@ def hole_interior(mask: object, hw: tuple[int, int] | None = None) -> np.ndarray
 
 def _gradient(y: np.ndarray) -> np.ndarray:
     """Forward-difference gradient magnitude ``sqrt(dx^2 + dy^2)`` of ``y`` (H, W), per pixel;
-    the last column's dx and the last row's dy are 0."""
+    of ``y`` (H, W, C), ``sqrt`` of the sum over the channels of ``dx^2 + dy^2``. The last
+    column's dx and the last row's dy are 0."""
     dx = np.zeros_like(y)
     dy = np.zeros_like(y)
     dx[:, :-1] = y[:, 1:] - y[:, :-1]
     dy[:-1, :] = y[1:, :] - y[:-1, :]
-    return np.hypot(dx, dy)  # (H, W)
+    if y.ndim == 2:
+        return np.hypot(dx, dy)  # (H, W)
+    return np.sqrt((dx**2 + dy**2).sum(axis=-1))  # (H, W)
 
 
 def _crop(box: tuple[slice, slice] | None, *arrays: np.ndarray) -> list[np.ndarray]:
@@ -408,6 +422,13 @@ def hole_detail(pred: object, target: object, mask: object) -> float:
     Raises:
         InputError: bad inputs or an empty mask.
     """
+    return _gradient_ratio(pred, target, mask, _LUMA, DETAIL_MIN_GRADIENT)
+
+
+def _gradient_ratio(pred: object, target: object, mask: object, to: np.ndarray, floor: float) -> float:
+    """Mean :func:`_gradient` of ``pred @ to`` over the hole's interior over the same of
+    ``target @ to`` (``to``: (3,) or (3, C)); ``NaN`` for a small interior or a photo whose
+    mean gradient there is under ``floor``."""
     p, t = _pair(pred, target)
     _hole_pixels(p, t, mask)  # the same checks as the hole metrics
     inner = hole_interior(mask, p.shape[:2])
@@ -416,11 +437,40 @@ def hole_detail(pred: object, target: object, mask: object) -> float:
     box = _bbox(inner)
     # One pixel more on the bottom and right: the forward differences' neighbours.
     box = (slice(box[0].start, box[0].stop + 1), slice(box[1].start, box[1].stop + 1))
-    inner, gp, gt = (x[box] for x in (inner, luminance(p), luminance(t)))
-    photo = float(_gradient(gt)[inner].mean())
-    if photo < DETAIL_MIN_GRADIENT:
+    inner, cp, ct = inner[box], p[box] @ to, t[box] @ to  # (h, w) bool, (h, w[, C]) each
+    photo = float(_gradient(ct)[inner].mean())
+    if photo < floor:
         return math.nan
-    return float(_gradient(gp)[inner].mean()) / photo
+    return float(_gradient(cp)[inner].mean()) / photo
+
+
+def colour_detail(pred: object, target: object, mask: object) -> float:
+    """How much colour variation the fill has, against the photo's own: 1 = as much, a blur
+    or a gray fill less, false colour (coloured stripes, tinted noise) far more.
+
+    :func:`hole_detail` on the chroma instead of the luma: the mean over the hole's interior
+    of ``sqrt(dCb_x^2 + dCb_y^2 + dCr_x^2 + dCr_y^2)`` (the forward differences of
+    :func:`hole_detail`) of ``pred``, divided by the same of ``target``, with ITU-R BT.601
+    ``Cb = -0.168736 R - 0.331264 G + 0.5 B`` and ``Cr = 0.5 R - 0.418688 G - 0.081312 B``
+    in [0, 1] units. A pattern in colour alone (green / pink or blue / yellow lines of equal
+    luma) leaves the luma measures where they were and raises this one. Like the detail, it
+    counts any variation, right or wrong, and says nothing about where it is.
+
+    Args:
+        pred: completed image, ``(H, W, 3)`` numpy or ``(3, H, W)`` torch, in [0, 1]
+            (or ``uint8``).
+        target: ground truth, same convention and size.
+        mask: ``(H, W)``, non-zero = hole.
+
+    Returns:
+        The ratio (>= 0); ``NaN`` when the interior has fewer than
+        :data:`INTERIOR_MIN_PIXELS` pixels or the photo's colour is flat there (mean chroma
+        gradient below :data:`CHROMA_MIN_GRADIENT`: gray scenes, black-and-white photos).
+
+    Raises:
+        InputError: bad inputs or an empty mask.
+    """
+    return _gradient_ratio(pred, target, mask, _CBCR, CHROMA_MIN_GRADIENT)
 
 
 def grid_peaks(image: object, mask: object) -> dict[int, float]:
@@ -478,7 +528,7 @@ def grid_peaks(image: object, mask: object) -> dict[int, float]:
         return nan
     # 1. Fine detail: the fill minus its blur over the hole alone (the hole's box is enough).
     hole_box = _bbox(hole)
-    y, w, inner = _crop(hole_box, x @ np.array([0.299, 0.587, 0.114]), hole.astype(np.float64), inner)
+    y, w, inner = _crop(hole_box, x @ _LUMA, hole.astype(np.float64), inner)
     size = 2 * int(math.ceil(4 * GRID_BLUR_SIGMA)) + 1
     g = cv2.getGaussianKernel(size, GRID_BLUR_SIGMA, cv2.CV_64F)
 
@@ -514,15 +564,17 @@ def grid_peaks(image: object, mask: object) -> dict[int, float]:
 
 
 def texture_metrics(pred: object, target: object, mask: object) -> dict[str, float]:
-    """:func:`hole_detail` and :func:`grid_peaks` of one completed image.
+    """:func:`hole_detail`, :func:`colour_detail` and :func:`grid_peaks` of one completed image.
 
     Returns:
-        ``{"detail", "grid_peak_4", "grid_peak_2"}`` (:data:`glcic.options.TEXTURE_METRICS`),
-        each a float or ``NaN`` (see the two functions).
+        ``{"detail", "colour_detail", "grid_peak_4", "grid_peak_2"}``
+        (:data:`glcic.options.TEXTURE_METRICS`), each a float or ``NaN`` (see the functions).
     """
-    peaks = grid_peaks(pred, mask)
+    p, t = _pair(pred, target)  # convert once
+    peaks = grid_peaks(p, mask)
     return {
-        "detail": hole_detail(pred, target, mask),
+        "detail": hole_detail(p, t, mask),
+        "colour_detail": colour_detail(p, t, mask),
         **{f"grid_peak_{p}": peaks[p] for p in GRID_PERIODS},
     }
 

@@ -14,6 +14,7 @@ from glcic.errors import InputError
 from glcic.metrics import (
     METRIC_NAMES,
     all_metrics,
+    colour_detail,
     grid_peaks,
     hole_detail,
     hole_interior,
@@ -204,7 +205,7 @@ def test_ssim_too_small() -> None:
         ssim(x, x)
 
 
-# --- texture: hole detail and grid peaks -------------------------------------------
+# --- texture: hole detail, colour detail and grid peaks -------------------------------------------
 
 
 def photo_squares() -> list[np.ndarray]:
@@ -296,6 +297,62 @@ def test_detail_is_nan_without_an_interior_or_on_a_flat_photo() -> None:
     assert math.isnan(hole_detail(target, grey, box()))  # nothing to compare the fill with
     with pytest.raises(InputError, match="the mask has no hole pixels"):
         hole_detail(target, target, np.zeros((128, 128), bool))
+
+
+def colour_stripes(shape: tuple[int, int] = (128, 128)) -> np.ndarray:
+    """Stripes in colour only, +-8 levels: magenta / green of period 3 px along x plus blue /
+    orange of period 5 px along y, both of zero luma (BT.601), (H, W, 3) levels."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    magenta = np.array([1.0, -(0.299 + 0.114) / 0.587, 1.0])  # 0.299 R + 0.587 G + 0.114 B = 0
+    blue = np.array([-1.0, (0.299 - 0.114) / 0.587, 1.0])
+    s3 = np.array([1.0, -1.0, 0.0])[xx % 3][..., None]
+    s5 = np.array([1.0, 1.0, -1.0, -1.0, 0.0])[yy % 5][..., None]
+    return 8.0 * (s3 * magenta + s5 * blue)
+
+
+def test_colour_detail_one_for_the_photo_zero_for_gray_and_high_for_false_colour() -> None:
+    m = box()
+    for target in photo_squares():
+        assert colour_detail(target, target, m) == pytest.approx(1.0)
+        # The photo's own luma in the hole, gray: as much detail, no colour at all.
+        gray = filled(target, m, np.repeat(luminance(target)[..., None] * 255.0, 3, axis=-1))
+        assert hole_detail(gray, target, m) == pytest.approx(1.0, abs=0.01)
+        assert colour_detail(gray, target, m) < 1e-6
+        # Coloured stripes of equal luma: the luma measures barely move, colour detail jumps.
+        striped = filled(target, m, target + colour_stripes())
+        assert hole_detail(striped, target, m) == pytest.approx(1.0, abs=0.02)
+        assert colour_detail(striped, target, m) > 2.0
+
+
+def test_colour_detail_by_hand_on_a_chroma_ramp() -> None:
+    """A ramp in R and B of equal luma and twice the slope reads 2 (luma detail NaN: flat)."""
+    xx = np.broadcast_to(np.arange(64)[None, :], (64, 64)).astype(np.float64)
+    v = np.array([1.0, 0.0, -0.299 / 0.114])  # no luma
+    base = np.array([0.1, 0.5, 0.9])
+    target = base + 0.002 * xx[..., None] * v  # chroma slope 0.002 |(Cb, Cr) of v| = 0.0033 / px
+    pred = base + 0.004 * xx[..., None] * v  # in [0, 1]: R up to 0.35, B down to 0.24
+    m = box(64, 64, (10, 50), (10, 50))
+    assert colour_detail(pred, target, m) == pytest.approx(2.0)
+    assert math.isnan(hole_detail(pred, target, m))
+
+
+def test_colour_detail_ignores_the_known_pixels() -> None:
+    m = box()
+    t = photo_squares()[0]
+    striped_around = filled(t, ~m, t + colour_stripes() * 4)  # 32 levels, up to the hole's edge
+    fill = filled(t, m, t + colour_stripes())
+    both = np.where(m[..., None], fill, striped_around)
+    assert colour_detail(both, t, m) == pytest.approx(colour_detail(fill, t, m))
+
+
+def test_colour_detail_nan_on_a_gray_photo_or_without_an_interior() -> None:
+    t = photo_squares()[0]
+    gray = np.repeat(np.round(luminance(t) * 255.0).astype(np.uint8)[..., None], 3, axis=-1)
+    assert math.isfinite(hole_detail(t, gray, box()))  # texture in the luma ...
+    assert math.isnan(colour_detail(t, gray, box()))  # ... and none in the colour
+    assert math.isnan(colour_detail(t, t, box(y=(40, 46))))  # 6 px tall: no interior
+    with pytest.raises(InputError, match="the mask has no hole pixels"):
+        colour_detail(t, t, np.zeros((128, 128), bool))
 
 
 def test_grid_peaks_near_one_on_photos_and_high_on_stripes() -> None:

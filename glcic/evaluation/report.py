@@ -7,6 +7,7 @@ The report is a plain JSON-able dict::
      "mask_params": {...}, "inference": {"strategy", "postprocess"},
      "methods": {NAME: {"psnr", "ssim", "hole_psnr", "hole_l1", "n_images", "n_inf",
                         "detail_median", "detail_mean", "detail_n",
+                        "colour_detail_median", "colour_detail_mean", "colour_detail_n",
                         "grid_peak_4_median", "grid_peak_4_mean", "grid_peak_4_n",
                         "grid_peak_2_median", "grid_peak_2_mean", "grid_peak_2_n",
                         "seconds_per_image"[, "lpips", "fid"]}},
@@ -14,9 +15,9 @@ The report is a plain JSON-able dict::
      "bins_by": "hole_area" | "mask_bin", "bins": {"10-20%": {NAME: {... as methods,
      without lpips / fid}}}, "original_bins": {"10-20%": {... as original}},
      "per_image": [{"index", "image", "size": [H, W], "mask", "hole_fraction", "bin",
-                    NAME: {"psnr", "ssim", "hole_psnr", "hole_l1", "detail", "grid_peak_4",
-                           "grid_peak_2"[, "lpips"], "seconds"},
-                    "original": {"detail", "grid_peak_4", "grid_peak_2"}}]}
+                    NAME: {"psnr", "ssim", "hole_psnr", "hole_l1", "detail", "colour_detail",
+                           "grid_peak_4", "grid_peak_2"[, "lpips"], "seconds"},
+                    "original": {"detail", "colour_detail", "grid_peak_4", "grid_peak_2"}}]}
 
 ``bins`` are the measured hole area's 10 % bins, or with ``--masks nvidia-bins`` the
 mask bins (``"1-10%"`` ... ``"50-60%"``; then ``per_image`` has one row per image and
@@ -25,11 +26,11 @@ scored, ``skipped`` the unreadable ones. PSNRs in dB, SSIM in [-1, 1], L1 in [0,
 PSNR of identical pixels is ``inf`` in the per-image scores and ``None`` in the report
 (JSON has no infinity).
 
-The texture measures (:func:`glcic.metrics.texture_metrics`: the hole detail ratio and the
-grid peaks at 4 px and 2 px) are summarised by their median and their mean over the images
+The texture measures (:func:`glcic.metrics.texture_metrics`: the hole detail ratio of the
+luma and of the chroma, and the grid peaks at 4 px and 2 px) are summarised by their median and their mean over the images
 where they are defined (``_n`` counts them; a hole without an interior, or a flat photo for
-the detail, is ``None`` per image and left out). ``original`` measures the ground truth
-itself over the same holes: its detail is 1 by definition, its grid peaks are what a photo
+the detail ratios, is ``None`` per image and left out). ``original`` measures the ground truth
+itself over the same holes: its detail ratios are 1 by definition, its grid peaks are what a photo
 reads (about 0.9-1), the level a fill's should be read against. :func:`format_markdown`
 renders it as tables.
 """
@@ -255,8 +256,20 @@ def _med_mean(s: dict[str, Any], k: str) -> str:
     return "—" if med is None else f"{med:.2f} / {mean:.2f}"
 
 
+def _label(k: str) -> str:
+    """A texture measure's column name: ``grid_peak_4`` -> ``grid 4 px``, ``colour_detail`` ->
+    ``colour detail``."""
+    return f"grid {k.removeprefix('grid_peak_')} px" if k.startswith("grid_peak_") else k.replace("_", " ")
+
+
+def _labels() -> str:
+    """``detail / colour detail / grid 4 px / grid 2 px``: the texture measures in one cell."""
+    return " / ".join(_label(k) for k in TEXTURE_METRICS)
+
+
 def _medians(s: dict[str, Any]) -> str:
-    """``detail / grid 4 px / grid 2 px`` medians in one cell."""
+    """The medians of :data:`TEXTURE_METRICS` in one cell (:func:`_labels` names them); ``—``
+    for a measure the row lacks (reports written before it existed) or could not read."""
     return " / ".join("—" if s.get(f"{k}_median") is None else f"{s[f'{k}_median']:.2f}" for k in TEXTURE_METRICS)
 
 
@@ -274,7 +287,7 @@ def format_markdown(report: dict[str, Any]) -> str:
         head = "| hole area | images | method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 |"
         rule = "|---|---|---|---|---|---|---|"
         if texture:
-            head += " detail / grid 4 px / grid 2 px (medians) |"
+            head += f" {_labels()} (medians) |"
             rule += "---|"
         lines += ["", "By hole area (percent of the image):", "", head, rule]
         for label, by_method in report["bins"].items():
@@ -315,10 +328,10 @@ def _method_table(report: dict[str, Any]) -> list[str]:
     """Overall averages, one row per method, the texture measures (median / mean over the
     images) and a row for the photo itself when measured, LPIPS / FID columns when measured."""
     texture = _has_texture(report)
-    tex_head = " detail (median / mean) | grid 4 px (median / mean) | grid 2 px (median / mean) |"
+    tex_head = "".join(f" {_label(k)} (median / mean) |" for k in TEXTURE_METRICS)
     lines = [
         "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 |" + (tex_head if texture else "") + " s / image |",
-        "|---|---|---|---|---|" + ("---|---|---|" if texture else "") + "---|",
+        "|---|---|---|---|---|" + ("---|" * len(TEXTURE_METRICS) if texture else "") + "---|",
     ]
     extra = [k for k in ("lpips", "fid") if any(k in s for s in report["methods"].values())]
     if extra:  # LPIPS / FID columns when their weights were given
@@ -346,20 +359,24 @@ def _texture_note(report: dict[str, Any]) -> str:
     """What the texture columns mean, and over how many images they were read."""
     o = report["original"]
     n = next(iter(report["methods"].values()))["n_images"]
-    counts = f"detail on {o.get('detail_n', 0)}, grid peaks on {o.get('grid_peak_4_n', 0)} of {n} holes"
+    counts = (
+        f"detail on {o.get('detail_n', 0)}, colour detail on {o.get('colour_detail_n', 0)} (not on gray "
+        f"photos), grid peaks on {o.get('grid_peak_4_n', 0)} of {n} holes"
+    )
     return (
         "detail: the fill's mean luma gradient over the hole's interior (the hole less 3 px) over the "
-        "photo's (1 = the photo's own texture, a blur far below); grid 4 px / 2 px: the power of the "
+        "photo's (1 = the photo's own texture, a blur far below); colour detail: the same of the "
+        "chroma (Cb, Cr; a gray fill 0, false colour far above 1); grid 4 px / 2 px: the power of the "
         "fill's fine detail on the frequency lines of the decoder's upsampling periods over nearby lines "
         f"(a photo reads about 1). Read where the hole has an interior: {counts}."
     )
 
 
 def _bin_texture_table(report: dict[str, Any]) -> list[str]:
-    """Per mask bin and method: the medians of detail / grid 4 px / grid 2 px, and the photo's."""
+    """Per mask bin and method: the medians of the texture measures, and the photo's."""
     names = list(report["methods"])
     lines = [
-        "Detail / grid peaks 4 px / grid peaks 2 px (medians over the images) by NVIDIA mask bin:",
+        f"{_labels().capitalize()} (medians over the images) by NVIDIA mask bin:",
         "",
         "| hole area | " + " | ".join(names) + " | original |",
         "|---|" + "---|" * (len(names) + 1),

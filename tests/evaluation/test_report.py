@@ -93,6 +93,11 @@ def test_report_schema_and_aggregation(bundle, image_dir):
     md = format_markdown(r)
     assert "| telea |" in md and "hole PSNR" in md
     assert "detail (median / mean)" in md and "| original (the photo) |" in md
+    assert "| colour detail (median / mean) |" in md
+    # Every row of each table has as many cells as its header (one column per texture measure).
+    for table in md.split("\n\n"):
+        rows = [line for line in table.splitlines() if line.startswith("|")]
+        assert len({line.count("|") for line in rows}) <= 1, table
 
 
 def test_report_texture_measures(bundle, image_dir):
@@ -106,15 +111,18 @@ def test_report_texture_measures(bundle, image_dir):
         assert s[f"{k}_mean"] == pytest.approx(float(np.mean(vals)))
     flat = r["methods"]["mean"]
     assert (flat["detail_median"], flat["detail_n"]) == (0.0, 3)  # a flat fill has no detail ...
+    assert (flat["colour_detail_median"], flat["colour_detail_n"]) == (0.0, 3)  # ... nor colour ...
     assert (flat["grid_peak_4_median"], flat["grid_peak_4_n"]) == (None, 0)  # ... and no pattern
     assert all(p["mean"]["grid_peak_2"] is None for p in r["per_image"])
     assert 0 < r["methods"]["telea"]["detail_median"] < 1
     assert r["original"]["detail_median"] == 1.0 and r["original"]["detail_n"] == 3
+    assert r["original"]["colour_detail_median"] == 1.0 and r["original"]["colour_detail_n"] == 3
     assert [p["original"]["detail"] for p in r["per_image"]] == [1.0] * 3
     assert set(r["original_bins"]) == set(r["bins"])
     # family_scores: the old keys and the new ones; "original" for the photo's own.
     fam = family_scores(r, "telea")["center"]
-    assert {"hole_psnr", "hole_l1", "ssim", "n_images", "detail_median", "grid_peak_4_mean", "grid_peak_2_median"} <= set(fam)
+    assert {"hole_psnr", "hole_l1", "ssim", "n_images", "detail_median", "colour_detail_median", "colour_detail_n",
+            "grid_peak_4_mean", "grid_peak_2_median"} <= set(fam)  # fmt: skip
     assert family_scores(r, "original") == {"center": r["original"]}
     old = {k: v for k, v in r.items() if k not in ("original", "original_bins")}  # a report of before
     assert family_scores(old, "original") == {} and family_scores(old, "telea")["center"]["hole_psnr"] == fam["hole_psnr"]
@@ -125,7 +133,7 @@ def test_markdown_of_a_report_without_texture_measures(bundle, image_dir):
     r = run_eval(bundle, image_dir, limit=2)
     for s in [*r["methods"].values(), *(m for b in r["bins"].values() for m in b.values())]:
         for k in list(s):
-            if k.startswith(("detail", "grid_peak")):
+            if k.startswith(("detail", "colour_detail", "grid_peak")):
                 del s[k]
     del r["original"], r["original_bins"]
     md = format_markdown(r)
