@@ -69,9 +69,10 @@ GRID_PERIODS = (4, 2)
 """Periods (px) of the decoder's upsampling pattern that :func:`glcic.metrics.grid_peaks` reads:
 two stride-2 transposed convolutions repeat every 4 and every 2 pixels."""
 TEXTURE_METRICS = ("detail", "colour_detail", *(f"grid_peak_{p}" for p in GRID_PERIODS))
-"""Per-image measures of the fill's texture (:func:`glcic.metrics.texture_metrics`): the hole
-detail ratio of the luma and of the chroma, and the grid peaks; ``NaN`` for a hole without an interior. Summarised by the
-median and the mean over the images where they are defined (``detail_median``, ...)."""
+"""Per-image measures of the fill's texture (:func:`glcic.texture.texture_metrics`): the hole
+detail ratio of the luma and of the chroma, and the grid peaks; ``NaN`` for a hole without an
+interior. Summarised by the median and the mean over the images where they are defined
+(``detail_median``, ...)."""
 NATIVE_SIZE = "native"
 """``glcic evaluate --size native``: every image at its own size, through the pipeline with the
 inference defaults above (instead of cropped and resized to the model's resolution)."""
