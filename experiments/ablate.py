@@ -218,10 +218,12 @@ def speed_pass(suite: Suite, names: list[str], out: Path, steps: int) -> None:
 
 
 def cell(m: dict) -> str:
-    """hole PSNR / hole L1 / SSIM, and the detail ratio and grid peaks (medians) where measured."""
+    """hole PSNR / hole L1 / SSIM, and the detail ratio, colour detail and grid peaks (medians) where measured."""
     text = f"{m['hole_psnr']:.2f} / {m['hole_l1']:.3f} / {m['ssim']:.3f}"
     if m.get("detail_median") is not None:
         text += f" / {m['detail_median']:.2f}"
+    if m.get("colour_detail_median") is not None:
+        text += f" / {m['colour_detail_median']:.2f}"
     if m.get("grid_peak_4_median") is not None and m.get("grid_peak_2_median") is not None:
         text += f" / {m['grid_peak_4_median']:.2f}, {m['grid_peak_2_median']:.2f}"
     return text
@@ -266,7 +268,7 @@ def table(suite: Suite, out: Path, names: list[str]) -> str:
     for method, fams in classical:
         cells = [cell(fams[f]) if f in fams else "—" for f in families]
         lines.append(f"| {method} (classical) | " + " | ".join(cells) + " | — | — |")
-    note = f"\n\nCells: hole PSNR (dB) / hole L1 / SSIM [/ detail / grid peaks at 4 px, 2 px], {suite.what}. "
+    note = f"\n\nCells: hole PSNR (dB) / hole L1 / SSIM [/ detail / colour detail / grid peaks at 4 px, 2 px], {suite.what}. "
     if speed is not None:
         note += f"images/s: completion / joint phase, one `--speed` pass on {speed['cpu']}. "
     note += "minutes: the variant's own training time (from its log).\n"
