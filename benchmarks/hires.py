@@ -214,7 +214,8 @@ def draw_grid(work: Path, methods: list[str], path: Path, crop: int = 160) -> No
     :data:`GRID_METHODS` that ran, the photo; one row per :data:`GRID_PHOTOS` case."""
     from glcic.io import load_image, load_mask
 
-    methods = [m for m in GRID_METHODS if m in methods]
+    cases = [f"{photo}_{fam}" for photo, fam in GRID_PHOTOS if (work / "2048" / "images" / f"{photo}_{fam}.png").is_file()]
+    methods = [m for m in GRID_METHODS if m in methods and all((work / "2048" / m / f"{c}.png").is_file() for c in cases)]
     rows = []
     for photo, fam in GRID_PHOTOS:
         case = f"{photo}_{fam}"
@@ -257,7 +258,7 @@ def write_block(path: Path, markdown: str) -> None:
     text = path.read_text() if path.is_file() else ""
     if MARK_START in text and MARK_END in text:
         head, rest = text.split(MARK_START, 1)
-        text = head + block + rest.split(MARK_END, 1)[1].lstrip("\n")
+        text = head + block + "\n" + rest.split(MARK_END, 1)[1].lstrip("\n")
     else:
         text = text.rstrip() + "\n\n" + block
     write_text_atomic(path, text)
