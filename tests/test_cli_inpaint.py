@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -462,3 +463,29 @@ def test_bad_metadata_is_reported_and_the_result_written(tmp_path: Path, capsys:
     assert code == 0 and "wrote" in out
     assert "its ICC colour profile is corrupt" in err and "its EXIF block" in err and "could not be read" in err
     assert Image.open(tmp_path / "o.jpg").size == (58, 45)
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch: pytest.MonkeyPatch, terminal: bool) -> None:
+    import time
+
+    from glcic.commands import inpaint
+
+    err = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(inpaint, "PROGRESS_DELAY", 0.2)
+    bar = inpaint._ProgressBar()
+    bar("network", 0, 4)
+    assert err.getvalue() == ""  # nothing before the delay: a quick image prints one line only
+    time.sleep(0.3)
+    bar("network", 1, 4)
+    shown = err.getvalue()
+    bar.close()
+    assert ("glcic inpaint: network 1/4" in shown) is terminal
