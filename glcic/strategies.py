@@ -150,7 +150,7 @@ def _merge_boxes(boxes: np.ndarray, resolution: int) -> np.ndarray:
         group = label[inv]
 
 
-def crop_regions(hole: np.ndarray, resolution: int) -> list[CropRegion]:
+def crop_regions(hole: np.ndarray, resolution: int, paste: bool = True) -> list[CropRegion]:
     """Where the ``crop`` strategy looks: one window per cluster of nearby holes.
 
     Each hole (8-connected component) wants a square window of side
@@ -162,6 +162,8 @@ def crop_regions(hole: np.ndarray, resolution: int) -> list[CropRegion]:
     Args:
         hole: ``bool`` ``(H, W)``, True = hole.
         resolution: the model's training resolution in pixels.
+        paste: build each region's :attr:`CropRegion.paste` (False: an empty array, for
+            callers that only want the windows; it is the costly part on a large photo).
 
     Returns:
         One :class:`CropRegion` per cluster.
@@ -188,8 +190,8 @@ def crop_regions(hole: np.ndarray, resolution: int) -> list[CropRegion]:
         cw, ch = min(W, max(side, bw)), min(H, max(side, bh))
         left = int(np.clip(round((bx0 + bx1) / 2 - cw / 2), 0, W - cw))
         top = int(np.clip(round((by0 + by1) / 2 - ch / 2), 0, H - ch))
-        paste = np.isin(labels[top : top + ch, left : left + cw], members)
-        regions.append(CropRegion(top, left, ch, cw, (int(by0), int(bx0), int(by1), int(bx1)), paste))
+        own = np.isin(labels[top : top + ch, left : left + cw], members) if paste else np.zeros((0, 0), bool)
+        regions.append(CropRegion(top, left, ch, cw, (int(by0), int(bx0), int(by1), int(bx1)), own))
     return regions
 
 
@@ -250,7 +252,7 @@ def _deep_strategy(deep: np.ndarray, resolution: int) -> str:
     short = min(deep.shape)
     if short <= AUTO_ORIGINAL_FACTOR * resolution:
         return "original"
-    largest = max((r.hole_side for r in crop_regions(deep, resolution)), default=0)
+    largest = max((r.hole_side for r in crop_regions(deep, resolution, paste=False)), default=0)
     return "crop" if largest < AUTO_CROP_FRACTION * short else "resize"
 
 
