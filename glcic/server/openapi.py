@@ -88,8 +88,9 @@ INPAINT_OPENAPI = {
                     "schema": {"type": "string"},
                 },
                 "X-Glcic-Strategy": {
-                    "description": "What ran: original, resize, crop or tiles; none for a "
-                    "classical method or an empty mask.",
+                    "description": "What ran: original, resize, crop or tiles, joined by + when "
+                    "auto combined them (tiles+resize), with +detail when strategy refine painted "
+                    "native detail; none for a classical method or an empty mask.",
                     "schema": {"type": "string"},
                 },
                 "X-Glcic-Scale": {
