@@ -73,8 +73,10 @@ def read_source(source: str) -> tuple[ModelConfig, dict[str, torch.Tensor], dict
 
 def completion_weights(
     source: str, src: ModelConfig, weights: dict[str, torch.Tensor], cfg: ModelConfig, own: dict[str, torch.Tensor]
-) -> tuple[dict[str, torch.Tensor], bool]:
-    """``weights`` checked against the new network's state ``own``; and whether the output layer is kept.
+) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+    """``weights`` checked against the new network's state ``own``; and the prefixes of the
+    layers that keep their own initialisation (:data:`OUTPUT_LAYER`, :data:`UPSAMPLE_LAYERS`,
+    :data:`ATTENTION`).
 
     Raises:
         ConfigError: a tensor is missing or of another shape (a different layout).
@@ -103,7 +105,7 @@ def completion_weights(
                 f"config's: width {cfg.width}, norm {cfg.norm}. Set the same model.width and model.norm"
             )
         chosen[key] = theirs
-    return chosen, same_output
+    return chosen, fresh
 
 
 def init_from(source: str, cfg: Config, nets: Nets, main: bool = True) -> dict[str, Any]:
@@ -115,7 +117,8 @@ def init_from(source: str, cfg: Config, nets: Nets, main: bool = True) -> dict[s
     """
     src, weights, disc = read_source(source)
     own = nets.netC.state_dict()
-    chosen, same_output = completion_weights(source, src, weights, cfg.model, own)
+    chosen, fresh = completion_weights(source, src, weights, cfg.model, own)
+    same_output = OUTPUT_LAYER not in fresh
     nets.netC.load_state_dict({**own, **chosen})
     disc_own = nets.netD.state_dict()
     disc_fits = disc is not None and disc.keys() == disc_own.keys() and all(
@@ -130,9 +133,9 @@ def init_from(source: str, cfg: Config, nets: Nets, main: bool = True) -> dict[s
                 f"its output layer was not copied (output {src.output}, residual {src.residual} there; "
                 f"{cfg.model.output}, {cfg.model.residual} here)"
             )
-        if cfg.model.attention and not src.attention:
+        if ATTENTION in fresh:
             notes.append("its contextual attention branch starts at zero (the source has none)")
-        if src.upsample != cfg.model.upsample:
+        if UPSAMPLE_LAYERS[0] in fresh:
             notes.append(f"its upsampling layers were not copied (upsample {src.upsample} there, "
                          f"{cfg.model.upsample} here)")
         notes.append("discriminators too" if disc_fits else "discriminators start fresh")
