@@ -47,10 +47,12 @@ from glcic.io.modes import GRAY_MODES, gray_to_unit, pil_to_rgb
 from glcic.io.save import (
     ENCODING_RULE,
     FORMAT_SUFFIX,
+    NO_ALPHA_FORMATS,
     SAVE_FORMATS,
     check_quality,
     check_save_path,
     encode_image,
+    resolve_format,
     save_image,
 )
 from glcic.options import DEFAULT_MAX_PIXELS
@@ -62,6 +64,7 @@ __all__ = [
     "FORMAT_SUFFIX",
     "GRAY_MODES",
     "MASK_RULE",
+    "NO_ALPHA_FORMATS",
     "READABLE",
     "READ_EXTENSIONS",
     "SAVE_FORMATS",
@@ -82,6 +85,7 @@ __all__ = [
     "pil_to_rgb",
     "read_mask",
     "read_rgb",
+    "resolve_format",
     "save_image",
     "warn_unreadable",
 ]

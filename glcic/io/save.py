@@ -142,7 +142,7 @@ def encode_image(
             out (16 bits into an 8-bit format, EXIF too large for JPEG, an ICC profile for
             another colour space, metadata into BMP).
     """
-    fmt = _resolve_format(fmt, info)
+    fmt = resolve_format(fmt, info)
     buf = io.BytesIO()
     _write(buf, image, None, fmt, info, strip_metadata, check_quality(quality), "the result")
     return buf.getvalue(), fmt
@@ -193,7 +193,13 @@ def save_image(
 # --------------------------------------------------------------------------- the rules
 
 
-def _resolve_format(fmt: str | None, info: SourceInfo | None) -> str:
+def resolve_format(fmt: str | None, info: SourceInfo | None) -> str:
+    """The PIL format :func:`encode_image` writes for ``fmt`` (a format name or file ending;
+    None = the input's, from ``info``, else PNG).
+
+    Raises:
+        InputError: a format glcic does not write.
+    """
     if fmt is None:
         src = info.format if info is not None else None
         src = "JPEG" if src == "MPO" else src
@@ -205,8 +211,12 @@ def _resolve_format(fmt: str | None, info: SourceInfo | None) -> str:
     return found
 
 
+NO_ALPHA_FORMATS = ("JPEG", "BMP")
+"""Formats that cannot hold an alpha channel."""
+
+
 def _check_alpha(fmt: str, has_alpha: bool, name: str) -> None:
-    if has_alpha and fmt in ("JPEG", "BMP"):
+    if has_alpha and fmt in NO_ALPHA_FORMATS:
         raise InputError(
             f"{name}: {fmt} cannot store the image's transparency (alpha channel); write .png or "
             ".webp to keep it"

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from glcic.errors import InputError
-from glcic.io import FORMAT_SUFFIX, SourceInfo, encode_image
+from glcic.io import FORMAT_SUFFIX, NO_ALPHA_FORMATS, SourceInfo, encode_image, resolve_format
 from glcic.server.errors import ApiError
 
 MEDIA_TYPES = {
@@ -31,8 +31,6 @@ MEDIA_TYPES = {
     "BMP": "image/bmp",
 }
 """PIL format -> the answer's ``Content-Type``."""
-NO_ALPHA = ("JPEG", "BMP")
-"""Formats that cannot hold an alpha channel."""
 NAME_SUFFIX = "_filled"
 """Added to the input's file name stem: ``photo.jpg`` -> ``photo_filled.jpg``."""
 
@@ -73,8 +71,11 @@ def check_alpha(fmt: str | None, info: SourceInfo | None, has_alpha: bool) -> No
     """
     if not has_alpha:
         return
-    target = _target_format(fmt, info)
-    if target in NO_ALPHA:
+    try:
+        target = resolve_format(fmt, info)
+    except InputError as e:  # the request's format field is checked before: not reached
+        raise ApiError(422, "invalid_option", str(e)) from e
+    if target in NO_ALPHA_FORMATS:
         raise ApiError(
             422,
             "invalid_option",
@@ -114,13 +115,3 @@ def answer_name(image_name: str, fmt: str) -> str:
     stem = re.sub(r'[\x00-\x1f\x7f"]', "_", stem).strip(" .")[:120]
     suffix = FORMAT_SUFFIX.get(fmt, ".png")
     return f"{stem}{NAME_SUFFIX}{suffix}" if stem else f"filled{suffix}"
-
-
-def _target_format(fmt: str | None, info: SourceInfo | None) -> str:
-    """The PIL format :func:`glcic.io.encode_image` will write for ``fmt`` and ``info``."""
-    if fmt is None:
-        src = info.format if info is not None else None
-        src = "JPEG" if src == "MPO" else src
-        return src if src in FORMAT_SUFFIX else "PNG"
-    key = fmt.lower()
-    return {"jpg": "JPEG", "tif": "TIFF"}.get(key, key.upper())
