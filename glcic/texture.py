@@ -313,5 +313,5 @@ def texture_metrics(pred: object, target: object, mask: object) -> dict[str, flo
     return {
         "detail": hole_detail(p, t, mask),
         "colour_detail": colour_detail(p, t, mask),
-        **{f"grid_peak_{p}": peaks[p] for p in GRID_PERIODS},
+        **{f"grid_peak_{period}": peaks[period] for period in GRID_PERIODS},
     }
