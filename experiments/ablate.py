@@ -114,6 +114,10 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     "ft-alpha0": ["train.alpha=0"],  # no adversarial term at all: what the joint phase gives alone
     "ft-patch": PATCH_GAN,
     "ft-resize+patch+fm": [*RESIZE, *PATCH_GAN, *FM],
+    # The issue's own alpha 0.05 experiment (4-px coloured grids through transposed convolutions)
+    # repeated with resize-convolution upsampling, and the patch discriminator without feature matching.
+    "ft-resize+alpha0.05": [*RESIZE, "train.alpha=0.05"],
+    "ft-resize+patch": [*RESIZE, *PATCH_GAN],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],
