@@ -28,7 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from glcic.errors import ImageTooLargeError, InputError
 from glcic.inputs import to_pil
-from glcic.io import READABLE, LoadedImage, load_image, load_mask
+from glcic.io import READABLE, LoadedImage, load_image, load_mask, mask_size_error
 from glcic.server.answer import Answer, check_alpha, encode_answer, requested_format
 from glcic.server.costs import check_cost, refine_window
 from glcic.server.errors import ApiError
@@ -111,12 +111,7 @@ def _decode(req: InpaintRequest, max_pixels: int) -> tuple[LoadedImage, np.ndarr
         raise _unreadable("mask", req.mask, e, max_pixels) from e
     (w, h), (mh, mw) = loaded.size, hole.shape
     if (mh, mw) != (h, w):
-        raise ApiError(
-            422,
-            "size_mismatch",
-            f"the mask is {mw}x{mh} but the image is {w}x{h} (after EXIF rotation); "
-            "paint the mask at the image's size",
-        )
+        raise ApiError(422, "size_mismatch", mask_size_error((mw, mh), (w, h), "paint the mask at the image's size"))
     return loaded, hole
 
 

@@ -94,7 +94,8 @@ def test_exif_rotated_photo_takes_an_upright_mask(client):
     r = client.post(INPAINT, files=files(buf.getvalue(), encode(mask)), data=png)
     assert_completed(r, upright, mask)
     r = client.post(INPAINT, files=files(buf.getvalue(), encode(rect_mask())))
-    assert_error(r, 422, "size_mismatch", "after EXIF rotation")
+    # The one wording of glcic.io.mask_size_error: the mask fits the stored, unturned pixels.
+    assert_error(r, 422, "size_mismatch", "as if drawn on its stored 64x48 pixels before its EXIF rotation")
 
 
 def test_empty_mask_leaves_image_unchanged(client):
@@ -125,7 +126,7 @@ def test_truncated_image(client):
 
 def test_size_mismatch(client):
     r = client.post(INPAINT, files=files(encode(random_image()), encode(rect_mask(H, W + 1))))
-    assert_error(r, 422, "size_mismatch", f"the mask is {W + 1}x{H} but the image is {W}x{H}")
+    assert_error(r, 422, "size_mismatch", f"mask is {W + 1}x{H} but image is {W}x{H}; paint the mask at the image's size")
 
 
 def test_too_many_pixels_is_413(client):
