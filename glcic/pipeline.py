@@ -50,7 +50,7 @@ from glcic.options import (
 )
 from glcic.pixels import Pixels
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
-from glcic.prefill import prefill
+from glcic.prefill import biharmonic_values, prefill
 from glcic.steps import Filler, InpaintResult, classical_filler, complete
 from glcic.strategies import Progress, complete_with_strategy
 
@@ -318,16 +318,20 @@ class InpaintPipeline:
 
         def fill(prepared: PreparedImage, b: int, hole: np.ndarray) -> tuple[Pixels, tuple[str, float]]:
             x = prepared.x[b : b + 1]  # (1, 3, H, W) in [0, 1]
-            out, used = complete_with_strategy(self._forward, x, hole, strategy, resolution, progress)
+            out, used = complete_with_strategy(
+                self._forward, x, hole, strategy, resolution, progress, prefill=self._prefill_image
+            )
             return out, (used.strategy, used.scale)
 
         return fill
 
     # ----------------------------------------------------------------- network
 
-    def _forward(self, x: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    def _forward(self, x: torch.Tensor, hole: torch.Tensor, prefilled: bool = False) -> torch.Tensor:
         """The paper's network pass: (N, 3, H, W) [0, 1] + (N, 1, H, W) bool -> (N, 3, H, W) [0, 1]
-        (N > 1 for a batch of the strategies' windows, :data:`glcic.strategies.Forward`)."""
+        (N > 1 for a batch of the strategies' windows, :data:`glcic.strategies.Forward`).
+        ``prefilled``: ``x``'s holes already hold the pre-fill (cut from
+        :meth:`_prefill_image`'s), so it is not computed again."""
         assert self.net is not None and self.bundle_info is not None
         H, W = x.shape[-2:]
         if H < 4 or W < 4:
@@ -347,11 +351,47 @@ class InpaintPipeline:
             xin = F.pad(xin, pads, mode="reflect")
             m = F.pad(m, pads, mode="reflect")
         # The pre-fill the network was trained with (model.prefill; the paper: the mean pixel).
-        filled = prefill(xin, m, mean.to(self.device), self.bundle_info.model.prefill, (lo, hi))  # (1, 3, H', W')
+        if prefilled:
+            filled = xin
+        else:
+            filled = prefill(xin, m, mean.to(self.device), self.bundle_info.model.prefill, (lo, hi))  # (N, 3, H', W')
         y = self._run_net(filled, m)  # (1, 3, H', W') float32
         y = y[:, :, pads[2] : pads[2] + H, pads[0] : pads[0] + W]
         y = ((y - lo) / (hi - lo)).clamp(0, 1).to(x.device)
         return composite(y, x, hole)  # known pixels bit-exact
+
+    def _prefill_image(self, x: torch.Tensor, hole: torch.Tensor, near: torch.Tensor) -> torch.Tensor:
+        """The pre-fill of a whole image, for windows to be cut from (:data:`glcic.thin.Prefill`).
+
+        ``x`` (1, 3, H, W) in [0, 1]; ``hole``, ``near`` (1, 1, H, W) bool: fills the hole
+        pixels in ``near``. The biharmonic pre-fill is one solve over them
+        (:func:`glcic.prefill.solve_biharmonic`; the other hole pixels are left out of it);
+        the mean and Telea pre-fills fill the whole image as :func:`glcic.prefill.prefill` would.
+        Returns (1, 3, H, W) in [0, 1]: ``x`` with the pixels of ``near`` pre-filled.
+        """
+        assert self.bundle_info is not None
+        kind = self.bundle_info.model.prefill
+        if kind == "biharmonic":
+            h, n = hole[0, 0].cpu().numpy(), near[0, 0].cpu().numpy()  # (H, W) bool
+            image = x[0].detach().float().cpu()  # (3, H, W)
+            # The known pixels' range and mean, without copying them out (a 12 MP photo).
+            known = ~hole[0].cpu()  # (1, H, W)
+            count = known.sum().clamp(min=1)
+            lo_k = torch.where(known, image, torch.inf).amin(dim=(1, 2))  # (3,)
+            hi_k = torch.where(known, image, -torch.inf).amax(dim=(1, 2))
+            mean_k = (image * known).sum(dim=(1, 2)) / count
+            ys, xs, values = biharmonic_values(
+                image.permute(1, 2, 0).numpy(), n, h & ~n, torch.stack([lo_k, hi_k]).numpy(), mean_k.numpy()
+            )  # values (k, 3) float64 in [0, 1]
+            out = x.clone()
+            # On the 8-bit levels, as the per-window pre-fill (through uint8 pixels) gives it.
+            fill = torch.from_numpy(np.round(values * 255.0) / 255.0).T.to(x)  # (3, k)
+            out[0, :, torch.from_numpy(ys).to(x.device), torch.from_numpy(xs).to(x.device)] = fill
+            return out
+        lo, hi = self.bundle_info.value_range
+        mean = torch.tensor(self.bundle_info.mean_pixel, dtype=torch.float32) * (hi - lo) + lo  # (3,)
+        filled = prefill(x.float() * (hi - lo) + lo, hole.float(), mean.to(x.device), kind, (lo, hi))
+        return torch.where(near, ((filled - lo) / (hi - lo)).to(x), x)
 
     @torch.inference_mode()
     def _run_net(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,8 @@ picks what the network sees instead (measured in ``docs/inference.md``):
   transform, :func:`split_by_depth`), not from a hole's box. A thin hole (a brush
   stroke, a scribble: at most :data:`AUTO_DEPTH` x the training resolution deep)
   needs only the pixels next to it: it is completed at native resolution by windows
-  of 1.5x the training resolution placed along it (:func:`windowed_forward`), so
-  it is not blurred by a round trip through a small image. A deep hole needs the
+  of the training resolution placed along it (:func:`glcic.thin.windowed_forward`),
+  so it is not blurred by a round trip through a small image. A deep hole needs the
   scene around it at the scale the network was trained at: ``original`` while the
   image's short side is at most 1.5x the training resolution, else ``crop`` when
   every deep hole is under 1/16 of the short side, else ``resize`` (thin holes are
@@ -37,6 +37,7 @@ import torch.nn.functional as F
 
 from glcic.refine import MIN_SCALE_GAP
 from glcic.refine import refine as add_native_detail
+from glcic.thin import THIN_TILE, WINDOW_BATCH, Prefill, windowed_forward
 
 __all__ = [
     "AUTO_CROP_FRACTION",
@@ -47,8 +48,11 @@ __all__ = [
     "MAX_CLUSTER_COMPONENTS",
     "CropRegion",
     "Forward",
+    "Prefill",
     "Progress",
+    "THIN_TILE",
     "Used",
+    "WINDOW_BATCH",
     "split_by_depth",
     "complete_with_strategy",
     "crop_regions",
@@ -65,11 +69,6 @@ AUTO_DEPTH = 1 / 16
 farther than this x the training resolution from a known pixel (4 px for a 64 px
 model: strokes up to ~8 px wide); deeper parts at the training scale. Measured in
 docs/inference.md."""
-THIN_TILE = 0.75
-"""``auto``'s native windows (the training resolution a side) each keep the fill of the
-central tile of this x the resolution; the rest of the window is context."""
-WINDOW_BATCH = 8
-"""Native windows per network call."""
 AUTO_LEVELS = 3
 """``auto`` completes strokes along them at scales 1, 1/2, ... 2^-(AUTO_LEVELS-1): a wire too
 wide for the native windows (deeper than :data:`AUTO_DEPTH` x the resolution) is completed
@@ -92,10 +91,12 @@ def _quiet(what: str, done: int, total: int) -> None:
     """The :data:`Progress` of a caller that did not ask for one."""
 
 
-Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Forward = Callable[..., torch.Tensor]
 """The network pass: images ``(N, 3, h, w)`` float in [0, 1] and holes ``(N, 1, h, w)``
 ``bool`` (True = hole) -> the completed images ``(N, 3, h, w)`` in [0, 1], known
-pixels exact (``N`` > 1 only for :func:`windowed_forward`'s batches) (:meth:`glcic.pipeline.InpaintPipeline._forward`)."""
+pixels exact (``N`` > 1 only for :func:`windowed_forward`'s batches) (:meth:`glcic.pipeline.InpaintPipeline._forward`).
+A forward that comes with a :data:`Prefill` also takes ``prefilled=True``: the images'
+holes already hold the network's pre-fill."""
 
 
 # --------------------------------------------------------------------------- geometry
@@ -218,6 +219,11 @@ def split_by_depth(hole: np.ndarray, resolution: int, levels: int = 1) -> tuple[
     where several strokes cross; at level 1 strokes twice as wide, and so on. Each pixel
     goes to the first level that sees it thin; the rest is deep. (Levels above 0 are
     tested on the depth max-pooled by ``2^k``, so the test costs the same at every level.)
+    Then the knots go back down: a connected part of level ``k`` that touches level
+    ``k - 1`` and is nowhere deeper than ``2 T 2^(k-1)`` joins level ``k - 1`` (its windows
+    keep ``2 T`` of context around each tile, so they see past it; on the 2048 px scribbles
+    of ``benchmarks/hires.py`` the crossings filled at native size gained 0.1 dB and the
+    passes at half size cost more than they filled).
 
     Args:
         hole: ``bool`` ``(H, W)``, True = hole.
@@ -238,13 +244,54 @@ def split_by_depth(hole: np.ndarray, resolution: int, levels: int = 1) -> tuple[
     rest, thin = hole.copy(), []
     for level in range(levels):
         f = 2**level
-        d = depth if f == 1 else F.max_pool2d(torch.from_numpy(depth)[None], f, f, ceil_mode=True)[0].numpy() / f
-        seen = cv2.dilate(d, disk) <= t  # deepest within 2 t (at this level's scale) is at most t
+        d = depth if f == 1 else F.max_pool2d(torch.from_numpy(depth)[None], f, f, ceil_mode=True)[0].numpy()
+        # "The deepest pixel within 2 t is at most t" is "no pixel deeper than t within 2 t":
+        # the deep pixels dilated, on their box only (a photo's scribbles have none).
+        deep = d > t * f  # at this level's scale (d / f > t, exactly: f is a power of 2)
+        seen = np.ones(d.shape, bool)
+        rows, cols = np.flatnonzero(deep.any(axis=1)), np.flatnonzero(deep.any(axis=0))
+        if rows.size:
+            r = k // 2
+            y0, y1 = max(0, rows[0] - r), min(d.shape[0], rows[-1] + r + 1)
+            x0, x1 = max(0, cols[0] - r), min(d.shape[1], cols[-1] + r + 1)
+            seen[y0:y1, x0:x1] = cv2.dilate(deep[y0:y1, x0:x1].view(np.uint8), disk) == 0
         if f > 1:
             seen = np.repeat(np.repeat(seen, f, axis=0), f, axis=1)[:H, :W]
         thin.append(rest & seen)
         rest &= ~seen
+    for level in range(1, levels):
+        _knots_down(thin, level, depth, 2 * t * 2 ** (level - 1))
     return thin, rest
+
+
+def _knots_down(thin: list[np.ndarray], level: int, depth: np.ndarray, limit: float) -> None:
+    """Move the parts of ``thin[level]`` that touch ``thin[level - 1]`` and are nowhere deeper
+    than ``limit`` (px, ``depth`` the distance transform ``(H, W)``) to ``thin[level - 1]``,
+    in place (:func:`split_by_depth`)."""
+    import cv2
+
+    part, finer = thin[level], thin[level - 1]
+    rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+    if rows.size == 0 or not finer.any():
+        return
+    # The box of this level's pixels, one pixel wider (the finer pixels they touch).
+    y0, y1 = max(0, rows[0] - 1), min(part.shape[0], rows[-1] + 2)
+    x0, x1 = max(0, cols[0] - 1), min(part.shape[1], cols[-1] + 2)
+    box = (slice(y0, y1), slice(x0, x1))
+    n, labels = cv2.connectedComponents(part[box].view(np.uint8), connectivity=8)  # (h, w) int32
+    ys, xs = np.nonzero(part[box])
+    lab = labels[ys, xs]
+    deepest = np.zeros(n, np.float32)
+    np.maximum.at(deepest, lab, depth[box][ys, xs])
+    near = cv2.dilate(finer[box].view(np.uint8), np.ones((3, 3), np.uint8)) > 0  # (h, w): touches a finer pixel
+    touching = np.zeros(n, bool)
+    touching[lab[near[ys, xs]]] = True
+    move = touching & (deepest <= limit)
+    move[0] = False  # the background label
+    moved = np.zeros_like(part)
+    moved[box] = move[labels]
+    thin[level - 1] = finer | moved
+    thin[level] = part & ~moved
 
 
 def _deep_strategy(deep: np.ndarray, resolution: int) -> str:
@@ -263,6 +310,7 @@ def complete_with_strategy(
     strategy: str,
     resolution: int,
     progress: Progress | None = None,
+    prefill: Prefill | None = None,
 ) -> tuple[torch.Tensor, Used]:
     """Complete one image with ``strategy``, calling the network through ``forward``.
 
@@ -274,6 +322,9 @@ def complete_with_strategy(
             at a smaller scale: :mod:`glcic.refine`), ``original``, ``resize`` or ``crop``.
         resolution: the model's training resolution in pixels.
         progress: told how far it is (see :data:`Progress`).
+        prefill: the network's pre-fill of a whole image (:data:`Prefill`): ``auto``'s
+            windows along thin holes are cut from one pre-filled image instead of each
+            being pre-filled by ``forward``; None: each call of ``forward`` pre-fills.
 
     Returns:
         ``(1, 3, H, W)`` in [0, 1] (completed inside the hole, ``x`` exactly
@@ -287,7 +338,7 @@ def complete_with_strategy(
     hole_t = torch.from_numpy(hole).to(x.device)[None, None]  # (1, 1, H, W) bool
     H, W = hole.shape
     if strategy in ("auto", "refine"):
-        return _auto(forward, x, hole, resolution, progress, refine=strategy == "refine")
+        return _auto(forward, x, hole, resolution, progress, strategy == "refine", prefill)
     if strategy == "original":
         if min(H, W) > AUTO_ORIGINAL_FACTOR * resolution:
             warnings.warn(
@@ -320,7 +371,13 @@ def complete_with_strategy(
 
 
 def _auto(
-    forward: Forward, x: torch.Tensor, hole: np.ndarray, resolution: int, progress: Progress, refine: bool = False
+    forward: Forward,
+    x: torch.Tensor,
+    hole: np.ndarray,
+    resolution: int,
+    progress: Progress,
+    refine: bool = False,
+    prefill: Prefill | None = None,
 ) -> tuple[torch.Tensor, Used]:
     """``auto``: thin holes along them at the finest scale that sees them thin (native for
     strokes up to ~2 :data:`AUTO_DEPTH` x ``resolution`` wide, half size for twice that, ...:
@@ -337,7 +394,7 @@ def _auto(
             continue
         target = torch.from_numpy(part).to(x.device)[None, None]
         if level == 0:
-            out, kind = windowed_forward(forward, out, left, target, resolution, progress)
+            out, kind = windowed_forward(forward, out, left, target, resolution, progress, prefill)
         else:
             # The image at 2^-level (area), a small pixel a hole if any pixel under it is.
             scale = 2.0**-level
@@ -345,7 +402,7 @@ def _auto(
             xs = F.interpolate(out, size=size, mode="area")
             ls = F.interpolate(left.float(), size=size, mode="area") > 0
             ts = F.interpolate(target.float(), size=size, mode="area") > 0
-            ys, kind = windowed_forward(forward, xs, ls, ts & ls, resolution, progress)
+            ys, kind = windowed_forward(forward, xs, ls, ts & ls, resolution, progress, prefill)
             out = paste_upscaled(ys, out, target)
             smallest = min(smallest, scale)
         left = left & ~target  # a new tensor: `left` shares memory with the caller's `hole`
@@ -364,69 +421,6 @@ def _auto(
             name += "+detail"
         smallest = min(smallest, deep_used.scale)
     return out, Used(name, smallest)
-
-
-def windowed_forward(
-    forward: Forward,
-    x: torch.Tensor,
-    hole: torch.Tensor,
-    target: torch.Tensor,
-    resolution: int,
-    progress: Progress | None = None,
-) -> tuple[torch.Tensor, str]:
-    """Complete ``target`` with windows of the training resolution along it.
-
-    The image is cut into tiles of :data:`THIN_TILE` x ``resolution``; each tile that holds
-    target pixels is completed in the window of ``resolution`` centred on it (an eighth of
-    the resolution of context on every side, 16 px for the shipped models, plenty for a
-    hole at most :data:`AUTO_DEPTH` x ``resolution`` deep; less at the image border), and
-    only its own target pixels are kept. The windows are independent (each sees every
-    other hole as a hole), so they run :data:`WINDOW_BATCH` at a time. An image whose
-    short side fits in 1.5 windows (and whose long side in three) is completed in one pass.
-
-    Args:
-        forward: the network pass (see :data:`Forward`).
-        x: ``(1, 3, h, w)`` float in [0, 1].
-        hole: ``(1, 1, h, w)`` ``bool``: every hole (stays a hole unless completed here).
-        target: ``(1, 1, h, w)`` ``bool``: the holes to complete, a subset of ``hole``.
-        resolution: the model's training resolution in pixels.
-        progress: told after each batch of windows (see :data:`Progress`).
-
-    Returns:
-        ``(1, 3, h, w)`` with ``target`` completed, and ``"original"`` (one pass) or
-        ``"tiles"``.
-    """
-    progress = progress or _quiet
-    h, w = x.shape[-2:]
-    side = round(AUTO_ORIGINAL_FACTOR * resolution)
-    if min(h, w) <= side and max(h, w) <= 2 * side:
-        progress("network", 0, 1)
-        return torch.where(target, forward(x, hole), x), "original"
-    out = x.clone()
-    todo = target[0, 0].cpu().numpy()  # (h, w)
-    tile = max(4, round(THIN_TILE * resolution))
-    wh, ww = min(resolution, h), min(resolution, w)
-    tiles = [
-        (ty, tx) for ty in range(0, h, tile) for tx in range(0, w, tile) if todo[ty : ty + tile, tx : tx + tile].any()
-    ]
-    for i in range(0, len(tiles), WINDOW_BATCH):
-        progress("network", i, len(tiles))
-        wins, pastes = [], []
-        for ty, tx in tiles[i : i + WINDOW_BATCH]:
-            top = int(np.clip(ty + tile // 2 - wh // 2, 0, h - wh))
-            lft = int(np.clip(tx + tile // 2 - ww // 2, 0, w - ww))
-            wins.append((slice(None), slice(None), slice(top, top + wh), slice(lft, lft + ww)))
-            # Only this tile's target pixels, in window coordinates (the tile may reach past
-            # the window at the image's far border: clip it).
-            paste = torch.zeros_like(hole[wins[-1]])  # (1, 1, wh, ww)
-            y0, x0 = ty - top, tx - lft
-            y1, x1 = min(wh, y0 + tile), min(ww, x0 + tile)
-            paste[:, :, y0:y1, x0:x1] = target[:, :, ty : ty + y1 - y0, tx : tx + x1 - x0]
-            pastes.append(paste)
-        y = forward(torch.cat([x[win] for win in wins]), torch.cat([hole[win] for win in wins]))  # (n, 3, wh, ww)
-        for k, (win, paste) in enumerate(zip(wins, pastes, strict=True)):
-            out[win] = torch.where(paste, y[k : k + 1], out[win])
-    return out, "tiles"
 
 
 def scaled_forward(forward: Forward, x: torch.Tensor, hole: torch.Tensor, scale: float) -> torch.Tensor:

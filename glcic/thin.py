@@ -1,0 +1,171 @@
+"""Thin holes (strokes, scribbles, wires): completed at native size by windows along them.
+
+``auto`` (:mod:`glcic.strategies`) hands the thin parts of a mask here
+(:func:`glcic.strategies.split_by_depth`). A thin hole needs only the pixels next to
+it, so the network is shown windows of its training resolution placed along the
+hole (:func:`windowed_forward`), each keeping the fill of its central tile. On a
+photo the windows are the cost: about half of a 2048 px scribbles photo's time went
+to the network and a fifth to the pre-fill of each window (docs/inference.md). So:
+
+- the tiles are placed greedily along the hole (:func:`place_tiles`), not on a fixed
+  grid: a wire crossing a grid tile's corner no longer costs a window of its own;
+- the pre-fill the network expects is computed once for every window of the image
+  (:data:`Prefill`), not once per window (scikit-image's biharmonic solve per window
+  was slower than one solve of the whole wire: :func:`glcic.prefill.solve_biharmonic`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+__all__ = ["THIN_TILE", "THIN_WINDOW", "WINDOW_BATCH", "Prefill", "place_tiles", "windowed_forward"]
+
+THIN_WINDOW = 1.0
+"""The native windows' side, x the training resolution."""
+THIN_TILE = 0.75
+"""Each native window keeps the fill of a central tile of this x the training resolution;
+the rest of the window is context."""
+WINDOW_BATCH = 8
+"""Native windows per network call."""
+ONE_PASS_FACTOR = 1.5
+"""An image whose short side is at most this x the training resolution (and its long side
+twice that) is completed in one pass (:data:`glcic.strategies.AUTO_ORIGINAL_FACTOR`)."""
+
+Prefill = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""The network's pre-fill of a whole image, for :func:`windowed_forward` to cut windows
+from: ``(x, hole, near)`` -> ``x`` with the hole pixels in ``near`` pre-filled the way the
+network expects (``model.prefill``), ``(1, 3, H, W)`` in [0, 1]. ``x`` ``(1, 3, H, W)`` in
+[0, 1]; ``hole`` and ``near`` ``(1, 1, H, W)`` ``bool``: ``near`` marks the pixels some
+window shows (hole pixels outside it need no pre-fill and are not read). With it the
+forward is called as ``forward(filled, hole, prefilled=True)``
+(:meth:`glcic.pipeline.InpaintPipeline._forward`)."""
+
+Forward = Callable[..., torch.Tensor]
+""":data:`glcic.strategies.Forward`."""
+Progress = Callable[[str, int, int], None]
+""":data:`glcic.strategies.Progress`."""
+
+
+def place_tiles(todo: np.ndarray, tile: int) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """Square tiles of side ``tile`` that together cover every ``todo`` pixel, few of them.
+
+    Greedy, in raster order: the first pixel no tile covers yet starts a tile on its row;
+    the tile's column is the one (among those that keep that pixel inside) covering the
+    most uncovered pixels of those rows. Each pixel belongs to the first tile that covers
+    it, so no pixel is completed twice. Along a wire this takes about one tile per
+    ``tile`` pixels of its length, whatever its angle; a fixed grid takes up to twice as
+    many (a diagonal wire crosses about ``2 x length / tile`` grid cells, and a wire along
+    a grid line two rows of them).
+
+    Args:
+        todo: ``bool`` ``(h, w)``, the pixels to cover.
+        tile: the tiles' side in pixels.
+
+    Returns:
+        ``(top, left, ys, xs)`` per tile: its corner (the tile lies inside the image when the
+        image is at least ``tile`` a side) and its own pixels' coordinates, ``int64``.
+    """
+    h, w = todo.shape
+    ys, xs = np.nonzero(todo)  # raster order: by row, then column
+    n = ys.size
+    free = np.ones(n, bool)
+    tiles = []
+    start = 0
+    row_start = np.searchsorted(ys, np.arange(h + 1))  # pixels of row r: row_start[r]:row_start[r + 1]
+    while True:
+        nxt = np.flatnonzero(free[start:])
+        if nxt.size == 0:
+            return tiles
+        start += int(nxt[0])
+        py, px = int(ys[start]), int(xs[start])
+        top = max(0, min(py, h - tile))
+        lo, hi = row_start[top], row_start[min(h, top + tile)]
+        cand = np.flatnonzero(free[lo:hi]) + lo
+        cx = xs[cand]
+        near = np.abs(cx - px) < tile
+        cand, cx = cand[near], cx[near]
+        # The left edge in [px - tile + 1, px] covering the most candidates.
+        first = px - tile + 1
+        counts = np.bincount(cx - first, minlength=2 * tile - 1)  # candidates per column
+        cum = np.concatenate([[0], np.cumsum(counts)])
+        best = int(np.argmax(cum[tile : 2 * tile] - cum[:tile]))
+        left = max(0, min(first + best, w - tile))
+        mine = cand[(cx >= left) & (cx < left + tile)]
+        free[mine] = False
+        tiles.append((top, left, ys[mine], xs[mine]))
+
+
+def windowed_forward(
+    forward: Forward,
+    x: torch.Tensor,
+    hole: torch.Tensor,
+    target: torch.Tensor,
+    resolution: int,
+    progress: Progress | None = None,
+    prefill: Prefill | None = None,
+) -> tuple[torch.Tensor, str]:
+    """Complete ``target`` with windows of the training resolution along it.
+
+    The target pixels are covered by tiles of :data:`THIN_TILE` x ``resolution``
+    (:func:`place_tiles`); each tile is completed in the window of ``resolution`` centred
+    on it (an eighth of the resolution of context on every side, 16 px for the shipped
+    models, plenty for a hole at most :data:`glcic.strategies.AUTO_DEPTH` x ``resolution``
+    deep; less at the image border), and only its own target pixels are kept. The windows
+    are independent (each sees every other hole as a hole), so they run
+    :data:`WINDOW_BATCH` at a time. An image whose short side fits in 1.5 windows (and
+    whose long side in three) is completed in one pass.
+
+    Args:
+        forward: the network pass (see :data:`glcic.strategies.Forward`).
+        x: ``(1, 3, h, w)`` float in [0, 1].
+        hole: ``(1, 1, h, w)`` ``bool``: every hole (stays a hole unless completed here).
+        target: ``(1, 1, h, w)`` ``bool``: the holes to complete, a subset of ``hole``.
+        resolution: the model's training resolution in pixels.
+        progress: told before each batch of windows (see :data:`glcic.strategies.Progress`).
+        prefill: the network's pre-fill of the whole image (see :data:`Prefill`), computed
+            once for all windows; None: each window is pre-filled by ``forward`` itself.
+
+    Returns:
+        ``(1, 3, h, w)`` with ``target`` completed, and ``"original"`` (one pass) or
+        ``"tiles"``.
+    """
+    progress = progress or (lambda what, done, total: None)
+    h, w = x.shape[-2:]
+    side = round(ONE_PASS_FACTOR * resolution)
+    if min(h, w) <= side and max(h, w) <= 2 * side:
+        progress("network", 0, 1)
+        return torch.where(target, forward(x, hole), x), "original"
+    tile = max(4, round(THIN_TILE * resolution))
+    window = round(THIN_WINDOW * resolution)
+    wh, ww = min(window, h), min(window, w)
+    tiles = place_tiles(target[0, 0].cpu().numpy(), tile)
+    # Each window's top-left corner: centred on its tile, inside the image (so it holds the tile).
+    corners = [
+        (int(np.clip(top + tile // 2 - wh // 2, 0, h - wh)), int(np.clip(left + tile // 2 - ww // 2, 0, w - ww)))
+        for top, left, _, _ in tiles
+    ]
+    source, call = x, forward
+    if prefill is not None and tiles:
+        near = torch.zeros_like(hole)  # (1, 1, h, w): what some window shows
+        for wy, wx in corners:
+            near[:, :, wy : wy + wh, wx : wx + ww] = True
+        source = prefill(x, hole, near & hole)  # (1, 3, h, w): holes pre-filled once
+
+        def call(xb: torch.Tensor, hb: torch.Tensor) -> torch.Tensor:
+            return forward(xb, hb, prefilled=True)
+
+    out = x.clone()
+    for i in range(0, len(tiles), WINDOW_BATCH):
+        progress("network", i, len(tiles))
+        batch = range(i, min(i + WINDOW_BATCH, len(tiles)))
+        wins = [(slice(None), slice(None), slice(wy, wy + wh), slice(wx, wx + ww)) for wy, wx in (corners[k] for k in batch)]
+        y = call(torch.cat([source[win] for win in wins]), torch.cat([hole[win] for win in wins]))  # (n, 3, wh, ww)
+        for j, k in enumerate(batch):
+            _, _, ys, xs = tiles[k]
+            wy, wx = corners[k]
+            iy, ix = torch.from_numpy(ys).to(x.device), torch.from_numpy(xs).to(x.device)
+            out[0, :, iy, ix] = y[j][:, iy - wy, ix - wx].to(out.dtype)  # only this tile's own pixels
+    return out, "tiles"
