@@ -201,7 +201,8 @@ class ContextDiscriminator(nn.Module):
         cfg: ``disc_width``, ``norm`` and ``attributes`` (K > 0 adds the auxiliary head).
 
     Shapes:
-        image: (B, 3, S, S), patch: (B, 3, L, L), both in the model's value range.
+        image: (B, 3, S, S), patch: (B, 3, L, L), both in the model's value range; mask
+        (B, 1, S, S) accepted for :class:`PatchDiscriminator`'s call and not read.
         Returns (logit (B,), attribute logits (B, K) or None).
     """
 
@@ -213,14 +214,18 @@ class ContextDiscriminator(nn.Module):
         self.fc = nn.Linear(2048, 1)
         self.aux = nn.Linear(2048, cfg.attributes) if cfg.attributes > 0 else None
 
-    def forward(self, image: torch.Tensor, patch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        logit, attrs, _ = self.run(image, patch)
+    def forward(
+        self, image: torch.Tensor, patch: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        logit, attrs, _ = self.run(image, patch, mask)
         return logit, attrs
 
     def run(
-        self, image: torch.Tensor, patch: torch.Tensor
+        self, image: torch.Tensor, patch: torch.Tensor, mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor]]:
-        """:meth:`forward`'s logit and attribute logits, and every block's map of both towers."""
+        """:meth:`forward`'s logit and attribute logits, and every block's map of both towers.
+        ``mask`` is not read: the paper's pair finds the hole through the local patch."""
+        del mask
         g, g_maps = self.global_d.run(image)
         loc, l_maps = self.local_d.run(patch)
         feats = torch.cat([g, loc], dim=1)  # (B, 2048)
@@ -239,11 +244,15 @@ class PatchDiscriminator(nn.Module):
     5x5 stride-2 convolutions (64, 128, 256, 256, 256 ... channels at width 1) with spectral
     norm (Miyato et al. 2018) and leaky ReLU (0.2), no batch norm, until the map is at most
     4x4; every value of the last map is a logit whose receptive field covers most of the
-    image. Trained with the hinge loss (``train.gan_loss: hinge``) in DeepFill v2. Same call
-    as :class:`ContextDiscriminator`; the local patch is not used.
+    image. As in DeepFill v2, the input is the image and its hole mask (4 channels: the
+    discriminator is told where the fill is, as the context pair is by its local patch),
+    and it is trained with the hinge loss (``train.gan_loss: hinge``). Same call as
+    :class:`ContextDiscriminator`; the local patch is not used.
 
     Shapes:
-        image: (B, 3, S, S) in the model's value range. Returns (logits (B, N), None).
+        image: (B, 3, S, S) in the model's value range; mask: (B, 1, S, S), 1 = hole (the
+        training step passes each image's completion mask, the same for the real image and
+        its completion). Returns (logits (B, N), None).
     """
 
     def __init__(self, image_size: int, cfg: ModelConfig | None = None) -> None:
@@ -251,23 +260,33 @@ class PatchDiscriminator(nn.Module):
         cfg = cfg or ModelConfig()
         self.size = image_size
         convs = []
-        in_ch = 3
+        in_ch = 4  # RGB and the mask
         for i in range(num_convs(image_size)):
             out_ch = max(1, int(round(PATCH_CHANNELS[min(i, len(PATCH_CHANNELS) - 1)] * cfg.disc_width)))
             convs.append(spectral_norm(nn.Conv2d(in_ch, out_ch, 5, stride=2, padding=2)))
             in_ch = out_ch
         self.convs = nn.ModuleList(convs)
 
-    def forward(self, image: torch.Tensor, patch: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
-        logits, _, _ = self.run(image, patch)
+    def forward(
+        self, image: torch.Tensor, patch: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, None]:
+        logits, _, _ = self.run(image, patch, mask)
         return logits, None
 
-    def run(self, image: torch.Tensor, patch: torch.Tensor | None = None) -> tuple[torch.Tensor, None, list[torch.Tensor]]:
+    def run(
+        self, image: torch.Tensor, patch: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, None, list[torch.Tensor]]:
         """:meth:`forward`'s logits, and the map after every convolution but the last."""
         del patch
         check_square(self, image, self.size)
+        if mask is None or mask.shape[-2:] != image.shape[-2:] or mask.shape[:2] != (image.shape[0], 1):
+            got = None if mask is None else tuple(mask.shape)
+            raise ValueError(
+                f"the patch discriminator needs each image's hole mask, (B, 1, H, W) = "
+                f"{(image.shape[0], 1, *image.shape[-2:])}; got {got}"
+            )
         maps = []
-        h = image
+        h = torch.cat([image, mask.to(image.dtype)], dim=1)  # (B, 4, S, S)
         for i, conv in enumerate(self.convs):
             h = conv(h)  # (B, C_i, s_i, s_i)
             if i < len(self.convs) - 1:

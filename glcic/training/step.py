@@ -165,7 +165,8 @@ def training_step(
         with autocast(x.device, nets.amp):
             imgs = torch.cat([x, fake])  # (2b, 3, H, W)
             patches = torch.cat([crop_windows(x, batch.win_d, local), crop_windows(fake, win_c, local)])
-            logits, attr_logits = netD(imgs, patches)  # (2b,), (2b, K) or None
+            # The patch discriminator is told where the fill is: the same mask for both.
+            logits, attr_logits = netD(imgs, patches, torch.cat([m, m]))  # (2b,), (2b, K) or None
         loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label, tc.gan_loss)
         stats.update(s)
         if attr_logits is not None and batch.attrs.numel():
@@ -198,13 +199,14 @@ def training_step(
                     # The completed and the real image in one batch, so that batch norm
                     # normalises both alike and their maps compare (same windows for both).
                     both = torch.cat([completed, x])  # (2b, 3, H, W)
-                    logit, _, maps = netD.run(both, crop_windows(both, torch.cat([win_c, win_c]), local))
+                    windows = crop_windows(both, torch.cat([win_c, win_c]), local)
+                    logit, _, maps = netD.run(both, windows, torch.cat([m, m]))
                     logit = logit[:b]
                     fm, s = feature_matching([f[:b] for f in maps], [f[b:] for f in maps])
                     stats.update(s)
                     loss_c = loss_c + tc.fm_weight * fm
                 else:
-                    logit, _ = netD(completed, crop_windows(completed, win_c, local))  # (b,) or (b, N)
+                    logit, _ = netD(completed, crop_windows(completed, win_c, local), m)  # (b,) or (b, N)
             if tc.alpha > 0:
                 adv, s = generator_adversarial(logit, tc.nonsaturating, tc.gan_loss)
                 stats.update(s)

@@ -213,6 +213,29 @@ def test_context_run_maps_carry_the_gradient_to_every_parameter():
 # --------------------------------------------------------------------------- model.discriminator=patch (SN-PatchGAN)
 
 
+def _holes(b: int, size: int) -> torch.Tensor:
+    """(b, 1, size, size) masks, 1 = hole: a square of half the side at a different place in each."""
+    m = torch.zeros(b, 1, size, size)
+    for i in range(b):
+        top = (i * size // 8) % (size // 2)
+        m[i, :, top : top + size // 2, size // 4 : 3 * size // 4] = 1
+    return m
+
+
+def test_patch_discriminator_reads_the_mask_and_refuses_to_run_without_it():
+    """As in DeepFill v2 it is told where the fill is: the same image with another mask gets other logits."""
+    torch.manual_seed(0)
+    d = PatchDiscriminator(64, ModelConfig(disc_width=0.125)).eval()
+    assert d.convs[0].in_channels == 4
+    image, mask = torch.rand(2, 3, 64, 64), _holes(2, 64)
+    with torch.no_grad():
+        assert not torch.allclose(d(image, None, mask)[0], d(image, None, mask.flip(-2))[0])
+    with pytest.raises(ValueError, match=r"needs each image's hole mask, \(B, 1, H, W\) = \(2, 1, 64, 64\); got None"):
+        d(image)
+    with pytest.raises(ValueError, match=r"got \(2, 1, 32, 32\)"):
+        d(image, None, mask[..., :32, :32])
+
+
 @pytest.mark.parametrize("size,n_convs,last", [(32, 3, 4), (64, 4, 4), (128, 5, 4)])
 def test_patch_logits_are_one_per_region_of_the_last_map(size, n_convs, last):
     """(B, N) logits, N = the last map's channels x its 4x4 regions; the local patch is not read."""
@@ -222,13 +245,13 @@ def test_patch_logits_are_one_per_region_of_the_last_map(size, n_convs, last):
     assert len(convs) == n_convs
     assert all(c.kernel_size == (5, 5) and c.stride == (2, 2) and c.padding == (2, 2) for c in convs)
     assert [c.out_channels for c in convs] == [8, 16, 32, 32, 32][:n_convs]  # 64, 128, 256, 256, 256 at 1/8
-    image = torch.rand(3, 3, size, size)
-    logits, attrs = d(image)
+    image, mask = torch.rand(3, 3, size, size), _holes(3, size)
+    logits, attrs = d(image, None, mask)
     assert logits.shape == (3, convs[-1].out_channels * last * last) and attrs is None
     d.eval()  # in training mode every call takes a power-iteration step, which moves the logits a little
     with torch.no_grad():
-        logits = d(image)[0]
-        assert torch.equal(d(image, torch.rand(3, 3, 16, 16))[0], logits)
+        logits = d(image, None, mask)[0]
+        assert torch.equal(d(image, torch.rand(3, 3, 16, 16), mask)[0], logits)
 
 
 def test_patch_discriminator_has_spectral_norm_and_no_batch_norm():
@@ -251,7 +274,7 @@ def test_spectral_norm_bounds_each_layer_s_largest_singular_value_near_1():
         for conv in d.convs:
             conv.parametrizations.weight.original.mul_(50.0)  # far from 1 before the norm
         for _ in range(15):
-            d(torch.rand(2, 3, 64, 64))
+            d(torch.rand(2, 3, 64, 64), None, _holes(2, 64))
     for conv in d.convs:
         raw = torch.linalg.matrix_norm(conv.parametrizations.weight.original.flatten(1), ord=2)
         sigma = torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2)
@@ -262,11 +285,11 @@ def test_spectral_norm_bounds_each_layer_s_largest_singular_value_near_1():
 def test_patch_forward_is_run_without_the_maps_and_the_maps_are_each_conv_but_the_last(size):
     torch.manual_seed(0)
     d = PatchDiscriminator(size, ModelConfig(disc_width=0.125)).eval()  # eval: no power iteration between calls
-    image = torch.rand(2, 3, size, size)
+    image, mask = torch.rand(2, 3, size, size), _holes(2, size)
     with torch.no_grad():
-        logits, _ = d(image)
-        run_logits, attrs, maps = d.run(image)
-        want, h = [], image
+        logits, _ = d(image, None, mask)
+        run_logits, attrs, maps = d.run(image, None, mask)
+        want, h = [], torch.cat([image, mask], dim=1)  # the image and its mask, 4 channels
         for conv in d.convs[:-1]:
             h = torch.nn.functional.leaky_relu(conv(h), 0.2)
             want.append(h)
@@ -284,7 +307,7 @@ def test_patch_forward_is_run_without_the_maps_and_the_maps_are_each_conv_but_th
 def test_patch_every_parameter_gets_a_gradient():
     torch.manual_seed(0)
     d = PatchDiscriminator(64, ModelConfig(disc_width=0.125))
-    logits, _ = d(torch.rand(4, 3, 64, 64))
+    logits, _ = d(torch.rand(4, 3, 64, 64), None, _holes(4, 64))
     logits.mean().backward()
     names = [name for name, _ in d.named_parameters()]
     assert len(names) == 2 * len(d.convs)  # each conv's raw weight and bias

@@ -70,7 +70,8 @@ def test_generator_loss_gradient_does_not_leak_into_the_discriminator(discrimina
 
     with torch.no_grad():
         fake = composite(refC(fill_holes(x, masks, mean), masks), x, masks)
-    logits, _ = refD(torch.cat([x, fake]), torch.cat([crop_windows(x, win_d, 16), crop_windows(fake, win_c, 16)]))
+    patches = torch.cat([crop_windows(x, win_d, 16), crop_windows(fake, win_c, 16)])
+    logits, _ = refD(torch.cat([x, fake]), patches, torch.cat([masks, masks]))
     loss, _ = discriminator_loss(logits[:4], logits[4:], gan_loss=gan_loss)
     loss.backward()
     for (name, p), (_, q) in zip(netD.named_parameters(), refD.named_parameters(), strict=True):
@@ -102,12 +103,14 @@ def test_feature_matching_runs_the_discriminator_once_on_completed_and_real(alph
     refC, refD = _tiny_nets()
     calls = []
     run = netD.run
-    netD.run = lambda image, patch: calls.append((image.shape[0], patch.shape[0])) or run(image, patch)
+    netD.run = lambda image, patch, mask: calls.append((image.shape[0], patch.shape[0], mask.shape[0])) or run(
+        image, patch, mask
+    )
     tc = TrainConfig(alpha=alpha, fm_weight=fm_weight, optimizer="adam", lr_d=0.0, lr_joint=0.0)
     batch, mean = _joint_batch()
     nets = _nets(netC, netD, torch.optim.Adam(netC.parameters(), lr=0.0), torch.optim.Adam(netD.parameters(), lr=0.0))
     stats = training_step(nets, batch, PHASES["joint"], _cfg(tc), mean)
-    assert calls == [(8, 8), (generator_batches, generator_batches)]  # D's update, then C's pass
+    assert calls == [(8, 8, 8), (generator_batches,) * 3]  # D's update, then C's pass
     assert ("loss/C_adv" in stats) == (alpha > 0) and ("loss/C_fm" in stats) == (fm_weight > 0)
     if fm_weight > 0:
         # The reference: D (train mode, weights unchanged at lr 0) on the completed and the real images.
@@ -250,7 +253,7 @@ def _reference_step(netC, netD, opt_c, opt_d, batch: Batch, phase, tc: TrainConf
     if phase.train_d:
         fake = completed.detach()
         patches = torch.cat([crop_windows(x, batch.win_d, local), crop_windows(fake, batch.win_c, local)])
-        logits, _ = netD(torch.cat([x, fake]), patches)
+        logits, _ = netD(torch.cat([x, fake]), patches, torch.cat([m, m]))
         loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label, tc.gan_loss)
         stats.update(s)
         opt_d.zero_grad(set_to_none=True)
@@ -262,13 +265,14 @@ def _reference_step(netC, netD, opt_c, opt_d, batch: Batch, phase, tc: TrainConf
         if phase.train_d:
             if tc.fm_weight > 0:  # D once on the completed and the real images, the holes' windows for both
                 both = torch.cat([completed, x])
-                logit, _, maps = netD.run(both, crop_windows(both, torch.cat([batch.win_c, batch.win_c]), local))
+                windows = crop_windows(both, torch.cat([batch.win_c, batch.win_c]), local)
+                logit, _, maps = netD.run(both, windows, torch.cat([m, m]))
                 logit = logit[:b]
                 fm, s = feature_matching([f[:b] for f in maps], [f[b:] for f in maps])
                 stats.update(s)
                 loss_c = loss_c + tc.fm_weight * fm
             else:
-                logit, _ = netD(completed, crop_windows(completed, batch.win_c, local))
+                logit, _ = netD(completed, crop_windows(completed, batch.win_c, local), m)
             adv, s = generator_adversarial(logit, tc.nonsaturating, tc.gan_loss)
             stats.update(s)
             loss_c = loss_c + tc.alpha * adv
