@@ -450,9 +450,10 @@ def scaled_forward(forward: Forward, x: torch.Tensor, hole: torch.Tensor, scale:
 def paste_upscaled(small: torch.Tensor, x: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     """``small`` scaled up to ``x``'s size (bicubic, ``align_corners=False``) in ``hole``, ``x`` elsewhere.
 
-    Only the hole's bounding box is interpolated (by ``grid_sample`` at the pixel centres
-    ``F.interpolate`` would use): on a 12 MP photo with a small hole, a fraction of the work
-    and memory of scaling the whole image.
+    Only the hole pixels are interpolated (by ``grid_sample`` at the pixel centres
+    ``F.interpolate`` would use, each point on its own, so the values are those of scaling
+    the whole image): a 12 MP photo's scribbles cover 2 % of it, and their bounding box all
+    of it (0.45 s of bicubic over the box).
 
     Args:
         small: ``(1, 3, h, w)`` in [0, 1]. x: ``(1, 3, H, W)``. hole: ``(1, 1, H, W)`` bool.
@@ -462,18 +463,15 @@ def paste_upscaled(small: torch.Tensor, x: torch.Tensor, hole: torch.Tensor) -> 
     """
     H, W = x.shape[-2:]
     h, w = small.shape[-2:]
-    rows = torch.nonzero(hole[0, 0].any(dim=1)).flatten()
-    cols = torch.nonzero(hole[0, 0].any(dim=0)).flatten()
     out = x.clone()
-    if rows.numel() == 0:
+    ys, xs = torch.nonzero(hole[0, 0], as_tuple=True)  # (n,) each
+    if ys.numel() == 0:
         return out
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    # Source coordinates of the box's pixel centres, normalised to [-1, 1] over `small`
+    # Source coordinates of the hole's pixel centres, normalised to [-1, 1] over `small`
     # (align_corners=False: -1 and 1 are the outer edges of its border pixels).
-    gy = ((torch.arange(r0, r1, dtype=torch.float32) + 0.5) * (h / H)) / h * 2 - 1
-    gx = ((torch.arange(c0, c1, dtype=torch.float32) + 0.5) * (w / W)) / w * 2 - 1
-    grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], dim=-1)[None].to(small)  # (1, bh, bw, 2) x, y
+    gy = ((ys.float() + 0.5) * (h / H)) / h * 2 - 1
+    gx = ((xs.float() + 0.5) * (w / W)) / w * 2 - 1
+    grid = torch.stack([gx, gy], dim=-1)[None, None].to(small)  # (1, 1, n, 2) x, y
     up = F.grid_sample(small, grid, mode="bicubic", padding_mode="border", align_corners=False).clamp(0, 1)
-    box = (slice(None), slice(None), slice(r0, r1), slice(c0, c1))
-    out[box] = torch.where(hole[box], up, x[box])
+    out[0, :, ys, xs] = up[0, :, 0].to(out.dtype)  # (3, n)
     return out  # (1, 3, H, W)

@@ -30,6 +30,9 @@ THIN_TILE = 0.75
 the rest of the window is context."""
 WINDOW_BATCH = 8
 """Native windows per network call."""
+ABSORB_INSET: float | None = 1 / 16
+"""A window is dropped when all its own pixels lie this x the training resolution or more
+inside another window, which completes them (:func:`_absorb`); None: never."""
 ONE_PASS_FACTOR = 1.5
 """An image whose short side is at most this x the training resolution (and its long side
 twice that) is completed in one pass (:data:`glcic.strategies.AUTO_ORIGINAL_FACTOR`)."""
@@ -98,6 +101,36 @@ def place_tiles(todo: np.ndarray, tile: int) -> list[tuple[int, int, np.ndarray,
         tiles.append((top, left, ys[mine], xs[mine]))
 
 
+def _absorb(
+    tiles: list[tuple[int, int, np.ndarray, np.ndarray]],
+    corners: list[tuple[int, int]],
+    size: tuple[int, int],
+    inset: int,
+) -> tuple[list[tuple[int, int, np.ndarray, np.ndarray]], list[tuple[int, int]]]:
+    """Drop the windows whose own pixels another window already shows, at least ``inset``
+    pixels inside it; that window completes them. Smallest first."""
+    wh, ww = size
+    c = np.array(corners)  # (n, 2)
+    own = [(ys, xs) for _, _, ys, xs in tiles]
+    alive = np.ones(len(tiles), bool)
+    for k in sorted(range(len(tiles)), key=lambda k: own[k][0].size):
+        ys, xs = own[k]
+        fits = (
+            alive
+            & (c[:, 0] + inset <= ys.min())
+            & (ys.max() < c[:, 0] + wh - inset)
+            & (c[:, 1] + inset <= xs.min())
+            & (xs.max() < c[:, 1] + ww - inset)
+        )
+        fits[k] = False
+        if fits.any():
+            j = int(np.flatnonzero(fits)[0])
+            own[j] = (np.concatenate([own[j][0], ys]), np.concatenate([own[j][1], xs]))
+            alive[k] = False
+    keep = np.flatnonzero(alive)
+    return [(*tiles[j][:2], *own[j]) for j in keep], [corners[j] for j in keep]
+
+
 def windowed_forward(
     forward: Forward,
     x: torch.Tensor,
@@ -147,6 +180,8 @@ def windowed_forward(
         (int(np.clip(top + tile // 2 - wh // 2, 0, h - wh)), int(np.clip(left + tile // 2 - ww // 2, 0, w - ww)))
         for top, left, _, _ in tiles
     ]
+    if ABSORB_INSET is not None and len(tiles) > 1:
+        tiles, corners = _absorb(tiles, corners, (wh, ww), round(ABSORB_INSET * resolution))
     source, call = x, forward
     if prefill is not None and tiles:
         near = torch.zeros_like(hole)  # (1, 1, h, w): what some window shows
