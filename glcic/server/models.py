@@ -154,19 +154,22 @@ def describe_model(info: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str
 
 
 def _training_data(text: str, data: Mapping[str, Any]) -> tuple[str, str]:
-    """(a short name, what the data is) for a bundle's ``training_data`` text and data config."""
+    """(a short name, what the data is) for a bundle's ``training_data`` text and data config.
+
+    The bundle's own words win when they describe the data; a known set (:data:`KNOWN_DATA`,
+    found in the data config's folders or the text) is named when the text is a folder or
+    missing."""
     places = [str(data.get("root") or ""), *map(str, data.get("extra_roots") or ()), text]
     if data.get("format") == "celeba":
         places.insert(0, "celeba")
-    for place in places:
-        for part in reversed(re.split(r"[\\/\s()]+", place.lower())):
-            if part in KNOWN_DATA:
-                return KNOWN_DATA[part]
-    if not text:
-        return "its training images", ""
-    if PATH.search(text):  # a folder on the machine that trained it: says nothing here
-        return "its training images", "images from a folder the bundle does not describe"
-    return "its training images", text
+    parts = (part for place in places for part in reversed(re.split(r"[\\/\s()]+", place.lower())))
+    short, known = next((KNOWN_DATA[p] for p in parts if p in KNOWN_DATA), ("its training images", ""))
+    if text and not PATH.search(text):
+        return short, text
+    if known or not text:
+        return short, known
+    # A folder on the machine that trained it: says nothing here.
+    return short, "images from a folder the bundle does not describe"
 
 
 def _terms(license_text: str) -> str:

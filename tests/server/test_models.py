@@ -184,6 +184,9 @@ def test_model_line_says_each_thing_once_and_no_folder(tmp_path):
         ("", {"root": "../shared/data/scenes/images"}, "natural-scene photographs"),
         ("/home/me/my_pictures (train split)", {}, "a folder the bundle does not describe"),
         ("1,000 drone photos of roofs", {"root": "/data/roofs"}, "1,000 drone photos of roofs"),
+        # The bundle's own description wins over the known set its folder names.
+        ("300 street scenes of Lyon", {"root": "../shared/data/scenes/images"}, "300 street scenes of Lyon"),
+        ("CelebA faces, glasses only", {"format": "celeba"}, "CelebA faces, glasses only"),
         ("", {}, ""),
     ],
 )
