@@ -242,21 +242,27 @@ def split_by_depth(hole: np.ndarray, resolution: int, levels: int = 1) -> tuple[
     k = 4 * int(np.ceil(t)) + 1
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     rest, thin = hole.copy(), []
+    deepest = float(depth.max())
     for level in range(levels):
         f = 2**level
+        if deepest <= t * f:  # nothing deeper than t at this scale: the rest is thin here
+            thin.append(rest.copy())
+            rest[:] = False
+            continue
         d = depth if f == 1 else F.max_pool2d(torch.from_numpy(depth)[None], f, f, ceil_mode=True)[0].numpy()
         # "The deepest pixel within 2 t is at most t" is "no pixel deeper than t within 2 t":
-        # the deep pixels dilated, on their box only (a photo's scribbles have none).
+        # the deep pixels dilated, on their box only (a photo's scribbles have few).
         deep = d > t * f  # at this level's scale (d / f > t, exactly: f is a power of 2)
-        seen = np.ones(d.shape, bool)
         rows, cols = np.flatnonzero(deep.any(axis=1)), np.flatnonzero(deep.any(axis=0))
-        if rows.size:
-            r = k // 2
-            y0, y1 = max(0, rows[0] - r), min(d.shape[0], rows[-1] + r + 1)
-            x0, x1 = max(0, cols[0] - r), min(d.shape[1], cols[-1] + r + 1)
-            seen[y0:y1, x0:x1] = cv2.dilate(deep[y0:y1, x0:x1].view(np.uint8), disk) == 0
-        if f > 1:
-            seen = np.repeat(np.repeat(seen, f, axis=0), f, axis=1)[:H, :W]
+        r = k // 2
+        y0, y1 = max(0, rows[0] - r), min(d.shape[0], rows[-1] + r + 1)
+        x0, x1 = max(0, cols[0] - r), min(d.shape[1], cols[-1] + r + 1)
+        unseen = cv2.dilate(deep[y0:y1, x0:x1].view(np.uint8), disk) > 0  # (y1 - y0, x1 - x0)
+        seen = np.ones((H, W), bool)
+        # Back to full size (each pixel of this level covers f x f), on the box only.
+        seen[y0 * f : y1 * f, x0 * f : x1 * f] = ~np.repeat(np.repeat(unseen, f, axis=0), f, axis=1)[
+            : H - y0 * f, : W - x0 * f
+        ]
         thin.append(rest & seen)
         rest &= ~seen
     for level in range(1, levels):
@@ -292,6 +298,18 @@ def _knots_down(thin: list[np.ndarray], level: int, depth: np.ndarray, limit: fl
     moved[box] = move[labels]
     thin[level - 1] = finer | moved
     thin[level] = part & ~moved
+
+
+def _any_below(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(1, 1, H, W)`` bool at ``size``: a small pixel is True if any pixel under it is (area
+    scaling > 0; by blocks when the scale divides the image, which is the same and skips a
+    float copy of a 12 MP mask)."""
+    H, W = mask.shape[-2:]
+    h, w = size
+    if H % h == 0 and W % w == 0 and H // h == W // w:
+        f = H // h
+        return mask.reshape(1, 1, h, f, w, f).any(dim=5).any(dim=3)
+    return F.interpolate(mask.float(), size=size, mode="area") > 0
 
 
 def _deep_strategy(deep: np.ndarray, resolution: int) -> str:
@@ -400,8 +418,7 @@ def _auto(
             scale = 2.0**-level
             size = (max(8, round(H * scale)), max(8, round(W * scale)))
             xs = F.interpolate(out, size=size, mode="area")
-            ls = F.interpolate(left.float(), size=size, mode="area") > 0
-            ts = F.interpolate(target.float(), size=size, mode="area") > 0
+            ls, ts = _any_below(left, size), _any_below(target, size)
             ys, kind = windowed_forward(forward, xs, ls, ts & ls, resolution, progress, prefill)
             out = paste_upscaled(ys, out, target)
             smallest = min(smallest, scale)
