@@ -11,7 +11,9 @@ to the network and a fifth to the pre-fill of each window (docs/inference.md). S
   grid: a wire crossing a grid tile's corner no longer costs a window of its own;
 - the pre-fill the network expects is computed once for every window of the image
   (:data:`Prefill`), not once per window (scikit-image's biharmonic solve per window
-  was slower than one solve of the whole wire: :func:`glcic.prefill.solve_biharmonic`).
+  was slower than one banded solve of the whole wire: :func:`glcic.prefill.solve_biharmonic`),
+  unless the windows show more of other, deeper holes than of the thin ones;
+- a window whose own pixels another window shows well inside it is dropped (:func:`_absorb`).
 """
 
 from __future__ import annotations
@@ -159,7 +161,8 @@ def windowed_forward(
         resolution: the model's training resolution in pixels.
         progress: told before each batch of windows (see :data:`glcic.strategies.Progress`).
         prefill: the network's pre-fill of the whole image (see :data:`Prefill`), computed
-            once for all windows; None: each window is pre-filled by ``forward`` itself.
+            once for all windows; None, or windows that show more pixels of other holes than
+            of ``target``: each window is pre-filled by ``forward`` itself.
 
     Returns:
         ``(1, 3, h, w)`` with ``target`` completed, and ``"original"`` (one pass) or
@@ -183,10 +186,13 @@ def windowed_forward(
     if ABSORB_INSET is not None and len(tiles) > 1:
         tiles, corners = _absorb(tiles, corners, (wh, ww), round(ABSORB_INSET * resolution))
     source, call = x, forward
-    if prefill is not None and tiles:
-        near = torch.zeros_like(hole)  # (1, 1, h, w): what some window shows
-        for wy, wx in corners:
-            near[:, :, wy : wy + wh, wx : wx + ww] = True
+    near = torch.zeros_like(hole)  # (1, 1, h, w): what some window shows
+    for wy, wx in corners:
+        near[:, :, wy : wy + wh, wx : wx + ww] = True
+    # One solve for every window, unless the windows show more of other holes than of their
+    # targets (a blob beside the wire): a compact hole costs the banded solve far more than
+    # pieces of it per window.
+    if prefill is not None and tiles and int((near & hole & ~target).sum()) <= int(target.sum()):
         source = prefill(x, hole, near & hole)  # (1, 3, h, w): holes pre-filled once
 
         def call(xb: torch.Tensor, hb: torch.Tensor) -> torch.Tensor:

@@ -189,3 +189,28 @@ def test_paste_upscaled_is_bicubic_scaling_of_the_whole_image_at_the_hole() -> N
     up = F.interpolate(small, size=(90, 121), mode="bicubic", align_corners=False).clamp(0, 1)
     assert torch.equal(out[:, :, ~hole[0, 0]], x[:, :, ~hole[0, 0]])
     assert torch.allclose(out[:, :, hole[0, 0]], up[:, :, hole[0, 0]], atol=1e-5)
+
+
+def test_windows_beside_a_big_hole_prefill_each_window_not_the_whole_hole(pipe: InpaintPipeline) -> None:
+    """A wire along a blob: the windows show more of the blob than of the wire, whose one
+    banded solve would cost far more than a piece per window; each window pre-fills itself."""
+    img = _photo(200, 300)
+    hole = np.zeros((200, 300), bool)
+    hole[100:102, 10:290] = True  # the wire (target)
+    hole[40:96, 40:260] = True  # a blob 4 px above it
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
+    h = torch.from_numpy(hole)[None, None]
+    t = torch.zeros_like(h)
+    t[:, :, 100:102] = h[:, :, 100:102]
+    asked: list[int] = []
+
+    def prefill(xi: torch.Tensor, hi: torch.Tensor, near: torch.Tensor) -> torch.Tensor:
+        asked.append(int(near.sum()))
+        return pipe._prefill_image(xi, hi, near)
+
+    out, _ = windowed_forward(pipe._forward, x, h, t, RES, prefill=prefill)
+    assert asked == []
+    assert torch.equal(out[:, :, ~t[0, 0]], x[:, :, ~t[0, 0]])
+    hole[40:96, 40:260] = False  # the wire alone: one solve
+    windowed_forward(pipe._forward, x, torch.from_numpy(hole)[None, None], t, RES, prefill=prefill)
+    assert len(asked) == 1
