@@ -197,7 +197,7 @@ def test_windows_beside_a_big_hole_prefill_each_window_not_the_whole_hole(pipe: 
     img = _photo(200, 300)
     hole = np.zeros((200, 300), bool)
     hole[100:102, 10:290] = True  # the wire (target)
-    hole[40:96, 40:260] = True  # a blob 4 px above it
+    hole[104:180, 40:260] = True  # a blob 2 px below it
     x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
     h = torch.from_numpy(hole)[None, None]
     t = torch.zeros_like(h)
@@ -211,6 +211,6 @@ def test_windows_beside_a_big_hole_prefill_each_window_not_the_whole_hole(pipe: 
     out, _ = windowed_forward(pipe._forward, x, h, t, RES, prefill=prefill)
     assert asked == []
     assert torch.equal(out[:, :, ~t[0, 0]], x[:, :, ~t[0, 0]])
-    hole[40:96, 40:260] = False  # the wire alone: one solve
+    hole[104:180, 40:260] = False  # the wire alone: one solve
     windowed_forward(pipe._forward, x, torch.from_numpy(hole)[None, None], t, RES, prefill=prefill)
     assert len(asked) == 1
