@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from glcic.refine import MIN_SCALE_GAP
 from glcic.refine import refine as add_native_detail
-from glcic.thin import THIN_TILE, WINDOW_BATCH, Prefill, windowed_forward
+from glcic.thin import THIN_TILE, WINDOW_BATCH, Prefill, any_below, knots_down, windowed_forward
 
 __all__ = [
     "AUTO_CROP_FRACTION",
@@ -266,50 +266,8 @@ def split_by_depth(hole: np.ndarray, resolution: int, levels: int = 1) -> tuple[
         thin.append(rest & seen)
         rest &= ~seen
     for level in range(1, levels):
-        _knots_down(thin, level, depth, 2 * t * 2 ** (level - 1))
+        knots_down(thin, level, depth, 2 * t * 2 ** (level - 1))
     return thin, rest
-
-
-def _knots_down(thin: list[np.ndarray], level: int, depth: np.ndarray, limit: float) -> None:
-    """Move the parts of ``thin[level]`` that touch ``thin[level - 1]`` and are nowhere deeper
-    than ``limit`` (px, ``depth`` the distance transform ``(H, W)``) to ``thin[level - 1]``,
-    in place (:func:`split_by_depth`)."""
-    import cv2
-
-    part, finer = thin[level], thin[level - 1]
-    rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
-    if rows.size == 0 or not finer.any():
-        return
-    # The box of this level's pixels, one pixel wider (the finer pixels they touch).
-    y0, y1 = max(0, rows[0] - 1), min(part.shape[0], rows[-1] + 2)
-    x0, x1 = max(0, cols[0] - 1), min(part.shape[1], cols[-1] + 2)
-    box = (slice(y0, y1), slice(x0, x1))
-    n, labels = cv2.connectedComponents(part[box].view(np.uint8), connectivity=8)  # (h, w) int32
-    ys, xs = np.nonzero(part[box])
-    lab = labels[ys, xs]
-    deepest = np.zeros(n, np.float32)
-    np.maximum.at(deepest, lab, depth[box][ys, xs])
-    near = cv2.dilate(finer[box].view(np.uint8), np.ones((3, 3), np.uint8)) > 0  # (h, w): touches a finer pixel
-    touching = np.zeros(n, bool)
-    touching[lab[near[ys, xs]]] = True
-    move = touching & (deepest <= limit)
-    move[0] = False  # the background label
-    moved = np.zeros_like(part)
-    moved[box] = move[labels]
-    thin[level - 1] = finer | moved
-    thin[level] = part & ~moved
-
-
-def _any_below(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``(1, 1, H, W)`` bool at ``size``: a small pixel is True if any pixel under it is (area
-    scaling > 0; by blocks when the scale divides the image, which is the same and skips a
-    float copy of a 12 MP mask)."""
-    H, W = mask.shape[-2:]
-    h, w = size
-    if H % h == 0 and W % w == 0 and H // h == W // w:
-        f = H // h
-        return mask.reshape(1, 1, h, f, w, f).any(dim=5).any(dim=3)
-    return F.interpolate(mask.float(), size=size, mode="area") > 0
 
 
 def _deep_strategy(deep: np.ndarray, resolution: int) -> str:
@@ -418,7 +376,7 @@ def _auto(
             scale = 2.0**-level
             size = (max(8, round(H * scale)), max(8, round(W * scale)))
             xs = F.interpolate(out, size=size, mode="area")
-            ls, ts = _any_below(left, size), _any_below(target, size)
+            ls, ts = any_below(left, size), any_below(target, size)
             ys, kind = windowed_forward(forward, xs, ls, ts & ls, resolution, progress, prefill)
             out = paste_upscaled(ys, out, target)
             smallest = min(smallest, scale)

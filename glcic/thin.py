@@ -14,6 +14,8 @@ to the network and a fifth to the pre-fill of each window (docs/inference.md). S
   was slower than one banded solve of the whole wire: :func:`glcic.prefill.solve_biharmonic`),
   unless the windows show more of other, deeper holes than of the thin ones;
 - a window whose own pixels another window shows well inside it is dropped (:func:`_absorb`).
+- a knot where strokes cross, a little deeper than them, is filled with them by the native
+  windows (:func:`knots_down`), not by a pass at half size of its own.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-__all__ = ["THIN_TILE", "THIN_WINDOW", "WINDOW_BATCH", "Prefill", "place_tiles", "windowed_forward"]
+__all__ = ["THIN_TILE", "THIN_WINDOW", "WINDOW_BATCH", "Prefill", "any_below", "knots_down", "place_tiles", "windowed_forward"]
 
 THIN_WINDOW = 1.0
 """The native windows' side, x the training resolution."""
@@ -210,3 +213,45 @@ def windowed_forward(
             iy, ix = torch.from_numpy(ys).to(x.device), torch.from_numpy(xs).to(x.device)
             out[0, :, iy, ix] = y[j][:, iy - wy, ix - wx].to(out.dtype)  # only this tile's own pixels
     return out, "tiles"
+
+
+def knots_down(thin: list[np.ndarray], level: int, depth: np.ndarray, limit: float) -> None:
+    """Move the parts of ``thin[level]`` that touch ``thin[level - 1]`` and are nowhere deeper
+    than ``limit`` (px, ``depth`` the distance transform ``(H, W)``) to ``thin[level - 1]``,
+    in place (:func:`glcic.strategies.split_by_depth`)."""
+    import cv2
+
+    part, finer = thin[level], thin[level - 1]
+    rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+    if rows.size == 0 or not finer.any():
+        return
+    # The box of this level's pixels, one pixel wider (the finer pixels they touch).
+    y0, y1 = max(0, rows[0] - 1), min(part.shape[0], rows[-1] + 2)
+    x0, x1 = max(0, cols[0] - 1), min(part.shape[1], cols[-1] + 2)
+    box = (slice(y0, y1), slice(x0, x1))
+    n, labels = cv2.connectedComponents(part[box].view(np.uint8), connectivity=8)  # (h, w) int32
+    ys, xs = np.nonzero(part[box])
+    lab = labels[ys, xs]
+    deepest = np.zeros(n, np.float32)
+    np.maximum.at(deepest, lab, depth[box][ys, xs])
+    near = cv2.dilate(finer[box].view(np.uint8), np.ones((3, 3), np.uint8)) > 0  # (h, w): touches a finer pixel
+    touching = np.zeros(n, bool)
+    touching[lab[near[ys, xs]]] = True
+    move = touching & (deepest <= limit)
+    move[0] = False  # the background label
+    moved = np.zeros_like(part)
+    moved[box] = move[labels]
+    thin[level - 1] = finer | moved
+    thin[level] = part & ~moved
+
+
+def any_below(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(1, 1, H, W)`` bool at ``size``: a small pixel is True if any pixel under it is (area
+    scaling > 0; by blocks when the scale divides the image, which is the same and skips a
+    float copy of a 12 MP mask)."""
+    H, W = mask.shape[-2:]
+    h, w = size
+    if H % h == 0 and W % w == 0 and H // h == W // w:
+        f = H // h
+        return mask.reshape(1, 1, h, f, w, f).any(dim=5).any(dim=3)
+    return F.interpolate(mask.float(), size=size, mode="area") > 0
