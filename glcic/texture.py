@@ -251,19 +251,54 @@ def grid_peaks(image: object, mask: object) -> dict[int, float]:
     Raises:
         InputError: bad inputs or an empty mask.
     """
+    spectra = _line_spectra(image, mask, "grid peaks are")
+    if not spectra:
+        return {p: math.nan for p in GRID_PERIODS}
+    # 4. The lines of period p over their nearby lines, both axes summed.
+    line = {p: 0.0 for p in GRID_PERIODS}
+    near = {p: 0.0 for p in GRID_PERIODS}
+    for power, big_n in spectra:
+        f = np.arange(power.size) / big_n  # cycles / px
+        for p in GRID_PERIODS:
+            d = np.abs(f - 1.0 / p)
+            ref = (d >= 2.0 / big_n - 1e-12) & (d <= max(_GRID_BAND, 3.0 / big_n) + 1e-12)
+            line[p] += float(power[big_n // p])
+            near[p] += float(power[ref].mean())
+    return {p: line[p] / near[p] if near[p] > 0 else math.nan for p in GRID_PERIODS}
+
+
+def _line_spectra(image: object, mask: object, what: str) -> list[tuple[np.ndarray, int]]:
+    """Steps 1-3 of :func:`grid_peaks`, shared with :func:`stripe_peak`: the power on each
+    frequency line of the fill's fine detail, per axis read.
+
+    Args:
+        image: the completed image, as :func:`grid_peaks`'.
+        mask: ``(H, W)``, non-zero = hole.
+        what: the measure, for the error message (``"grid peaks are"``).
+
+    Returns:
+        For the x axis, then the y axis, where the interior spans at least
+        :data:`GRID_MIN_SIDE` px along it: ``(P, N)``, ``P`` float64 ``(N/2 + 1,)`` the power
+        on the lines ``f = k / N`` cycles / px, ``k = 0 .. N/2``, ``N`` the interior's extent
+        along the axis rounded up to a multiple of 4. Empty when nothing can be read (an
+        interior under :data:`INTERIOR_MIN_PIXELS` pixels, narrower than
+        :data:`GRID_MIN_SIDE` px both ways, or a fill without fine detail).
+
+    Raises:
+        InputError: bad inputs or an empty mask.
+    """
     import cv2
 
     x = to_hwc(image, "image")
     hole = to_mask(mask, x.shape[:2])
     if not hole.any():
         raise InputError(
-            "the mask has no hole pixels, so grid peaks are undefined; "
+            f"the mask has no hole pixels, so {what} undefined; "
             "pass a mask with at least one non-zero pixel (1 = hole)"
         )
-    nan = {p: math.nan for p in GRID_PERIODS}
     inner = hole_interior(hole)
     if int(inner.sum()) < INTERIOR_MIN_PIXELS:
-        return nan
+        return []
     # 1. Fine detail: the fill minus its blur over the hole alone (the hole's box is enough).
     hole_box = _bbox(hole)
     y, w, inner = _crop(hole_box, x @ _LUMA, hole.astype(np.float64), inner)
@@ -278,27 +313,16 @@ def grid_peaks(image: object, mask: object) -> dict[int, float]:
     h = np.where(inner, h - h[inner].mean(), 0.0)
     h, inner = _crop(_bbox(inner), h, inner)
     if float(np.sqrt(np.mean(h[inner] ** 2))) < _GRID_MIN_RMS:
-        return nan
-    # 3-4. Per axis: the power on each vertical (horizontal) frequency line.
-    line = {p: 0.0 for p in GRID_PERIODS}
-    near = {p: 0.0 for p in GRID_PERIODS}
-    used = False
+        return []
+    # 3. Per axis: the power on each vertical (horizontal) frequency line.
+    out = []
     for a in (h, h.T):  # lines along x, then along y
         n = a.shape[1]
         if n < GRID_MIN_SIDE:
             continue
-        used = True
         big_n = 4 * math.ceil(n / 4)
-        power = (np.abs(np.fft.rfft(a, n=big_n, axis=1)) ** 2).sum(axis=0)  # (N/2 + 1,)
-        f = np.arange(power.size) / big_n  # cycles / px
-        for p in GRID_PERIODS:
-            d = np.abs(f - 1.0 / p)
-            ref = (d >= 2.0 / big_n - 1e-12) & (d <= max(_GRID_BAND, 3.0 / big_n) + 1e-12)
-            line[p] += float(power[big_n // p])
-            near[p] += float(power[ref].mean())
-    if not used:
-        return nan
-    return {p: line[p] / near[p] if near[p] > 0 else math.nan for p in GRID_PERIODS}
+        out.append(((np.abs(np.fft.rfft(a, n=big_n, axis=1)) ** 2).sum(axis=0), big_n))  # (N/2 + 1,)
+    return out
 
 
 def texture_metrics(pred: object, target: object, mask: object) -> dict[str, float]:
