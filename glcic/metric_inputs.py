@@ -1,4 +1,6 @@
-"""The metrics' input convention, shared by :mod:`glcic.metrics` and :mod:`glcic.texture`.
+"""The metrics' input convention, shared by :mod:`glcic.metrics` and :mod:`glcic.texture`, and
+where the texture measures read: the luma (:func:`luminance`) on the hole's interior
+(:func:`hole_interior`).
 
 One image per call, channels last. Every metric takes
 
@@ -20,7 +22,19 @@ import torch
 
 from glcic.errors import InputError
 
-__all__ = ["hole_pixels", "pair", "to_hwc", "to_mask"]
+__all__ = [
+    "INTERIOR_ERODE",
+    "INTERIOR_MIN_PIXELS",
+    "LUMA",
+    "bbox",
+    "crop",
+    "hole_interior",
+    "hole_pixels",
+    "luminance",
+    "pair",
+    "to_hwc",
+    "to_mask",
+]
 
 
 def to_hwc(x: object, name: str) -> np.ndarray:
@@ -129,3 +143,66 @@ def hole_pixels(pred: object, target: object, mask: object) -> tuple[np.ndarray,
             "pass a mask with at least one non-zero pixel (1 = hole)"
         )
     return p[hole], t[hole]
+
+
+# --------------------------------------------------------------------------- where texture is read
+
+INTERIOR_ERODE = 3
+"""Pixels taken off the hole's edge before texture is read (a 7x7 square erosion; the image
+border counts as known). The edge holds the jump between the known pixels and the fill,
+which a difference across it would count as detail, and the first pixels of every fill,
+where diffusion, PatchMatch's blending and the network all lean on the known colours;
+3 px removes both and keeps most of a hole of 10 % of a 128 px image."""
+INTERIOR_MIN_PIXELS = 64
+"""An interior smaller than this (an 8x8 block) has no texture worth a number: ``NaN``."""
+
+LUMA = np.array([0.299, 0.587, 0.114])  # (3,) RGB -> Y, ITU-R BT.601
+
+
+def luminance(image: object) -> np.ndarray:
+    """Luma ``0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601, as PIL's mode ``L``).
+
+    Args:
+        image: ``(H, W, 3)`` numpy or ``(3, H, W)`` torch, in [0, 1] (or ``uint8``).
+
+    Returns:
+        float64 ``(H, W)`` in [0, 1].
+    """
+    return to_hwc(image, "image") @ LUMA  # (H, W)
+
+
+def hole_interior(mask: object, hw: tuple[int, int] | None = None) -> np.ndarray:
+    """The hole without its edge: the hole eroded by :data:`INTERIOR_ERODE` pixels.
+
+    A pixel is interior when its whole 7x7 neighbourhood is hole and inside the image
+    (the image border counts as known).
+
+    Args:
+        mask: ``(H, W)``, non-zero = hole (as in :func:`glcic.metrics.hole_psnr`).
+        hw: the image size the mask must have (default: its own).
+
+    Returns:
+        ``bool`` ``(H, W)``; empty for holes thinner than 7 px.
+    """
+    import cv2
+
+    hole = to_mask(mask, hw if hw is not None else np.shape(mask)[-2:])
+    side = 2 * INTERIOR_ERODE + 1
+    eroded = cv2.erode(
+        hole.astype(np.uint8), np.ones((side, side), np.uint8),
+        borderType=cv2.BORDER_CONSTANT, borderValue=0,
+    )  # fmt: skip
+    return eroded.astype(bool)
+
+
+def crop(box: tuple[slice, slice] | None, *arrays: np.ndarray) -> list[np.ndarray]:
+    """Each array cut to ``box`` (:func:`bbox`); uncut where ``box`` is None."""
+    return [a[box] if box is not None else a for a in arrays]
+
+
+def bbox(m: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of ``m``'s True pixels as slices; None when it has none."""
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    if rows.size == 0:
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)

@@ -23,7 +23,7 @@ make "perfect" depend on an arbitrary constant. :func:`mean_finite` averages a
 list of PSNRs while leaving those infinities out.
 
 PSNR and L1 reward the mean of the plausible fills, i.e. a blur; the texture measures
-(:func:`hole_detail`, :func:`colour_detail`, :func:`grid_peaks`, defined in
+(:func:`hole_detail`, :func:`colour_detail`, :func:`grid_peaks`, :func:`stripe_peak`, defined in
 :mod:`glcic.texture`) say what they miss, and are ``NaN`` where a hole has no interior
 to read (docs/evaluation.md, "Texture").
 """
@@ -46,11 +46,13 @@ from glcic.texture import (
     GRID_PERIODS,
     INTERIOR_ERODE,
     INTERIOR_MIN_PIXELS,
+    STRIPE_MAX_PERIOD,
     colour_detail,
     grid_peaks,
     hole_detail,
     hole_interior,
     luminance,
+    stripe_peak,
     texture_metrics,
 )
 
@@ -63,6 +65,7 @@ __all__ = [
     "INTERIOR_ERODE",
     "INTERIOR_MIN_PIXELS",
     "METRIC_NAMES",
+    "STRIPE_MAX_PERIOD",
     "all_metrics",
     "colour_detail",
     "grid_peaks",
@@ -74,6 +77,7 @@ __all__ = [
     "mean_finite",
     "psnr",
     "ssim",
+    "stripe_peak",
     "texture_metrics",
 ]
 
@@ -194,7 +198,7 @@ def all_metrics(pred: object, target: object, mask: object) -> dict[str, float]:
 
     Returns:
         ``{"psnr", "ssim", "hole_psnr", "hole_l1", "detail", "colour_detail",
-        "grid_peak_4", "grid_peak_2"}`` (see :data:`METRIC_NAMES`) as floats; the PSNRs may be ``inf``,
+        "grid_peak_4", "grid_peak_2", "stripe_peak"}`` (see :data:`METRIC_NAMES`) as floats; the PSNRs may be ``inf``,
         the texture measures ``NaN`` (a hole without an interior; :func:`texture_metrics`).
 
     Raises:

@@ -68,10 +68,10 @@ METRICS = ("psnr", "ssim", "hole_psnr", "hole_l1")
 GRID_PERIODS = (4, 2)
 """Periods (px) of the decoder's upsampling pattern that :func:`glcic.metrics.grid_peaks` reads:
 two stride-2 transposed convolutions repeat every 4 and every 2 pixels."""
-TEXTURE_METRICS = ("detail", "colour_detail", *(f"grid_peak_{p}" for p in GRID_PERIODS))
+TEXTURE_METRICS = ("detail", "colour_detail", *(f"grid_peak_{p}" for p in GRID_PERIODS), "stripe_peak")
 """Per-image measures of the fill's texture (:func:`glcic.texture.texture_metrics`): the hole
-detail ratio of the luma and of the chroma, and the grid peaks; ``NaN`` for a hole without an
-interior. Summarised by the median and the mean over the images where they are defined
+detail ratio of the luma and of the chroma, the grid peaks, and the stripe peak (the strongest
+period from 2 to 16 px); ``NaN`` for a hole without an interior. Summarised by the median and the mean over the images where they are defined
 (``detail_median``, ...)."""
 NATIVE_SIZE = "native"
 """``glcic evaluate --size native``: every image at its own size, through the pipeline with the

@@ -120,7 +120,7 @@ def test_all_metrics(photo_pair: tuple[np.ndarray, np.ndarray]) -> None:
         texture_metrics(pred, target, mask), nan_ok=True
     )
     # The hole's inside is one flat colour (noise only near its edge): no detail, no pattern.
-    assert out["detail"] < 0.2 and math.isnan(out["grid_peak_4"])
+    assert out["detail"] < 0.2 and math.isnan(out["grid_peak_4"]) and math.isnan(out["stripe_peak"])
     assert out["psnr"] == pytest.approx(psnr(pred, target))
     assert out["ssim"] == pytest.approx(ssim(pred, target))
     assert out["hole_psnr"] == pytest.approx(hole_psnr(pred, target, mask))

@@ -1,5 +1,5 @@
 """Tests for glcic/texture.py: the hole detail ratio of the luma and of the chroma, the hole's
-interior, and the grid peaks."""
+interior, the grid peaks and the stripe peak."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from glcic.texture import (
     hole_detail,
     hole_interior,
     luminance,
+    stripe_peak,
     texture_metrics,
 )
 
@@ -211,6 +212,72 @@ def test_grid_peaks_nan_cases() -> None:
     assert all(math.isnan(v) for v in grid_peaks(np.full((128, 128, 3), 90, np.uint8), box()).values())
     thin = box(y=(40, 60), x=(10, 120))  # 14 px tall interior: only the x axis is read
     assert all(math.isfinite(v) for v in grid_peaks(t, thin).values())
+
+
+def blurred(target: np.ndarray) -> np.ndarray:
+    """The photo's Gaussian blur (sigma 2 px), float levels: the fill of a blurry network."""
+    import cv2
+
+    return cv2.GaussianBlur(target.astype(np.float64), (0, 0), 2.0)
+
+
+def test_stripe_peak_of_photos_blurs_and_noise_is_its_calibrated_level() -> None:
+    """Without stripes, about 1.3-2.5 (docs/evaluation.md: the maximum over ~40 lines is biased up)."""
+    m = box()
+    photos = photo_squares()
+    vals = [stripe_peak(t, m) for t in photos]
+    assert 1.2 < min(vals) and max(vals) < 4.0, vals  # real structure (coffee's cup rim) varies ...
+    assert 1.4 < float(np.median(vals)) < 2.5, vals  # ... a photo's median is about 1.7
+    smooth = [stripe_peak(filled(t, m, blurred(t)), m) for t in photos]
+    assert max(smooth) < 6.0, smooth
+    rng = np.random.default_rng(0)
+    noise = [stripe_peak((rng.random((128, 128, 3)) * 255).astype(np.uint8), m) for _ in range(20)]
+    assert 1.2 < min(noise) and max(noise) < 1.8, noise
+    assert float(np.median(noise)) == pytest.approx(1.4, abs=0.15)
+
+
+def test_stripe_peak_high_on_stripes_of_any_period_that_grid_peaks_miss() -> None:
+    """Stripes of +-4 levels over a blurry fill: 8 px apart, horizontal (a pattern along y), and
+    12 px apart, vertical, which the grid peaks at 4 and 2 px do not see; 4 px still reads high."""
+    m = box()
+    for t in photo_squares():
+        fill = blurred(t)
+        plain = stripe_peak(filled(t, m, fill), m)
+        horizontal = filled(t, m, fill + stripes(8, 4).transpose(1, 0, 2))
+        assert stripe_peak(horizontal, m) > max(10.0, 2.5 * plain), (plain, stripe_peak(horizontal, m))
+        assert max(grid_peaks(horizontal, m).values()) < 1.5  # the measure this one completes
+        vertical = filled(t, m, fill + stripes(12, 4))
+        assert stripe_peak(vertical, m) > max(15.0, 2.5 * plain), (plain, stripe_peak(vertical, m))
+        assert stripe_peak(filled(t, m, fill + stripes(4, 4)), m) > 100.0
+    # Over a photo's own texture stripes stand out less (docs/evaluation.md), yet still far above it.
+    t = photo_squares()[0]
+    assert stripe_peak(filled(t, m, t + stripes(4, 8)), m) > 5 * stripe_peak(t, m)
+
+
+def test_stripe_peak_ignores_the_known_pixels_and_shares_texture_metrics() -> None:
+    m = box()
+    t = photo_squares()[0]
+    striped_around = np.where(m[..., None], t, np.clip(t + stripes(8, 30), 0, 255)).astype(np.uint8)
+    assert stripe_peak(striped_around, m) == stripe_peak(t, m)
+    striped = filled(t, m, blurred(t) + stripes(12, 4))
+    assert texture_metrics(striped, t, m)["stripe_peak"] == stripe_peak(striped, m)
+
+
+def test_stripe_peak_nan_cases_and_bad_input() -> None:
+    t = photo_squares()[0]
+    assert math.isnan(stripe_peak(t, box(y=(40, 46))))  # no interior
+    assert math.isnan(stripe_peak(np.full((128, 128, 3), 90, np.uint8), box()))  # flat fill
+    assert math.isnan(stripe_peak(t, box(y=(40, 61), x=(40, 61))))  # 15 x 15 interior: no axis
+    thin = box(y=(40, 60), x=(10, 120))  # 14 px tall interior: only the x axis is read
+    assert math.isfinite(stripe_peak(t, thin))
+    vertical = filled(t, thin, blurred(t) + stripes(8, 4))  # a pattern along x: the axis read
+    assert stripe_peak(vertical, thin) > 10.0
+    with pytest.raises(InputError, match="the mask has no hole pixels, so the stripe peak is undefined"):
+        stripe_peak(t, np.zeros((128, 128), bool))
+    with pytest.raises(InputError, match=r"expected an \(H, W, 3\) array"):
+        stripe_peak(t[..., 0], box())
+    with pytest.raises(InputError, match="does not match the image size"):
+        stripe_peak(t, box(64, 64))
 
 
 def test_texture_metrics_take_torch_and_float() -> None:
