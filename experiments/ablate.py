@@ -222,7 +222,9 @@ def speed_pass(suite: Suite, names: list[str], out: Path, steps: int) -> None:
 
 
 def cell(m: dict) -> str:
-    """hole PSNR / hole L1 / SSIM, and the detail ratio, colour detail and grid peaks (medians) where measured."""
+    """hole PSNR / hole L1 / SSIM, and the detail ratio, colour detail, grid peaks and stripe peak
+    (medians) where measured; a report that has the grid peaks but predates the stripe peak shows
+    ``—`` for it."""
     text = f"{m['hole_psnr']:.2f} / {m['hole_l1']:.3f} / {m['ssim']:.3f}"
     if m.get("detail_median") is not None:
         text += f" / {m['detail_median']:.2f}"
@@ -230,6 +232,8 @@ def cell(m: dict) -> str:
         text += f" / {m['colour_detail_median']:.2f}"
     if m.get("grid_peak_4_median") is not None and m.get("grid_peak_2_median") is not None:
         text += f" / {m['grid_peak_4_median']:.2f}, {m['grid_peak_2_median']:.2f}"
+        stripes = m.get("stripe_peak_median")
+        text += " / —" if stripes is None else f" / {stripes:.2f}"
     return text
 
 
@@ -244,7 +248,8 @@ def family_cells(run_dir: Path, masks: tuple[str, ...], method: str) -> dict[str
 
 
 def table(suite: Suite, out: Path, names: list[str]) -> str:
-    """One markdown table: hole PSNR / hole L1 / SSIM (/ detail / grid peaks) per mask family, images/s, minutes."""
+    """One markdown table: hole PSNR / hole L1 / SSIM (/ detail / colour detail / grid peaks / stripe peak) per
+    mask family, images/s, minutes."""
     rows, families = [], []
     for name in names:
         run_dir = out / name
@@ -272,7 +277,8 @@ def table(suite: Suite, out: Path, names: list[str]) -> str:
     for method, fams in classical:
         cells = [cell(fams[f]) if f in fams else "—" for f in families]
         lines.append(f"| {method} (classical) | " + " | ".join(cells) + " | — | — |")
-    note = f"\n\nCells: hole PSNR (dB) / hole L1 / SSIM [/ detail / colour detail / grid peaks at 4 px, 2 px], {suite.what}. "
+    note = (f"\n\nCells: hole PSNR (dB) / hole L1 / SSIM [/ detail / colour detail / grid peaks at 4 px, 2 px "
+            f"/ stripe peak (2-16 px; — where the report predates it)], {suite.what}. ")
     if speed is not None:
         note += f"images/s: completion / joint phase, one `--speed` pass on {speed['cpu']}. "
     note += "minutes: the variant's own training time (from its log).\n"

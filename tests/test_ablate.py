@@ -129,5 +129,16 @@ def test_the_table_shows_the_detail_and_grid_peaks_of_reports_that_have_them(abl
     _variant(tmp_path, "ft-control", {"blobs": {"glcic": _summary(20.0, texture=True),
                                                 "patchmatch": _summary(14.5, texture=True)}})
     md = ablate.table(suite, tmp_path, ["ft-control"])
-    assert "| 20.00 / 0.050 / 0.800 / 0.61 / 1.10, 1.05 |" in md
-    assert "| 14.50 / 0.050 / 0.800 / 0.61 / 1.10, 1.05 |" in md
+    # Reports written before the stripe peak existed: a dash in its place.
+    assert "| 20.00 / 0.050 / 0.800 / 0.61 / 1.10, 1.05 / — |" in md
+    assert "| 14.50 / 0.050 / 0.800 / 0.61 / 1.10, 1.05 / — |" in md
+
+
+def test_the_table_shows_colour_detail_and_the_stripe_peak(ablate, tmp_path):
+    """The cells follow glcic.options.TEXTURE_METRICS: detail / colour detail / grid 4, 2 / stripes."""
+    suite = ablate.SUITES["scenes"]
+    s = _summary(20.0, texture=True) | {"colour_detail_median": 0.93, "stripe_peak_median": 12.5}
+    _variant(tmp_path, "ft-control", {"blobs": {"glcic": s}})
+    md = ablate.table(suite, tmp_path, ["ft-control"])
+    assert "| 20.00 / 0.050 / 0.800 / 0.61 / 0.93 / 1.10, 1.05 / 12.50 |" in md
+    assert "grid peaks at 4 px, 2 px / stripe peak" in md

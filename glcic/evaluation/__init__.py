@@ -8,9 +8,10 @@ ground truth with :func:`glcic.metrics.all_metrics`:
 - ``psnr``, ``ssim``: the whole image (known pixels included), in [0, 1] units;
 - ``hole_psnr``, ``hole_l1``: the hole only (MSE / mean absolute error over hole pixels
   and the three channels), in [0, 1] units;
-- ``detail``, ``colour_detail``, ``grid_peak_4``, ``grid_peak_2``: the fill's texture and
-  colour variation against the photo's, and its 4 px / 2 px upsampling pattern (:func:`glcic.metrics.texture_metrics`), as
-  median and mean over the images.
+- ``detail``, ``colour_detail``, ``grid_peak_4``, ``grid_peak_2``, ``stripe_peak``: the fill's
+  texture and colour variation against the photo's, its 4 px / 2 px upsampling pattern, and
+  its strongest stripes of any period from 2 to 16 px (:func:`glcic.metrics.texture_metrics`),
+  as median and mean over the images.
 
 By default images are preprocessed as the model was trained (centre crop to a square,
 resize to the bundle's resolution, :func:`glcic.data.preprocess`) and the network runs

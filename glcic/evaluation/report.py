@@ -10,14 +10,15 @@ The report is a plain JSON-able dict::
                         "colour_detail_median", "colour_detail_mean", "colour_detail_n",
                         "grid_peak_4_median", "grid_peak_4_mean", "grid_peak_4_n",
                         "grid_peak_2_median", "grid_peak_2_mean", "grid_peak_2_n",
+                        "stripe_peak_median", "stripe_peak_mean", "stripe_peak_n",
                         "seconds_per_image"[, "lpips", "fid"]}},
-     "original": {"detail_median", ..., "grid_peak_2_n"},
+     "original": {"detail_median", ..., "stripe_peak_n"},
      "bins_by": "hole_area" | "mask_bin", "bins": {"10-20%": {NAME: {... as methods,
      without lpips / fid}}}, "original_bins": {"10-20%": {... as original}},
      "per_image": [{"index", "image", "size": [H, W], "mask", "hole_fraction", "bin",
                     NAME: {"psnr", "ssim", "hole_psnr", "hole_l1", "detail", "colour_detail",
-                           "grid_peak_4", "grid_peak_2"[, "lpips"], "seconds"},
-                    "original": {"detail", "colour_detail", "grid_peak_4", "grid_peak_2"}}]}
+                           "grid_peak_4", "grid_peak_2", "stripe_peak"[, "lpips"], "seconds"},
+                    "original": {"detail", ..., "stripe_peak"}}]}
 
 ``bins`` are the measured hole area's 10 % bins, or with ``--masks nvidia-bins`` the
 mask bins (``"1-10%"`` ... ``"50-60%"``; then ``per_image`` has one row per image and
@@ -27,11 +28,12 @@ PSNR of identical pixels is ``inf`` in the per-image scores and ``None`` in the 
 (JSON has no infinity).
 
 The texture measures (:func:`glcic.metrics.texture_metrics`: the hole detail ratio of the
-luma and of the chroma, and the grid peaks at 4 px and 2 px) are summarised by their median and their mean over the images
-where they are defined (``_n`` counts them; a hole without an interior, or a flat photo for
-the detail ratios, is ``None`` per image and left out). ``original`` measures the ground truth
-itself over the same holes: its detail ratios are 1 by definition, its grid peaks are what a photo
-reads (about 0.9-1), the level a fill's should be read against. :func:`format_markdown`
+luma and of the chroma, the grid peaks at 4 px and 2 px, and the stripe peak) are summarised
+by their median and their mean over the images where they are defined (``_n`` counts them; a
+hole without an interior, or a flat photo for the detail ratios, is ``None`` per image and left
+out). ``original`` measures the ground truth itself over the same holes: its detail ratios are
+1 by definition, its grid and stripe peaks are what a photo reads (grid peaks about 0.9-1, the
+stripe peak about 1.7), the level a fill's should be read against. :func:`format_markdown`
 renders it as tables.
 """
 
@@ -258,12 +260,14 @@ def _med_mean(s: dict[str, Any], k: str) -> str:
 
 def _label(k: str) -> str:
     """A texture measure's column name: ``grid_peak_4`` -> ``grid 4 px``, ``colour_detail`` ->
-    ``colour detail``."""
-    return f"grid {k.removeprefix('grid_peak_')} px" if k.startswith("grid_peak_") else k.replace("_", " ")
+    ``colour detail``, ``stripe_peak`` -> ``stripes``."""
+    if k.startswith("grid_peak_"):
+        return f"grid {k.removeprefix('grid_peak_')} px"
+    return "stripes" if k == "stripe_peak" else k.replace("_", " ")
 
 
 def _labels() -> str:
-    """``detail / colour detail / grid 4 px / grid 2 px``: the texture measures in one cell."""
+    """``detail / colour detail / grid 4 px / grid 2 px / stripes``: the texture measures in one cell."""
     return " / ".join(_label(k) for k in TEXTURE_METRICS)
 
 
@@ -361,14 +365,16 @@ def _texture_note(report: dict[str, Any]) -> str:
     n = next(iter(report["methods"].values()))["n_images"]
     counts = (
         f"detail on {o.get('detail_n', 0)}, colour detail on {o.get('colour_detail_n', 0)} (not on gray "
-        f"photos), grid peaks on {o.get('grid_peak_4_n', 0)} of {n} holes"
+        f"photos), grid and stripe peaks on {o.get('grid_peak_4_n', 0)} of {n} holes"
     )
     return (
         "detail: the fill's mean luma gradient over the hole's interior (the hole less 3 px) over the "
         "photo's (1 = the photo's own texture, a blur far below); colour detail: the same of the "
         "chroma (Cb, Cr; a gray fill 0, false colour far above 1); grid 4 px / 2 px: the power of the "
         "fill's fine detail on the frequency lines of the decoder's upsampling periods over nearby lines "
-        f"(a photo reads about 1). Read where the hole has an interior: {counts}."
+        "(a photo reads about 1); stripes: the same ratio on the strongest line of any period from 2 to "
+        "16 px (the maximum is biased up: white noise reads about 1.4, a photo about 1.7, stripes over a "
+        f"smooth fill 10 and more; read it against the photo's). Read where the hole has an interior: {counts}."
     )
 
 

@@ -52,7 +52,8 @@ def test_writes_report_and_prints_table(bundle, images, tmp_path, capsys):
     stdout = capsys.readouterr().out
     assert (
         "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 | detail (median / mean) "
-        "| colour detail (median / mean) | grid 4 px (median / mean) | grid 2 px (median / mean) | s / image |"
+        "| colour detail (median / mean) | grid 4 px (median / mean) | grid 2 px (median / mean) "
+        "| stripes (median / mean) | s / image |"
     ) in stdout
     assert "| original (the photo) |" in stdout
     assert "| telea |" in stdout and "| mean |" in stdout

@@ -93,7 +93,7 @@ def test_report_schema_and_aggregation(bundle, image_dir):
     md = format_markdown(r)
     assert "| telea |" in md and "hole PSNR" in md
     assert "detail (median / mean)" in md and "| original (the photo) |" in md
-    assert "| colour detail (median / mean) |" in md
+    assert "| colour detail (median / mean) |" in md and "| stripes (median / mean) |" in md
     # Every row of each table has as many cells as its header (one column per texture measure).
     for table in md.split("\n\n"):
         rows = [line for line in table.splitlines() if line.startswith("|")]
@@ -114,15 +114,17 @@ def test_report_texture_measures(bundle, image_dir):
     assert (flat["colour_detail_median"], flat["colour_detail_n"]) == (0.0, 3)  # ... nor colour ...
     assert (flat["grid_peak_4_median"], flat["grid_peak_4_n"]) == (None, 0)  # ... and no pattern
     assert all(p["mean"]["grid_peak_2"] is None for p in r["per_image"])
+    assert (flat["stripe_peak_median"], flat["stripe_peak_n"]) == (None, 0)
     assert 0 < r["methods"]["telea"]["detail_median"] < 1
     assert r["original"]["detail_median"] == 1.0 and r["original"]["detail_n"] == 3
     assert r["original"]["colour_detail_median"] == 1.0 and r["original"]["colour_detail_n"] == 3
+    assert r["original"]["stripe_peak_n"] == 3 and r["original"]["stripe_peak_median"] > 1.0  # biased up
     assert [p["original"]["detail"] for p in r["per_image"]] == [1.0] * 3
     assert set(r["original_bins"]) == set(r["bins"])
     # family_scores: the old keys and the new ones; "original" for the photo's own.
     fam = family_scores(r, "telea")["center"]
     assert {"hole_psnr", "hole_l1", "ssim", "n_images", "detail_median", "colour_detail_median", "colour_detail_n",
-            "grid_peak_4_mean", "grid_peak_2_median"} <= set(fam)  # fmt: skip
+            "grid_peak_4_mean", "grid_peak_2_median", "stripe_peak_median"} <= set(fam)  # fmt: skip
     assert family_scores(r, "original") == {"center": r["original"]}
     old = {k: v for k, v in r.items() if k not in ("original", "original_bins")}  # a report of before
     assert family_scores(old, "original") == {} and family_scores(old, "telea")["center"]["hole_psnr"] == fam["hole_psnr"]
@@ -133,10 +135,26 @@ def test_markdown_of_a_report_without_texture_measures(bundle, image_dir):
     r = run_eval(bundle, image_dir, limit=2)
     for s in [*r["methods"].values(), *(m for b in r["bins"].values() for m in b.values())]:
         for k in list(s):
-            if k.startswith(("detail", "colour_detail", "grid_peak")):
+            if k.startswith(("detail", "colour_detail", "grid_peak", "stripe_peak")):
                 del s[k]
     del r["original"], r["original_bins"]
     md = format_markdown(r)
     assert "| method | PSNR (dB) | SSIM | hole PSNR (dB) | hole L1 | s / image |" in md
     assert "detail" not in md
 
+
+def test_markdown_of_a_report_from_before_the_stripe_peak(bundle, image_dir):
+    """Reports with the grid peaks but written before the stripe peak render a dash in its column."""
+    r = run_eval(bundle, image_dir, size=64, masks="center", limit=2)
+    summaries = [*r["methods"].values(), r["original"], *r["original_bins"].values(),
+                 *(m for b in r["bins"].values() for m in b.values())]  # fmt: skip
+    for s in summaries:
+        for k in [k for k in s if k.startswith("stripe_peak")]:
+            del s[k]
+    md = format_markdown(r)
+    telea = next(line for line in md.splitlines() if line.startswith("| telea |"))
+    assert telea.split(" | ")[-2] == "—"  # stripes, then s / image
+    assert "/ — |" in next(line for line in md.splitlines() if "| telea |" in line and "%" in line)
+    for table in md.split("\n\n"):
+        rows = [line for line in table.splitlines() if line.startswith("|")]
+        assert len({line.count("|") for line in rows}) <= 1, table
