@@ -254,25 +254,28 @@ def stripe_peak(image: object, mask: object) -> float:
     lines (period 9 px when ``N`` is 48) spreads over both, and still stands far above the
     lines 2 away.
 
-    What it reads (300 scene photos at 128 px, ``blobs`` / ``rect`` holes; docs/evaluation.md,
-    "Texture"): the largest of some 40 ratios is biased up, so a fill without stripes reads
-    above 1: white noise 1.40 / 1.46 (median; 5-95 % 1.26-1.71; nearer 1 on larger holes, 1.19
-    at 256 px), the photo itself 1.66 / 1.79 (5-95 % 1.37-3.3; up to 7-11 on windows and
-    tiles), its Gaussian blur (sigma 2 px, a blurry fill) 2.05 / 2.38 (5-95 % 1.3-6.6).
-    Stripes of +-4 levels on that blur: 25 / 35 at 8 px apart, 24 / 48 at 12 px, 16 / 20 at
-    16 px, 42 / 254 at 4 px (5 % of them under 5-13 at 8-16 px, mostly small blobs). A stripe
-    between two lines leaks into its neighbours, which caps its ratio (about 15-20 on a 48 px
-    hole, however strong it is). Over the photo's own texture, stripes stand out less: +-8
-    levels 8 px apart read 2.9 / 2.9, +-4 only 1.9 / 2.1.
+    What it reads (the 479 val photos of ``scenes`` at 128 px, ``blobs`` / ``rect`` holes;
+    docs/evaluation.md, "Texture"): the largest of some 40 ratios is biased up, so a fill
+    without stripes reads above 1: white noise 1.39 / 1.46 (median; 5-95 % 1.26-1.74; nearer
+    1 on larger holes, 1.19 at 256 px), the photo itself 1.68 / 1.85 (5-95 % 1.37-3.6; up to
+    14 on windows and tiles), its Gaussian blur (sigma 2 px, a blurry fill) 2.04 / 2.51
+    (5-95 % 1.3-7.9). Stripes of +-4 levels on that blur: 24 / 27 at 8 px apart, 24 / 39 at
+    12 px, 16 / 17 at 16 px, 43 / 202 at 4 px (5 % of them under 4-10 at 8-16 px, mostly on
+    small blobs). A stripe between two lines leaks into its neighbours, which caps its ratio
+    (about 15-20 on a 48 px hole, however strong it is). Over the photo's own texture,
+    stripes stand out less: +-8 levels 8 px apart read 2.8 / 2.8, +-4 only 1.9 / 2.1.
 
     Limits: real periodic structure (windows, fences, tiles, brickwork, text) raises it in
     the photo too, which is why the photo's own value is reported beside the fill's
     (``original``) and one image's value says little: compare medians. It takes the 4 px and
     2 px lines too, so a fill with a decoder grid reads high whatever else it paints: read it
     with the grid peaks. It reads the luma only: stripes of colour alone (of equal luma) leave
-    it where it was (:func:`colour_detail` sees those). Periods above 16 px read lower (a
-    square wave's third harmonic still counts). A smooth fill without stripes reads a little
-    above the photo (its spectrum falls faster).
+    it where it was (:func:`colour_detail` sees those). Oblique stripes count (their power
+    lies on one line of each axis) while their period along x or y is 2-16 px; longer periods
+    read lower (a square wave's third harmonic still counts). Fills without stripes but
+    smoother than the photo read a little above it (their spectrum falls faster), and streaky
+    fills whose rows repeat one profile (Telea on a square hole: 2.7) higher still, since the
+    spectrum of one profile is not averaged over independent rows.
 
     Args:
         image: the completed image, ``(H, W, 3)`` numpy or ``(3, H, W)`` torch, in
