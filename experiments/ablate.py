@@ -117,6 +117,7 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # The issue's own alpha 0.05 experiment (4-px coloured grids through transposed convolutions)
     # repeated with resize-convolution upsampling, and the patch discriminator without feature matching.
     "ft-resize+alpha0.05": [*RESIZE, "train.alpha=0.05"],
+    "ft-resize+alpha0.02": [*RESIZE, "train.alpha=0.02"],  # between: alpha 0.05 buys detail as coloured bands
     "ft-resize+patch": [*RESIZE, *PATCH_GAN],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
