@@ -118,6 +118,8 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # repeated with resize-convolution upsampling, and the patch discriminator without feature matching.
     "ft-resize+alpha0.05": [*RESIZE, "train.alpha=0.05"],
     "ft-resize+alpha0.02": [*RESIZE, "train.alpha=0.02"],  # between: alpha 0.05 buys detail as coloured bands
+    # The patch discriminator at alpha 0.01 changed nothing in 500 joint steps: ten times the weight.
+    "ft-resize+patch0.1": [*RESIZE, *PATCH_GAN, "train.alpha=0.1"],
     "ft-resize+patch": [*RESIZE, *PATCH_GAN],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
