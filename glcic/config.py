@@ -172,6 +172,13 @@ class TrainConfig:
     L1 distance between the discriminator's features of the completed image and of the real
     one, layer by layer. The two differ only in the hole, so it asks the fill to look like the
     photo to the discriminator's own filters. 0 keeps it out (the paper)."""
+    r1_weight: float = 0.0
+    """Weight of the R1 gradient penalty on the discriminator (Mescheder et al. 2018; LaMa uses
+    0.001 with its patch discriminator): the discriminator also minimises r1_weight x the mean
+    over real images of the squared norm of the gradient of its logits' sum with respect to the
+    image, so it cannot answer with the sharp, narrow gradients a completion network exploits
+    by painting stripes. ``model.discriminator: patch`` only (the context pair's fused kernels
+    have no second derivative). 0 keeps it out (the paper)."""
     attr_weight: float = 1.0
     """Weight of the auxiliary attribute BCE (needs model.attributes > 0)."""
     precision: str = "auto"
@@ -259,6 +266,14 @@ class Config:
             )
         if not t.fm_weight >= 0.0:
             raise ConfigError(f"train.fm_weight must be >= 0 (0 = no feature matching); got {t.fm_weight}")
+        if not t.r1_weight >= 0.0:
+            raise ConfigError(f"train.r1_weight must be >= 0 (0 = no gradient penalty); got {t.r1_weight}")
+        if t.r1_weight > 0 and m.discriminator != "patch":
+            raise ConfigError(
+                f"train.r1_weight={t.r1_weight} needs the discriminator's second derivative, which "
+                f"model.discriminator={m.discriminator}'s fused kernels do not have; set "
+                "model.discriminator=patch or train.r1_weight=0"
+            )
         if m.discriminator == "patch" and m.attributes > 0:
             raise ConfigError(
                 f"model.attributes={m.attributes} needs the context discriminator's joint features, and "

@@ -8,8 +8,9 @@
   hole L1 that evaluations report and MSE-trained networks trail diffusion methods on.
 - not in the paper: ``train.hole_weighting: image`` averages the hole losses per image, then
   over the images, instead of over every hole pixel of the batch.
-- not in the paper: the hinge GAN loss (``train.gan_loss: hinge``, SN-PatchGAN) and the
-  feature-matching term (``train.fm_weight``, pix2pixHD), options for sharper fills.
+- not in the paper: the hinge GAN loss (``train.gan_loss: hinge``, SN-PatchGAN), the
+  feature-matching term (``train.fm_weight``, pix2pixHD) and the R1 gradient penalty
+  (``train.r1_weight``, LaMa's discriminator), options for sharper fills.
 
 The discriminator returns logits, so the sigmoid of Table 2 lives inside
 binary_cross_entropy_with_logits (numerically safer, same objective).
@@ -134,6 +135,20 @@ def feature_matching(fake_maps: list[torch.Tensor], real_maps: list[torch.Tensor
     terms = [(f.float() - r.detach().float()).abs().mean() for f, r in zip(fake_maps, real_maps, strict=True)]
     loss = torch.stack(terms).mean()
     return loss, {"loss/C_fm": loss.item()}
+
+
+def r1_penalty(real_logit: torch.Tensor, real_images: torch.Tensor) -> tuple[torch.Tensor, Stats]:
+    """The R1 gradient penalty (Mescheder et al. 2018), as LaMa computes it: the mean over the
+    real images of ``||d sum(D(x)) / dx||^2``, differentiable (the discriminator minimises it
+    times ``train.r1_weight``).
+
+    Args:
+        real_logit: D's logits of the real images, (B,) or (B, N); computed from ``real_images``.
+        real_images: (B, 3, H, W) with ``requires_grad`` set before D ran.
+    """
+    (grad,) = torch.autograd.grad(real_logit.float().sum(), real_images, create_graph=True)
+    penalty = grad.float().pow(2).flatten(1).sum(dim=1).mean()
+    return penalty, {"loss/D_r1": penalty.item()}
 
 
 def attribute_loss(attr_logits: torch.Tensor, attrs: torch.Tensor) -> tuple[torch.Tensor, Stats]:

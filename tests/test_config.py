@@ -123,3 +123,12 @@ def test_the_patch_discriminator_with_attributes_is_refused_with_the_two_fixes()
         load_config("report", ["model.discriminator=patch"])  # the report's preset has 40 attributes
     assert load_config("report", ["model.discriminator=patch", "model.attributes=0"]).model.discriminator == "patch"
     assert load_config("paper", ["model.discriminator=patch"]).model.attributes == 0
+
+
+def test_r1_weight_needs_the_patch_discriminator():
+    cfg = load_config("paper", ["model.discriminator=patch", "train.gan_loss=hinge", "train.r1_weight=0.001"])
+    assert cfg.train.r1_weight == 0.001
+    with pytest.raises(ConfigError, match="r1_weight=0.001 needs the discriminator's second derivative"):
+        load_config("paper", ["train.r1_weight=0.001"])
+    with pytest.raises(ConfigError, match="r1_weight must be >= 0"):
+        load_config("paper", ["model.discriminator=patch", "train.r1_weight=-1"])

@@ -2,7 +2,7 @@
 
     phase          trains                      loss of the completion network
     completion     C alone                     masked MSE (eq. 1)
-    discriminator  D alone                     (D: eq. 2)
+    discriminator  D alone                     (D: eq. 2 [+ r1_weight * R1 penalty])
     joint          C and D                     MSE + alpha * GAN (eq. 3) [+ fm_weight * feature matching]
 
 :func:`training_step` is the whole update for one phase; the training loop
@@ -25,6 +25,7 @@ from glcic.losses import (
     generator_adversarial,
     masked_l1,
     masked_mse,
+    r1_penalty,
 )
 from glcic.models import (
     CompletionNetwork,
@@ -162,13 +163,19 @@ def training_step(
     # Update discriminator: real (x, M_d) against completed (C(x, M_c), M_c).
     if phase.train_d:
         fake = completed.detach()
+        # R1 differentiates D's logits with respect to the real images.
+        real = x.detach().requires_grad_(True) if tc.r1_weight > 0 else x
         with autocast(x.device, nets.amp):
-            imgs = torch.cat([x, fake])  # (2b, 3, H, W)
-            patches = torch.cat([crop_windows(x, batch.win_d, local), crop_windows(fake, win_c, local)])
+            imgs = torch.cat([real, fake])  # (2b, 3, H, W)
+            patches = torch.cat([crop_windows(real, batch.win_d, local), crop_windows(fake, win_c, local)])
             # The patch discriminator is told where the fill is: the same mask for both.
             logits, attr_logits = netD(imgs, patches, torch.cat([m, m]))  # (2b,), (2b, K) or None
         loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label, tc.gan_loss)
         stats.update(s)
+        if tc.r1_weight > 0:
+            r1, s = r1_penalty(logits[:b], real)
+            loss_d = loss_d + tc.r1_weight * r1
+            stats.update(s)
         if attr_logits is not None and batch.attrs.numel():
             # The report's semi-supervised term: attributes of real images only.
             loss_aux, s = attribute_loss(attr_logits[:b], batch.attrs)

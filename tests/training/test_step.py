@@ -451,3 +451,35 @@ def test_hole_weighting_reaches_the_completion_update():
         nets = _nets(netC, netD, torch.optim.Adam(netC.parameters(), lr=1e-2), torch.optim.Adam(netD.parameters(), lr=0.0))
         losses[weighting] = training_step(nets, batch, PHASES["completion"], _cfg(tc), torch.full((3,), 0.5))["loss/C_mse"]
     assert losses["pixel"] != losses["image"]
+
+
+def test_r1_penalty_joins_the_discriminator_loss_with_its_weight():
+    """train.r1_weight (patch discriminator): D's gradients are those of its loss plus r1_weight x
+    the mean squared norm of d sum(D(x)) / dx over the real images; loss/D_r1 reports the penalty."""
+    from glcic.losses import discriminator_loss
+
+    batch, mean = _joint_batch()
+    x, m, b = batch.x, batch.mask, batch.x.shape[0]
+    for weight in (0.0, 0.5):
+        netC, netD = _tiny_nets(discriminator="patch")
+        refC, refD = _tiny_nets(discriminator="patch")
+        tc = TrainConfig(gan_loss="hinge", r1_weight=weight, optimizer="adam", lr_d=0.0)
+        opt_d = torch.optim.Adam(netD.parameters(), lr=0.0)
+        nets = _nets(netC, netD, torch.optim.Adam(netC.parameters(), lr=0.0), opt_d)
+        stats = training_step(nets, batch, PHASES["discriminator"], _cfg(tc), mean)
+        assert ("loss/D_r1" in stats) == (weight > 0)
+        # The reference, by hand.
+        refC.eval()
+        with torch.no_grad():
+            fake = composite(refC(fill_holes(x, m, mean), m), x, m)
+        real = x.clone().requires_grad_(True)
+        logits, _ = refD(torch.cat([real, fake]), None, torch.cat([m, m]))
+        loss, _ = discriminator_loss(logits[:b], logits[b:], gan_loss="hinge")
+        (grad,) = torch.autograd.grad(logits[:b].sum(), real, create_graph=True)
+        penalty = grad.pow(2).flatten(1).sum(1).mean()
+        (loss + weight * penalty).backward()
+        if weight > 0:
+            assert penalty.item() > 0
+            assert stats["loss/D_r1"] == pytest.approx(penalty.item(), rel=1e-5)
+        for (name, p), (_, q) in zip(netD.named_parameters(), refD.named_parameters(), strict=True):
+            torch.testing.assert_close(p.grad, q.grad, msg=name, rtol=1e-4, atol=1e-7)
