@@ -120,6 +120,11 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     "ft-resize+alpha0.02": [*RESIZE, "train.alpha=0.02"],  # between: alpha 0.05 buys detail as coloured bands
     # The patch discriminator at alpha 0.01 changed nothing in 500 joint steps: ten times the weight.
     "ft-resize+patch0.1": [*RESIZE, *PATCH_GAN, "train.alpha=0.1"],
+    # LaMa's discriminator side (Suvorov et al. 2022), without its perceptual loss and its
+    # Fourier-convolution generator: the patch discriminator (mask in) with the non-saturating
+    # loss, the R1 penalty at 0.001, and feature matching at ten times the adversarial weight.
+    "ft-lama": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
+                "train.r1_weight=0.001", "train.fm_weight=1"],
     "ft-resize+patch": [*RESIZE, *PATCH_GAN],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
