@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="faces: the report's improvements at 64 px (docs/ablations.md); scenes, faces-sharp: the "
                         "sharp-fill options, each fine-tuning the shipped scenes or faces model")
     p.add_argument("--steps", type=int, default=3500, help="training steps of every variant (all three phases)")
-    p.add_argument("--limit", type=int, default=0, help="val faces per evaluation (0 = all 780)")
+    p.add_argument("--limit", type=int, default=0, help="val images per evaluation (0 = all: 780 faces, 479 scene photos)")
     p.add_argument("--only", default="", help="comma-separated variants (default: all, in order)")
     p.add_argument("--report-only", action="store_true", help="only print the table of what is done")
     p.add_argument("--train-only", action="store_true", help="train (and note speed) but do not export or evaluate")
