@@ -49,7 +49,9 @@ def cells(path: Path, columns: int, rows: int, cell: int = 128) -> list[list[np.
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True, help="experiments/ablate.py's --out folder")
-    p.add_argument("--variants", required=True, help="comma-separated variants, one column each")
+    p.add_argument("--variants", required=True,
+                   help="comma-separated variants, one column each: a folder of --out, or LABEL=RUN_DIR "
+                        "for an evaluated run elsewhere (a longer run of a variant)")
     p.add_argument("--family", default="blobs", help="the hole family (default: blobs)")
     p.add_argument("--rows", type=int, default=4, help="photos (default: 4, the first the evaluation drew)")
     p.add_argument("--classical", default="patchmatch", help="the classical method shown (default: patchmatch)")
@@ -61,12 +63,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from PIL import Image
 
-    variants = [v for v in args.variants.split(",") if v]
+    variants, dirs = [], {}
+    for v in (v for v in args.variants.split(",") if v):
+        label, _, folder = v.partition("=")
+        variants.append(label)
+        dirs[label] = Path(folder).expanduser() if folder else args.out / label
     classical = args.classical_columns.split(",")
     if args.classical not in classical:
         raise SystemExit(f"--classical {args.classical} is not among --classical-columns {args.classical_columns}")
     ref = cells(args.out / REFERENCE / f"grid_{args.family}.png", 3 + len(classical), args.rows)
-    fills = {v: ref if v == REFERENCE else cells(args.out / v / f"grid_{args.family}.png", 3, args.rows)
+    fills = {v: ref if v == REFERENCE else cells(dirs[v] / f"grid_{args.family}.png", 3, args.rows)
              for v in variants}
     rows = []
     for r in range(args.rows):

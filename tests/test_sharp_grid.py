@@ -73,3 +73,15 @@ def test_a_grid_of_another_photo_or_shape_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="not a grid of 8 columns"):
         _load().main(["--out", str(out), "--variants", "ft-a", "--output", str(tmp_path / "p.png"),
                       "--classical-columns", "telea,ns,patchmatch,biharmonic,fsr"])
+
+
+def test_a_variant_may_be_a_run_folder_elsewhere(tmp_path: Path) -> None:
+    out = _ablation(tmp_path, ["ft-a"], rows=1)
+    longer = tmp_path / "long" / "ft-a"
+    longer.mkdir(parents=True)
+    write_grid(longer / "grid_blobs.png", [(_cell(0), _cell(9), [_cell(55)])], ["glcic"])
+    picture = tmp_path / "pic.png"
+    assert _load().main(["--out", str(out), "--variants", f"ft-a,ft-a-long={longer}", "--rows", "1",
+                         "--scale", "1", "--output", str(picture)]) == 0
+    got = _load().cells(picture, 5, 1)[0]  # input, ft-a, ft-a-long, PatchMatch, the photo
+    assert [int(c[64, 64, 0]) for c in got] == [0, 100, 55, 5, 9]
