@@ -79,6 +79,11 @@ class ModelConfig:
     """'context' (the paper's global + local discriminators, Table 2) or 'patch' (an
     SN-PatchGAN as in DeepFill v2: 5x5 stride-2 convolutions with spectral norm and leaky
     ReLU, no batch norm, one logit per region of the whole image; the local patch is unused)."""
+    spectral_norm: bool = True
+    """The patch discriminator's spectral norm (DeepFill v2). False: the same convolutions
+    plain, as LaMa's patch discriminator (which relies on R1, ``train.r1_weight``): on our
+    budgets the spectral-normed one stayed at chance for hundreds of steps
+    (docs/ablations.md). Only ``discriminator: patch`` has it."""
 
     @property
     def value_range(self) -> tuple[float, float]:
@@ -273,6 +278,12 @@ class Config:
                 f"train.r1_weight={t.r1_weight} needs the discriminator's second derivative, which "
                 f"model.discriminator={m.discriminator}'s fused kernels do not have; set "
                 "model.discriminator=patch or train.r1_weight=0"
+            )
+        if not m.spectral_norm and m.discriminator != "patch":
+            raise ConfigError(
+                f"model.spectral_norm=false applies to the patch discriminator only; "
+                f"model.discriminator={m.discriminator} has no spectral norm to remove; "
+                "set model.discriminator=patch or drop model.spectral_norm"
             )
         if m.discriminator == "patch" and m.attributes > 0:
             raise ConfigError(

@@ -125,6 +125,13 @@ def test_the_patch_discriminator_with_attributes_is_refused_with_the_two_fixes()
     assert load_config("paper", ["model.discriminator=patch"]).model.attributes == 0
 
 
+def test_spectral_norm_off_is_for_the_patch_discriminator_only():
+    assert not load_config("paper", ["model.discriminator=patch", "model.spectral_norm=false"]).model.spectral_norm
+    with pytest.raises(ConfigError, match=r"model.spectral_norm=false applies to the patch discriminator only.*"
+                                          r"set model.discriminator=patch"):
+        load_config("paper", ["model.spectral_norm=false"])
+
+
 def test_r1_weight_needs_the_patch_discriminator():
     cfg = load_config("paper", ["model.discriminator=patch", "train.gan_loss=hinge", "train.r1_weight=0.001"])
     assert cfg.train.r1_weight == 0.001

@@ -242,7 +242,8 @@ class PatchDiscriminator(nn.Module):
     """SN-PatchGAN (``model.discriminator: patch``): one logit per region of the whole image.
 
     5x5 stride-2 convolutions (64, 128, 256, 256, 256 ... channels at width 1) with spectral
-    norm (Miyato et al. 2018) and leaky ReLU (0.2), no batch norm, until the map is at most
+    norm (Miyato et al. 2018; plain with ``model.spectral_norm: false``) and leaky ReLU
+    (0.2), no batch norm, until the map is at most
     4x4; every value of the last map is a logit whose receptive field covers most of the
     image. As in DeepFill v2, the input is the image and its hole mask (4 channels: the
     discriminator is told where the fill is, as the context pair is by its local patch),
@@ -263,7 +264,8 @@ class PatchDiscriminator(nn.Module):
         in_ch = 4  # RGB and the mask
         for i in range(num_convs(image_size)):
             out_ch = max(1, int(round(PATCH_CHANNELS[min(i, len(PATCH_CHANNELS) - 1)] * cfg.disc_width)))
-            convs.append(spectral_norm(nn.Conv2d(in_ch, out_ch, 5, stride=2, padding=2)))
+            conv = nn.Conv2d(in_ch, out_ch, 5, stride=2, padding=2)
+            convs.append(spectral_norm(conv) if cfg.spectral_norm else conv)
             in_ch = out_ch
         self.convs = nn.ModuleList(convs)
 

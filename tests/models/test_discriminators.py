@@ -265,6 +265,17 @@ def test_patch_discriminator_has_spectral_norm_and_no_batch_norm():
         assert conv.bias is not None
 
 
+def test_patch_discriminator_without_spectral_norm_has_plain_convolutions_of_the_same_shapes():
+    from torch.nn.utils import parametrize
+
+    sn = PatchDiscriminator(64, ModelConfig(disc_width=0.25))
+    plain = PatchDiscriminator(64, ModelConfig(disc_width=0.25, spectral_norm=False))
+    assert [c.weight.shape for c in plain.convs] == [c.weight.shape for c in sn.convs]
+    assert not any(parametrize.is_parametrized(c, "weight") for c in plain.convs)
+    logits, _ = plain(torch.rand(2, 3, 64, 64), None, _holes(2, 64))
+    assert logits.shape == sn(torch.rand(2, 3, 64, 64), None, _holes(2, 64))[0].shape
+
+
 def test_spectral_norm_bounds_each_layer_s_largest_singular_value_near_1():
     """After a few training-mode passes (one power iteration each) every weight, as a (C_out, C_in k k)
     matrix, has largest singular value ~1, whatever its raw scale."""
