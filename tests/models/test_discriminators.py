@@ -276,6 +276,19 @@ def test_patch_discriminator_without_spectral_norm_has_plain_convolutions_of_the
     assert logits.shape == sn(torch.rand(2, 3, 64, 64), None, _holes(2, 64))[0].shape
 
 
+def test_patch_discriminator_sees_a_picture_alike_in_either_value_range():
+    """Its input is centred in [-1, 1] whatever the model's range: a [0, 1] (sigmoid) model's
+    picture and the same picture in a tanh model's [-1, 1] give the same logits."""
+    torch.manual_seed(0)
+    d01 = PatchDiscriminator(64, ModelConfig(disc_width=0.25, spectral_norm=False)).eval()
+    d11 = PatchDiscriminator(64, ModelConfig(disc_width=0.25, spectral_norm=False, output="tanh")).eval()
+    d11.load_state_dict(d01.state_dict())
+    x, m = torch.rand(2, 3, 64, 64), _holes(2, 64)
+    torch.testing.assert_close(d01(x, None, m)[0], d11(x * 2 - 1, None, m)[0])
+    # and not the raw [0, 1] values: shifting the picture changes the logits
+    assert not torch.allclose(d01(x, None, m)[0], d11(x, None, m)[0])
+
+
 def test_spectral_norm_bounds_each_layer_s_largest_singular_value_near_1():
     """After a few training-mode passes (one power iteration each) every weight, as a (C_out, C_in k k)
     matrix, has largest singular value ~1, whatever its raw scale."""
@@ -300,7 +313,7 @@ def test_patch_forward_is_run_without_the_maps_and_the_maps_are_each_conv_but_th
     with torch.no_grad():
         logits, _ = d(image, None, mask)
         run_logits, attrs, maps = d.run(image, None, mask)
-        want, h = [], torch.cat([image, mask], dim=1)  # the image and its mask, 4 channels
+        want, h = [], torch.cat([image * 2 - 1, mask * 2 - 1], dim=1)  # the image and its mask, 4 channels in [-1, 1]
         for conv in d.convs[:-1]:
             h = torch.nn.functional.leaky_relu(conv(h), 0.2)
             want.append(h)
