@@ -128,6 +128,10 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     "ft-lama": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
                 "train.r1_weight=0.001", "train.fm_weight=1", "train.lr_d=0.0004"],
     "ft-resize+patch": [*RESIZE, *PATCH_GAN],
+    # ft-lama without feature matching (which painted stripes with the context pair): the
+    # patch discriminator's adversarial term alone, at the same weight and learning rate.
+    "ft-resize+patch-ttur": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
+                             "train.r1_weight=0.001", "train.lr_d=0.0004"],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],
