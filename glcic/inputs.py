@@ -23,9 +23,10 @@ relied on by the Python API, the CLI and the server:
 - **Metadata goes along**: a PIL image or a file's ICC profile, EXIF and XMP
   (:class:`~glcic.io.SourceInfo`) are in :attr:`PreparedImage.info`, for the result.
 
-A completed image (:data:`~glcic.pixels.Pixels`) is float ``(1, 3, H, W)`` in [0, 1]
-when the network made it and ``uint8`` ``(H, W, 3)`` when a classical method or blending
-did; :mod:`glcic.pixels` converts between the two.
+A completed image (:data:`~glcic.pixels.Pixels`) is a float tensor, a ``uint8`` array or
+a :class:`~glcic.pixels.HoleFill` (the input plus the fill at the pixels it changed);
+:mod:`glcic.pixels` converts between them. The way back to the caller's type converts the
+changed pixels only: everything else is a copy of the input.
 
 torch is imported only when a tensor is needed (the network, a tensor input or
 output), so the classical methods run without it (``glcic inpaint --method telea``).
@@ -55,7 +56,7 @@ from glcic.io import (
 from glcic.io.images import orientation_of
 from glcic.io.metadata import read_info
 from glcic.io.modes import scale16
-from glcic.pixels import LUMA, Pixels, as_float, as_uint8, gray_uint8, unit_pixels
+from glcic.pixels import LUMA, HoleFill, Pixels, as_float, as_uint8, gray_at, uint8_at, unit_at
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -116,25 +117,29 @@ class PreparedImage:
 
         return to_uint8(self.x[b])
 
-    def keep_depth(self, result: Pixels, blended: np.ndarray, hole: np.ndarray) -> Pixels:
+    def keep_depth(self, result: Pixels, blended: np.ndarray, hole: np.ndarray, changed: np.ndarray) -> Pixels:
         """The blended image at the input's depth (blending works on 8 bits).
 
         Args:
-            result: the filler's completion (float from the network, ``uint8`` from a
-                classical method); the input's own pixels outside ``hole``.
+            result: the filler's completion (a fill or a tensor from the network, ``uint8``
+                from a classical method); the input's own pixels outside ``hole``.
             blended: ``uint8`` ``(H, W, 3)``, :func:`glcic.postprocess.blend` of it.
             hole: ``bool`` ``(H, W)``.
+            changed: ``bool`` ``(H, W)``: the hole and the pixels blending changed.
 
         Returns:
-            ``blended`` for an 8-bit input. For a high-depth one, ``float32`` ``(H, W, 3)``
-            in [0, 1]: the completion inside the hole and the input's full-depth pixels
-            outside, each plus the change blending made to its 8-bit form.
+            ``blended`` for an 8-bit input. For a high-depth one, a
+            :class:`~glcic.pixels.HoleFill` over the input's full-depth pixels: at the
+            ``changed`` pixels, the completion inside the hole and the input outside, each
+            plus the change blending made to its 8-bit form (elsewhere there is none).
         """
         if self.unit is None:
             return blended
-        base = np.where(hole[:, :, None], unit_pixels(result), self.unit)  # (H, W, 3) full depth
-        change = (blended.astype(np.float32) - as_uint8(result).astype(np.float32)) / np.float32(255.0)
-        return np.clip(base + change, 0.0, 1.0)
+        ys, xs = np.nonzero(changed)
+        inside = hole[ys, xs][:, None]  # (n, 1)
+        base = np.where(inside, unit_at(result, ys, xs), self.unit[ys, xs])  # (n, 3) full depth
+        change = (blended[ys, xs].astype(np.float32) - uint8_at(result, ys, xs).astype(np.float32)) / np.float32(255.0)
+        return HoleFill(self.unit, ys, xs, np.clip(base + change, 0.0, 1.0), self.uint8)
 
 
 def _float_batch(rgb: np.ndarray) -> Callable[[], torch.Tensor]:
@@ -158,7 +163,8 @@ def _from_rgb(a: np.ndarray) -> PreparedImage:
 
     def restore(results: Sequence[Pixels], changed: np.ndarray) -> np.ndarray:
         out = a.copy()  # alpha (if any) stays untouched
-        out[:, :, :3] = np.where(changed[0][:, :, None], as_uint8(results[0]), rgb)
+        ys, xs = np.nonzero(changed[0])
+        out[ys, xs, :3] = uint8_at(results[0], ys, xs)
         return out
 
     return PreparedImage((1, *rgb.shape[:2]), _float_batch(rgb), restore, a.copy, rgb)
@@ -169,7 +175,9 @@ def _from_gray(g: np.ndarray, alpha: np.ndarray | None = None) -> PreparedImage:
     rgb = np.broadcast_to(g[:, :, None], (*g.shape, 3))  # (H, W, 3) view, no copy
 
     def restore(results: Sequence[Pixels], changed: np.ndarray) -> np.ndarray:
-        out = np.where(changed[0], gray_uint8(results[0]), g)
+        out = g.copy()
+        ys, xs = np.nonzero(changed[0])
+        out[ys, xs] = gray_at(results[0], ys, xs)
         return out if alpha is None else np.stack([out, alpha], axis=2)  # alpha untouched
 
     def unchanged() -> np.ndarray:
@@ -203,15 +211,16 @@ def _from_deep(native: np.ndarray, scale: float, wrap: Callable[[np.ndarray], An
         return torch.from_numpy(unit3).permute(2, 0, 1)[None].contiguous()  # (1, 3, H, W)
 
     def restore(results: Sequence[Pixels], changed: np.ndarray) -> Any:
-        res = unit_pixels(results[0])  # (H, W, 3) float32 in [0, 1]
+        ys, xs = np.nonzero(changed[0])
+        res = unit_at(results[0], ys, xs)  # (n, 3) float32 in [0, 1]
         if gray:
             w = np.asarray(LUMA, np.float32)
-            res = res[:, :, 0] * w[0] + res[:, :, 1] * w[1] + res[:, :, 2] * w[2]  # (H, W)
+            res = res[:, 0] * w[0] + res[:, 1] * w[1] + res[:, 2] * w[2]  # (n,)
         v = res.astype(np.float64) * scale
         if integer:
             v = np.clip(np.round(v), 0, 65535)
-        c = changed[0] if gray else changed[0][:, :, None]
-        out = np.where(c, v.astype(native.dtype), colour)
+        out = colour.copy()
+        out[ys, xs] = v.astype(native.dtype)
         return wrap(out if alpha is None else np.concatenate([out, alpha[:, :, None]], axis=2))
 
     return PreparedImage((1, *native.shape[:2]), make_x, restore, lambda: wrap(native.copy()), eight, unit=unit3)

@@ -27,13 +27,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from glcic.bundle import BundleInfo, load_bundle, resolve_bundle_path
 from glcic.errors import InputError
+from glcic.frame import Frame, prefill_values
 from glcic.inputs import PreparedImage
 from glcic.models.completion import CompletionNetwork, composite
 from glcic.models.inference import FrozenCopy
@@ -51,9 +51,9 @@ from glcic.options import (
 )
 from glcic.pixels import Pixels
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
-from glcic.prefill import biharmonic_values, prefill
+from glcic.prefill import prefill
 from glcic.steps import Filler, InpaintResult, classical_filler, complete
-from glcic.strategies import Progress, complete_with_strategy
+from glcic.strategies import Progress, complete_frame
 
 __all__ = ["InpaintPipeline", "InpaintResult"]  # the option tuples live in glcic.options
 
@@ -318,10 +318,13 @@ class InpaintPipeline:
         resolution = self.bundle_info.resolution
 
         def fill(prepared: PreparedImage, b: int, hole: np.ndarray) -> tuple[Pixels, tuple[str, float]]:
-            x = prepared.x[b : b + 1]  # (1, 3, H, W) in [0, 1]
-            out, used = complete_with_strategy(
-                self._forward, x, hole, strategy, resolution, progress, prefill=self._prefill_image
-            )
+            # An 8-bit or high-depth image is converted to float only where the network reads
+            # it, and only the hole's fill comes back (glcic.frame); a tensor stays a tensor.
+            deep = prepared.unit is not None
+            base = prepared.unit if deep else prepared.uint8
+            frame = Frame.from_pixels(base) if base is not None else Frame.from_tensor(prepared.x[b : b + 1])
+            used = complete_frame(self._forward, frame, hole, strategy, resolution, progress, prefill=self._prefill_image)
+            out = frame.whole() if base is None else frame.hole_fill(hole, prepared.uint8 if deep else None)
             return out, (used.strategy, used.scale)
 
         return fill
@@ -361,35 +364,11 @@ class InpaintPipeline:
         y = ((y - lo) / (hi - lo)).clamp(0, 1).to(x.device)
         return composite(y, x, hole)  # known pixels bit-exact
 
-    def _prefill_image(self, x: torch.Tensor, hole: torch.Tensor, near: torch.Tensor) -> torch.Tensor:
-        """The pre-fill of a whole image, for windows to be cut from (:data:`glcic.thin.Prefill`).
-
-        ``x`` (1, 3, H, W) in [0, 1]; ``hole``, ``near`` (1, 1, H, W) bool: fills the hole
-        pixels in ``near``. The biharmonic pre-fill is one solve over them
-        (:func:`glcic.prefill.solve_biharmonic`; the other hole pixels are left out of it);
-        the mean and Telea pre-fills fill the whole image as :func:`glcic.prefill.prefill` would.
-        Returns (1, 3, H, W) in [0, 1]: ``x`` with the pixels of ``near`` pre-filled.
-        """
+    def _prefill_image(self, frame: Frame, hole: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+        """The pre-fill of a whole image, for windows to be cut from (:data:`glcic.thin.Prefill`):
+        :func:`glcic.frame.prefill_values` with this bundle's pre-fill."""
         assert self.bundle_info is not None
-        kind = self.bundle_info.model.prefill
-        if kind == "biharmonic":
-            h, n = hole[0, 0].cpu().numpy(), near[0, 0].cpu().numpy()  # (H, W) bool
-            image = x[0].detach().float().cpu().contiguous().numpy()  # (3, H, W)
-            # The known pixels' range and mean by OpenCV's masked reductions, without copying
-            # them out (a 12 MP photo).
-            known = (~h).view(np.uint8)
-            limits = np.array([cv2.minMaxLoc(c, mask=known)[:2] for c in image]).T  # (2, 3)
-            mean = np.array([cv2.mean(c, mask=known)[0] for c in image])  # (3,)
-            ys, xs, values = biharmonic_values(image.transpose(1, 2, 0), n, h & ~n, limits, mean)  # (k, 3) in [0, 1]
-            out = x.clone()
-            # On the 8-bit levels, as the per-window pre-fill (through uint8 pixels) gives it.
-            fill = torch.from_numpy(np.round(values * 255.0) / 255.0).T.to(x)  # (3, k)
-            out[0, :, torch.from_numpy(ys).to(x.device), torch.from_numpy(xs).to(x.device)] = fill
-            return out
-        lo, hi = self.bundle_info.value_range
-        mean = torch.tensor(self.bundle_info.mean_pixel, dtype=torch.float32) * (hi - lo) + lo  # (3,)
-        filled = prefill(x.float() * (hi - lo) + lo, hole.float(), mean.to(x.device), kind, (lo, hi))
-        return torch.where(near, ((filled - lo) / (hi - lo)).to(x), x)
+        return prefill_values(frame, hole, near, self.bundle_info)
 
     @torch.inference_mode()
     def _run_net(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:

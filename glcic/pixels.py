@@ -1,15 +1,21 @@
-"""Completed pixels between their two forms: the network's float tensor and 8-bit arrays.
+"""Completed pixels in their three forms: the network's float tensor, 8-bit arrays, and a fill.
 
 A completed image (:data:`Pixels`) is float ``(1, 3, H, W)`` in [0, 1] when the network
-made it and ``uint8`` ``(H, W, 3)`` when a classical method or blending did; it is
-converted only where the caller's type needs the other one (:func:`as_float`,
-:func:`as_uint8`, both by :mod:`glcic.convert`'s rule). Gray results are the luma of the
-colour one (:data:`LUMA`). torch is imported only when a tensor is involved, so the
-classical methods run without it. Used by :mod:`glcic.inputs` and :mod:`glcic.steps`.
+made it from a tensor, ``uint8`` ``(H, W, 3)`` when a classical method or blending did,
+and a :class:`HoleFill` (the input's own pixels plus the fill's values at the pixels it
+changed) when the network completed an 8-bit or high-depth image: a photo is then never
+converted to float and back as a whole (:mod:`glcic.frame`). Each is converted only where
+the caller's type needs another form (:func:`as_float`, :func:`as_uint8`, both by
+:mod:`glcic.convert`'s rule), and the input's types are restored at the changed pixels
+only (:func:`uint8_at`, :func:`unit_at`, :func:`gray_at`: the same values as the whole
+conversions give there). Gray results are the luma of the colour one (:data:`LUMA`).
+torch is imported only when a tensor is involved, so the classical methods run without
+it. Used by :mod:`glcic.inputs` and :mod:`glcic.steps`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,19 +23,121 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["LUMA", "Pixels", "as_float", "as_uint8", "gray_uint8", "unit_pixels"]
+__all__ = [
+    "LUMA",
+    "HoleFill",
+    "Pixels",
+    "as_float",
+    "as_uint8",
+    "gray_at",
+    "gray_uint8",
+    "uint8_at",
+    "unit_at",
+    "unit_pixels",
+]
 
 LUMA = (0.299, 0.587, 0.114)
 """ITU-R 601-2 luma, the weights of PIL's ``convert("L")``: gray results for gray inputs."""
 
-Pixels = Any  # torch.Tensor | np.ndarray, without importing torch
-"""A completed image: float ``(1, 3, H, W)`` in [0, 1] or ``uint8`` ``(H, W, 3)``."""
+Pixels = Any  # torch.Tensor | np.ndarray | HoleFill, without importing torch
+"""A completed image: float ``(1, 3, H, W)`` in [0, 1], ``uint8`` ``(H, W, 3)`` or a :class:`HoleFill`."""
+
+_255 = np.float32(255.0)
+
+
+@dataclass
+class HoleFill:
+    """An image that is ``base`` everywhere but at pixels ``ys``, ``xs``, which hold ``values``.
+
+    Attributes:
+        base: the input's pixels, ``uint8`` ``(H, W, 3)`` or ``float32`` ``(H, W, 3)`` in
+            [0, 1] (a high-depth input); read, never written.
+        ys, xs: ``int64`` ``(n,)``, in raster order (``np.nonzero``'s).
+        values: ``float32`` ``(n, 3)`` in [0, 1] there.
+        base8: ``base`` as 8 bits (``round(base * 255)``) for a float ``base``, when the
+            caller has it already; else None.
+    """
+
+    base: np.ndarray
+    ys: np.ndarray
+    xs: np.ndarray
+    values: np.ndarray
+    base8: np.ndarray | None = None
+
+    def _base_unit(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        b = self.base[ys, xs]  # (n, 3)
+        return b.astype(np.float32) / _255 if b.dtype == np.uint8 else b.astype(np.float32)
+
+    def _mine(self, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of ``ys``, ``xs`` are fill pixels (``bool`` (n,)) and their index in :attr:`values`."""
+        if ys.shape == self.ys.shape and np.array_equal(ys, self.ys) and np.array_equal(xs, self.xs):
+            return np.ones(ys.size, bool), np.arange(ys.size)
+        W = self.base.shape[1]
+        keys = self.ys * W + self.xs  # ascending: raster order
+        want = ys.astype(np.int64) * W + xs
+        at = np.minimum(np.searchsorted(keys, want), max(0, keys.size - 1))
+        hit = keys[at] == want if keys.size else np.zeros(ys.size, bool)
+        return hit, at
+
+
+def _round8(v: np.ndarray) -> np.ndarray:
+    """[0, 1] floats -> ``uint8``: :func:`glcic.convert.to_uint8`'s ``round(clamp(v, 0, 1) * 255)``."""
+    return np.round(np.clip(v, 0, 1) * _255).astype(np.uint8)
+
+
+def unit_at(p: Pixels, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """:func:`unit_pixels` at pixels ``ys``, ``xs`` only: ``float32`` ``(n, 3)``."""
+    if isinstance(p, HoleFill):
+        out = p._base_unit(ys, xs)
+        hit, at = p._mine(ys, xs)
+        out[hit] = p.values[at[hit]]
+        return out
+    if isinstance(p, np.ndarray):
+        v = p[ys, xs]
+        return v.astype(np.float32) / _255 if p.dtype == np.uint8 else v.astype(np.float32)
+    import torch
+
+    iy, ix = torch.from_numpy(ys).to(p.device), torch.from_numpy(xs).to(p.device)
+    return p[0][:, iy, ix].detach().float().clamp(0, 1).T.cpu().numpy()
+
+
+def uint8_at(p: Pixels, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """:func:`as_uint8` at pixels ``ys``, ``xs`` only: ``uint8`` ``(n, 3)``."""
+    if isinstance(p, np.ndarray) and p.dtype == np.uint8:
+        return p[ys, xs]
+    if isinstance(p, HoleFill):
+        hit, at = p._mine(ys, xs)
+        if p.base.dtype == np.uint8:
+            out = p.base[ys, xs]
+        elif p.base8 is not None:
+            out = p.base8[ys, xs]
+        else:
+            out = _round8(p.base[ys, xs].astype(np.float32))
+        out[hit] = _round8(p.values[at[hit]])
+        return out
+    return _round8(unit_at(p, ys, xs))
+
+
+def gray_at(p: Pixels, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """:func:`gray_uint8` at pixels ``ys``, ``xs`` only: ``uint8`` ``(n,)``."""
+    return _round8(_luma_np(unit_at(p, ys, xs)))
+
+
+def _luma_np(x: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` float32 -> ``(...)``, ``w0 x0 + w1 x1 + w2 x2`` in that order."""
+    w = np.asarray(LUMA, np.float32)
+    return x[..., 0] * w[0] + x[..., 1] * w[1] + x[..., 2] * w[2]
 
 
 def unit_pixels(p: Pixels) -> np.ndarray:
     """A completed image as ``float32`` ``(H, W, 3)`` in [0, 1] (uint8 / 255; floats as they are)."""
+    if isinstance(p, HoleFill):
+        b = p.base
+        out = b.astype(np.float32) / _255 if b.dtype == np.uint8 else b.astype(np.float32)
+        out[p.ys, p.xs] = p.values
+        return out
     if isinstance(p, np.ndarray):
-        return p.astype(np.float32) / np.float32(255.0) if p.dtype == np.uint8 else p.astype(np.float32)
+        return p.astype(np.float32) / _255 if p.dtype == np.uint8 else p.astype(np.float32)
     return p[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
@@ -37,19 +145,31 @@ def as_float(p: Pixels) -> torch.Tensor:
     """A completed image as float ``(1, 3, H, W)`` in [0, 1]."""
     from glcic.convert import to_tensor
 
-    if isinstance(p, np.ndarray) and p.dtype != np.uint8:  # a full-depth blend, (H, W, 3) in [0, 1]
+    if isinstance(p, HoleFill) or (isinstance(p, np.ndarray) and p.dtype != np.uint8):
+        # a fill, or a full-depth blend (H, W, 3) in [0, 1]
         import torch
 
-        return torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32)).permute(2, 0, 1)[None]
+        unit = unit_pixels(p)
+        return torch.from_numpy(np.ascontiguousarray(unit, dtype=np.float32)).permute(2, 0, 1)[None]
     return to_tensor(p)[None] if isinstance(p, np.ndarray) else p
 
 
 def as_uint8(p: Pixels) -> np.ndarray:
-    """A completed image as ``uint8`` ``(H, W, 3)``."""
+    """A completed image as ``uint8`` ``(H, W, 3)`` (a fill: a copy of its 8-bit base with
+    the fill's pixels rounded in, not a conversion of the whole image)."""
+    if isinstance(p, HoleFill):
+        if p.base.dtype == np.uint8:
+            out = np.array(p.base)  # a copy, contiguous
+        elif p.base8 is not None:
+            out = np.array(p.base8)
+        else:
+            out = _round8(p.base.astype(np.float32))
+        out[p.ys, p.xs] = _round8(p.values)
+        return out
     if isinstance(p, np.ndarray):
         if p.dtype == np.uint8:
             return p
-        return np.round(np.clip(p, 0, 1) * np.float32(255.0)).astype(np.uint8)
+        return _round8(p)
     from glcic.convert import to_uint8
 
     return to_uint8(p[0])
@@ -65,12 +185,9 @@ def _luma(x: torch.Tensor) -> torch.Tensor:
 
 def gray_uint8(p: Pixels) -> np.ndarray:
     """A completed image -> its luma as ``uint8`` ``(H, W)``, rounded by glcic.convert's rule
-    (``round(clamp(y, 0, 1) * 255)``); 8-bit results stay in NumPy (no torch needed)."""
-    if isinstance(p, np.ndarray):
-        x = p.astype(np.float32) / np.float32(255.0)  # (H, W, 3) in [0, 1], as to_tensor
-        w = np.asarray(LUMA, np.float32)
-        y = x[:, :, 0] * w[0] + x[:, :, 1] * w[1] + x[:, :, 2] * w[2]  # (H, W)
-        return np.round(np.clip(y, 0, 1) * np.float32(255.0)).astype(np.uint8)
+    (``round(clamp(y, 0, 1) * 255)``); 8-bit results and fills stay in NumPy (no torch needed)."""
+    if isinstance(p, (np.ndarray, HoleFill)):
+        return _round8(_luma_np(unit_pixels(p)))
     from glcic.convert import to_uint8
 
     y = _luma(as_float(p))[:, None].expand(-1, 3, -1, -1)  # (1, 3, H, W): the luma in every channel

@@ -7,7 +7,8 @@ classical method directly, so it never imports torch (:func:`run_classical`):
 1. parse the image and the mask once (:mod:`glcic.inputs`);
 2. refuse a mask that covers everything, answer an empty one with the input;
 3. fill each image of the batch (the filler), then blend it in (``postprocess``);
-4. back to the caller's type, every pixel outside the changed region the input's.
+4. back to the caller's type, every pixel outside the changed region the input's (only
+   the changed pixels are converted: :mod:`glcic.inputs`).
 """
 
 from __future__ import annotations
@@ -168,7 +169,28 @@ def _blend(
     from glcic.postprocess import blend
 
     blended = blend(as_uint8(result), original, hole)  # (H, W, 3) uint8
-    return prepared.keep_depth(result, blended, hole), hole | (blended != original).any(axis=2)
+    changed = _changed(blended, original, hole)
+    return prepared.keep_depth(result, blended, hole, changed), changed
+
+
+def _changed(blended: np.ndarray, original: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The hole and the pixels blending changed: ``bool`` (H, W). Blending changes nothing
+    farther than its seam from the hole (:func:`glcic.postprocess.blend`), so only the
+    pixels of the hole grown by the seam are compared, not the whole photo."""
+    import cv2
+
+    from glcic.postprocess import DEFAULT_SEAM
+
+    H, W = hole.shape
+    x, y, w, h = cv2.boundingRect(hole.view(np.uint8))  # the hole's box
+    s = DEFAULT_SEAM
+    box = (slice(max(0, y - s), min(H, y + h + s)), slice(max(0, x - s), min(W, x + w + s)))
+    grown = cv2.dilate(hole[box].view(np.uint8), np.ones((2 * s + 1, 2 * s + 1), np.uint8))
+    ys, xs = np.nonzero(grown)
+    differ = (blended[box][ys, xs] != original[box][ys, xs]).any(axis=1)  # (n,)
+    changed = hole.copy()
+    changed[box][ys[differ], xs[differ]] = True
+    return changed
 
 
 def classical_filler(method: str) -> Filler:

@@ -35,9 +35,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from glcic.frame import Frame
 from glcic.refine import MIN_SCALE_GAP
 from glcic.refine import refine as add_native_detail
-from glcic.thin import THIN_TILE, WINDOW_BATCH, Prefill, any_below, knots_down, windowed_forward
+from glcic.refine import window as detail_window
+from glcic.rescale import (
+    any_below,
+    paste_upscaled,
+    paste_upscaled_into,
+    scaled_forward,
+    scaled_into,
+)
+from glcic.thin import THIN_TILE, WINDOW_BATCH, Prefill, fill_windows, knots_down, windowed_forward
 
 __all__ = [
     "AUTO_CROP_FRACTION",
@@ -54,8 +63,10 @@ __all__ = [
     "Used",
     "WINDOW_BATCH",
     "split_by_depth",
+    "complete_frame",
     "complete_with_strategy",
     "crop_regions",
+    "paste_upscaled",
     "scaled_forward",
     "windowed_forward",
 ]
@@ -288,11 +299,29 @@ def complete_with_strategy(
     progress: Progress | None = None,
     prefill: Prefill | None = None,
 ) -> tuple[torch.Tensor, Used]:
+    """:func:`complete_frame` on a tensor: ``x`` ``(1, 3, H, W)`` in [0, 1] (not changed) ->
+    ``(1, 3, H, W)``, completed inside the hole and ``x`` exactly elsewhere, and what ran."""
+    frame = Frame.from_tensor(x)
+    used = complete_frame(forward, frame, hole, strategy, resolution, progress, prefill)
+    return frame.whole(), used
+
+
+def complete_frame(
+    forward: Forward,
+    frame: Frame,
+    hole: np.ndarray,
+    strategy: str,
+    resolution: int,
+    progress: Progress | None = None,
+    prefill: Prefill | None = None,
+) -> Used:
     """Complete one image with ``strategy``, calling the network through ``forward``.
 
     Args:
         forward: the network pass (see :data:`Forward`).
-        x: ``(1, 3, H, W)`` float in [0, 1].
+        frame: the image, ``(1, 3, H, W)`` in [0, 1] (:class:`glcic.frame.Frame`: an 8-bit
+            photo is converted to float only where the network reads it); the hole pixels
+            are written into it, nothing else changes.
         hole: ``bool`` ``(H, W)``, True = hole.
         strategy: ``auto``, ``refine`` (``auto``, then native detail where the network ran
             at a smaller scale: :mod:`glcic.refine`), ``original``, ``resize`` or ``crop``.
@@ -303,18 +332,17 @@ def complete_with_strategy(
             being pre-filled by ``forward``; None: each call of ``forward`` pre-fills.
 
     Returns:
-        ``(1, 3, H, W)`` in [0, 1] (completed inside the hole, ``x`` exactly
-        elsewhere) and what ran (:class:`Used`).
+        What ran (:class:`Used`).
 
     Warns:
         UserWarning: ``original`` on an image whose short side is over
         :data:`AUTO_ORIGINAL_FACTOR` x ``resolution``.
     """
     progress = progress or _quiet
-    hole_t = torch.from_numpy(hole).to(x.device)[None, None]  # (1, 1, H, W) bool
     H, W = hole.shape
     if strategy in ("auto", "refine"):
-        return _auto(forward, x, hole, resolution, progress, strategy == "refine", prefill)
+        return _auto(forward, frame, hole, resolution, progress, strategy == "refine", prefill)
+    hole_t = torch.from_numpy(hole).to(frame.device)[None, None]  # (1, 1, H, W) bool
     if strategy == "original":
         if min(H, W) > AUTO_ORIGINAL_FACTOR * resolution:
             warnings.warn(
@@ -325,36 +353,37 @@ def complete_with_strategy(
                 stacklevel=6,  # the caller of InpaintPipeline.run
             )
         progress("network", 0, 1)
-        return forward(x, hole_t), Used("original", 1.0)
+        frame.write_mask(hole, forward(frame.whole(), hole_t))
+        return Used("original", 1.0)
     if strategy == "resize":
         scale = min(1.0, resolution / min(H, W))
         progress("network", 0, 1)
-        return scaled_forward(forward, x, hole_t, scale), Used("resize", scale)
-    out = x.clone()
+        scaled_into(forward, frame, hole, hole_t, scale)
+        return Used("resize", scale)
     smallest = 1.0
     regions = crop_regions(hole, resolution)
     for i, r in enumerate(regions):
         progress("network", i, len(regions))
         win = (slice(None), slice(None), slice(r.top, r.top + r.height), slice(r.left, r.left + r.width))
-        # Every hole inside the window stays a hole (no hole content as context);
-        # only this cluster's pixels are pasted back.
+        # Every hole inside the window stays a hole (no hole content as context: what an
+        # earlier window wrote into one is never read); only this cluster's pixels are
+        # pasted back.
         scale = min(1.0, resolution / min(r.height, r.width))
         smallest = min(smallest, scale)
-        sub = scaled_forward(forward, x[win], hole_t[win], scale)  # (1, 3, h, w)
-        paste = torch.from_numpy(r.paste).to(x.device)[None, None]  # (1, 1, h, w)
-        out[win] = torch.where(paste, sub, out[win])
-    return out, Used("crop", smallest)
+        sub = scaled_forward(forward, frame.region(r.top, r.left, r.height, r.width), hole_t[win], scale)  # (1, 3, h, w)
+        frame.write_mask(r.paste, sub, r.top, r.left)
+    return Used("crop", smallest)
 
 
 def _auto(
     forward: Forward,
-    x: torch.Tensor,
+    frame: Frame,
     hole: np.ndarray,
     resolution: int,
     progress: Progress,
     refine: bool = False,
     prefill: Prefill | None = None,
-) -> tuple[torch.Tensor, Used]:
+) -> Used:
     """``auto``: thin holes along them at the finest scale that sees them thin (native for
     strokes up to ~2 :data:`AUTO_DEPTH` x ``resolution`` wide, half size for twice that, ...:
     :func:`split_by_depth`), then deep ones at the training scale; with ``refine``, native
@@ -363,22 +392,22 @@ def _auto(
     # Levels down to where the short side is about the training size (resize's scale).
     levels = 1 + max(0, min(AUTO_LEVELS - 1, int(np.floor(np.log2(max(1.0, min(H, W) / (2 * resolution)))))))
     thin, deep = split_by_depth(hole, resolution, levels)
-    out, names, smallest = x, [], 1.0
-    left = torch.from_numpy(hole).to(x.device)[None, None]  # (1, 1, H, W): what is still a hole
+    names, smallest = [], 1.0
+    left = torch.from_numpy(hole).to(frame.device)[None, None]  # (1, 1, H, W): what is still a hole
     for level, part in enumerate(thin):
         if not part.any():
             continue
-        target = torch.from_numpy(part).to(x.device)[None, None]
+        target = torch.from_numpy(part).to(frame.device)[None, None]
         if level == 0:
-            out, kind = windowed_forward(forward, out, left, target, resolution, progress, prefill)
+            kind = fill_windows(forward, frame, left, target, resolution, progress, prefill)
         else:
             # The image at 2^-level (area), a small pixel a hole if any pixel under it is.
             scale = 2.0**-level
             size = (max(8, round(H * scale)), max(8, round(W * scale)))
-            xs = F.interpolate(out, size=size, mode="area")
+            small = Frame.from_tensor(F.interpolate(frame.whole(), size=size, mode="area"), copy=False)
             ls, ts = any_below(left, size), any_below(target, size)
-            ys, kind = windowed_forward(forward, xs, ls, ts & ls, resolution, progress, prefill)
-            out = paste_upscaled(ys, out, target)
+            kind = fill_windows(forward, small, ls, ts & ls, resolution, progress, prefill)
+            paste_upscaled_into(small.t, frame, part)
             smallest = min(smallest, scale)
         left = left & ~target  # a new tensor: `left` shares memory with the caller's `hole`
         names.append("tiles" if kind == "tiles" or level > 0 else kind)
@@ -386,67 +415,15 @@ def _auto(
     if deep.any():
         # The thin holes are known pixels now: context for the deep ones.
         strategy = _deep_strategy(deep, resolution)
-        out, deep_used = complete_with_strategy(forward, out, deep, strategy, resolution, progress)
+        deep_used = complete_frame(forward, frame, deep, strategy, resolution, progress)
         name = f"{name}+{deep_used.strategy}" if names else deep_used.strategy
         if refine and deep_used.scale < MIN_SCALE_GAP:
             progress("detail", 0, 1)
-            # Sources come from `out` outside the deep holes: the photo and the thin fills,
-            # never the input's own hole content.
-            out = add_native_detail(out, out, deep, deep_used.scale)
+            # Sources come from the frame outside the deep holes: the photo and the thin
+            # fills, never the input's own hole content. It reads and writes its window only.
+            rows, cols = detail_window(deep)
+            frame.ensure([(rows.start, cols.start, rows.stop, cols.stop)])
+            frame.replace(add_native_detail(frame.t, frame.t, deep, deep_used.scale))
             name += "+detail"
         smallest = min(smallest, deep_used.scale)
-    return out, Used(name, smallest)
-
-
-def scaled_forward(forward: Forward, x: torch.Tensor, hole: torch.Tensor, scale: float) -> torch.Tensor:
-    """Complete at ``scale`` x the size, upscale, keep the known pixels exact.
-
-    Args:
-        forward: the network pass (see :data:`Forward`).
-        x: ``(1, 3, H, W)`` float in [0, 1].
-        hole: ``(1, 1, H, W)`` ``bool``, True = hole.
-        scale: at most 1; the network sees ``round(H * scale) x round(W * scale)``
-            (at least 8 px a side).
-
-    Returns:
-        ``(1, 3, H, W)`` in [0, 1].
-    """
-    H, W = x.shape[-2:]
-    h, w = max(8, round(H * scale)), max(8, round(W * scale))
-    if scale >= 1.0 or (h >= H and w >= W):
-        return forward(x, hole)
-    xs = F.interpolate(x, size=(h, w), mode="area")  # (1, 3, h, w)
-    # A small pixel is a hole if any big pixel under it is: no hole content leaks in.
-    hs = F.interpolate(hole.float(), size=(h, w), mode="area") > 0  # (1, 1, h, w)
-    ys = forward(xs, hs)  # composited at low resolution
-    return paste_upscaled(ys, x, hole)
-
-
-def paste_upscaled(small: torch.Tensor, x: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """``small`` scaled up to ``x``'s size (bicubic, ``align_corners=False``) in ``hole``, ``x`` elsewhere.
-
-    Only the hole pixels are interpolated (by ``grid_sample`` at the pixel centres
-    ``F.interpolate`` would use, each point on its own, so the values are those of scaling
-    the whole image): a 12 MP photo's scribbles cover 2 % of it, and their bounding box all
-    of it (0.45 s of bicubic over the box).
-
-    Args:
-        small: ``(1, 3, h, w)`` in [0, 1]. x: ``(1, 3, H, W)``. hole: ``(1, 1, H, W)`` bool.
-
-    Returns:
-        ``(1, 3, H, W)`` in [0, 1].
-    """
-    H, W = x.shape[-2:]
-    h, w = small.shape[-2:]
-    out = x.clone()
-    ys, xs = torch.nonzero(hole[0, 0], as_tuple=True)  # (n,) each
-    if ys.numel() == 0:
-        return out
-    # Source coordinates of the hole's pixel centres, normalised to [-1, 1] over `small`
-    # (align_corners=False: -1 and 1 are the outer edges of its border pixels).
-    gy = ((ys.float() + 0.5) * (h / H)) / h * 2 - 1
-    gx = ((xs.float() + 0.5) * (w / W)) / w * 2 - 1
-    grid = torch.stack([gx, gy], dim=-1)[None, None].to(small)  # (1, 1, n, 2) x, y
-    up = F.grid_sample(small, grid, mode="bicubic", padding_mode="border", align_corners=False).clamp(0, 1)
-    out[0, :, ys, xs] = up[0, :, 0].to(out.dtype)  # (3, n)
-    return out  # (1, 3, H, W)
+    return Used(name, smallest)

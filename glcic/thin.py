@@ -24,9 +24,19 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-__all__ = ["THIN_TILE", "THIN_WINDOW", "WINDOW_BATCH", "Prefill", "any_below", "knots_down", "place_tiles", "windowed_forward"]
+from glcic.frame import Frame
+
+__all__ = [
+    "THIN_TILE",
+    "THIN_WINDOW",
+    "WINDOW_BATCH",
+    "Prefill",
+    "fill_windows",
+    "knots_down",
+    "place_tiles",
+    "windowed_forward",
+]
 
 THIN_WINDOW = 1.0
 """The native windows' side, x the training resolution."""
@@ -42,14 +52,15 @@ ONE_PASS_FACTOR = 1.5
 """An image whose short side is at most this x the training resolution (and its long side
 twice that) is completed in one pass (:data:`glcic.strategies.AUTO_ORIGINAL_FACTOR`)."""
 
-Prefill = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-"""The network's pre-fill of a whole image, for :func:`windowed_forward` to cut windows
-from: ``(x, hole, near)`` -> ``x`` with the hole pixels in ``near`` pre-filled the way the
-network expects (``model.prefill``), ``(1, 3, H, W)`` in [0, 1]. ``x`` ``(1, 3, H, W)`` in
-[0, 1]; ``hole`` and ``near`` ``(1, 1, H, W)`` ``bool``: ``near`` marks the pixels some
-window shows (hole pixels outside it need no pre-fill and are not read). With it the
-forward is called as ``forward(filled, hole, prefilled=True)``
-(:meth:`glcic.pipeline.InpaintPipeline._forward`)."""
+Prefill = Callable[[Frame, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, torch.Tensor]]
+"""The network's pre-fill of a whole image, for :func:`fill_windows` to cut windows
+from: ``(frame, hole, near)`` -> ``(ys, xs, values)``, the pixels of ``near`` and their
+pre-fill the way the network expects (``model.prefill``), ``(3, n)`` in [0, 1]. ``hole``
+and ``near`` ``bool`` ``(H, W)``: ``near`` marks the hole pixels some window shows (hole
+pixels outside it need no pre-fill and are not read); only the windows, 2 px wider, are
+converted in ``frame``. With it the forward is called as ``forward(filled, hole,
+prefilled=True)`` (:meth:`glcic.pipeline.InpaintPipeline._forward`;
+:func:`glcic.frame.prefill_values`)."""
 
 Forward = Callable[..., torch.Tensor]
 """:data:`glcic.strategies.Forward`."""
@@ -145,7 +156,23 @@ def windowed_forward(
     progress: Progress | None = None,
     prefill: Prefill | None = None,
 ) -> tuple[torch.Tensor, str]:
-    """Complete ``target`` with windows of the training resolution along it.
+    """:func:`fill_windows` on a tensor: ``x`` ``(1, 3, h, w)`` in [0, 1] (not changed) ->
+    ``(1, 3, h, w)`` with ``target`` completed, and ``"original"`` (one pass) or ``"tiles"``."""
+    frame = Frame.from_tensor(x)
+    kind = fill_windows(forward, frame, hole, target, resolution, progress, prefill)
+    return frame.t, kind
+
+
+def fill_windows(
+    forward: Forward,
+    frame: Frame,
+    hole: torch.Tensor,
+    target: torch.Tensor,
+    resolution: int,
+    progress: Progress | None = None,
+    prefill: Prefill | None = None,
+) -> str:
+    """Complete ``target`` with windows of the training resolution along it, in ``frame``.
 
     The target pixels are covered by tiles of :data:`THIN_TILE` x ``resolution``
     (:func:`place_tiles`); each tile is completed in the window of ``resolution`` centred
@@ -154,11 +181,14 @@ def windowed_forward(
     deep; less at the image border), and only its own target pixels are kept. The windows
     are independent (each sees every other hole as a hole), so they run
     :data:`WINDOW_BATCH` at a time. An image whose short side fits in 1.5 windows (and
-    whose long side in three) is completed in one pass.
+    whose long side in three) is completed in one pass. Only the windows (2 px wider, for
+    the pre-fill's stencil) are read from ``frame``: an 8-bit photo is converted to float
+    there only (:class:`glcic.frame.Frame`).
 
     Args:
         forward: the network pass (see :data:`glcic.strategies.Forward`).
-        x: ``(1, 3, h, w)`` float in [0, 1].
+        frame: the image, ``(1, 3, h, w)`` in [0, 1]; ``target``'s pixels are written
+            into it, nothing else changes.
         hole: ``(1, 1, h, w)`` ``bool``: every hole (stays a hole unless completed here).
         target: ``(1, 1, h, w)`` ``bool``: the holes to complete, a subset of ``hole``.
         resolution: the model's training resolution in pixels.
@@ -168,15 +198,15 @@ def windowed_forward(
             of ``target``: each window is pre-filled by ``forward`` itself.
 
     Returns:
-        ``(1, 3, h, w)`` with ``target`` completed, and ``"original"`` (one pass) or
-        ``"tiles"``.
+        ``"original"`` (one pass) or ``"tiles"``.
     """
     progress = progress or (lambda what, done, total: None)
-    h, w = x.shape[-2:]
+    h, w = frame.shape
     side = round(ONE_PASS_FACTOR * resolution)
     if min(h, w) <= side and max(h, w) <= 2 * side:
         progress("network", 0, 1)
-        return torch.where(target, forward(x, hole), x), "original"
+        frame.write_mask(target[0, 0].cpu().numpy(), forward(frame.whole(), hole))
+        return "original"
     tile = max(4, round(THIN_TILE * resolution))
     window = round(THIN_WINDOW * resolution)
     wh, ww = min(window, h), min(window, w)
@@ -188,31 +218,48 @@ def windowed_forward(
     ]
     if ABSORB_INSET is not None and len(tiles) > 1:
         tiles, corners = _absorb(tiles, corners, (wh, ww), round(ABSORB_INSET * resolution))
-    source, call = x, forward
-    near = torch.zeros_like(hole)  # (1, 1, h, w): what some window shows
+    # What the windows read (the pre-fill's 5x5 stencil 2 px past them): converted once.
+    frame.ensure([(wy - 2, wx - 2, wy + wh + 2, wx + ww + 2) for wy, wx in corners])
+    call = forward
+    holes = hole[0, 0].cpu().numpy()  # (h, w) bool
+    near = np.zeros((h, w), bool)  # what some window shows
     for wy, wx in corners:
-        near[:, :, wy : wy + wh, wx : wx + ww] = True
+        near[wy : wy + wh, wx : wx + ww] = True
+    near &= holes
+    saved = None
     # One solve for every window, unless the windows show more of other holes than of their
     # targets (a blob beside the wire): a compact hole costs the banded solve far more than
-    # pieces of it per window.
-    if prefill is not None and tiles and int((near & hole & ~target).sum()) <= int(target.sum()):
-        source = prefill(x, hole, near & hole)  # (1, 3, h, w): holes pre-filled once
+    # pieces of it per window (every target pixel is in a window). The pre-fill goes into
+    # the frame's hole pixels for the windows to be cut from, and what they held is put
+    # back afterwards.
+    n_target = sum(t[2].size for t in tiles)
+    if prefill is not None and tiles and np.count_nonzero(near) - n_target <= n_target:
+        ys, xs, values = prefill(frame, holes, near)
+        saved = (ys, xs, frame.values(ys, xs))  # (3, k): a copy
+        frame.write(ys, xs, values)
 
         def call(xb: torch.Tensor, hb: torch.Tensor) -> torch.Tensor:
             return forward(xb, hb, prefilled=True)
 
-    out = x.clone()
+    fills = []  # written once every window has been cut
     for i in range(0, len(tiles), WINDOW_BATCH):
         progress("network", i, len(tiles))
         batch = range(i, min(i + WINDOW_BATCH, len(tiles)))
         wins = [(slice(None), slice(None), slice(wy, wy + wh), slice(wx, wx + ww)) for wy, wx in (corners[k] for k in batch)]
-        y = call(torch.cat([source[win] for win in wins]), torch.cat([hole[win] for win in wins]))  # (n, 3, wh, ww)
+        y = call(
+            torch.cat([frame.region(wy, wx, wh, ww) for wy, wx in (corners[k] for k in batch)]),
+            torch.cat([hole[win] for win in wins]),
+        )  # (n, 3, wh, ww)
         for j, k in enumerate(batch):
             _, _, ys, xs = tiles[k]
             wy, wx = corners[k]
-            iy, ix = torch.from_numpy(ys).to(x.device), torch.from_numpy(xs).to(x.device)
-            out[0, :, iy, ix] = y[j][:, iy - wy, ix - wx].to(out.dtype)  # only this tile's own pixels
-    return out, "tiles"
+            iy, ix = torch.from_numpy(ys - wy).to(y.device), torch.from_numpy(xs - wx).to(y.device)
+            fills.append((ys, xs, y[j][:, iy, ix]))  # only this tile's own pixels
+    if saved is not None:
+        frame.write(*saved)
+    for ys, xs, v in fills:
+        frame.write(ys, xs, v)
+    return "tiles"
 
 
 def knots_down(thin: list[np.ndarray], level: int, depth: np.ndarray, limit: float) -> None:
@@ -243,15 +290,3 @@ def knots_down(thin: list[np.ndarray], level: int, depth: np.ndarray, limit: flo
     moved[box] = move[labels]
     thin[level - 1] = finer | moved
     thin[level] = part & ~moved
-
-
-def any_below(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``(1, 1, H, W)`` bool at ``size``: a small pixel is True if any pixel under it is (area
-    scaling > 0; by blocks when the scale divides the image, which is the same and skips a
-    float copy of a 12 MP mask)."""
-    H, W = mask.shape[-2:]
-    h, w = size
-    if H % h == 0 and W % w == 0 and H // h == W // w:
-        f = H // h
-        return mask.reshape(1, 1, h, f, w, f).any(dim=5).any(dim=3)
-    return F.interpolate(mask.float(), size=size, mode="area") > 0
