@@ -15,12 +15,16 @@ to the network and a fifth to the pre-fill of each window (docs/inference.md). S
   unless the windows show more of other, deeper holes than of the thin ones;
 - a window whose own pixels another window shows well inside it is dropped (:func:`_absorb`).
 - a knot where strokes cross, a little deeper than them, is filled with them by the native
-  windows (:func:`knots_down`), not by a pass at half size of its own.
+  windows (:func:`knots_down`), not by a pass at half size of its own;
+- a window where the photo is flat and the pre-fill meets it smoothly keeps the pre-fill
+  (:func:`flat_windows`): the shipped models are residual over the biharmonic pre-fill, and
+  there the network only added noise (on the 2048 px scribbles of ``benchmarks/hires.py``
+  its fill of those windows scored below the pre-fill's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -28,11 +32,13 @@ import torch
 from glcic.frame import Frame
 
 __all__ = [
+    "FLAT_STEP",
     "THIN_TILE",
     "THIN_WINDOW",
     "WINDOW_BATCH",
     "Prefill",
     "fill_windows",
+    "flat_windows",
     "knots_down",
     "place_tiles",
     "windowed_forward",
@@ -48,6 +54,12 @@ WINDOW_BATCH = 8
 ABSORB_INSET: float | None = 1 / 16
 """A window is dropped when all its own pixels lie this x the training resolution or more
 inside another window, which completes them (:func:`_absorb`); None: never."""
+FLAT_STEP: float | None = 0.005
+"""A window is not shown to the network, and keeps its pre-fill, when its known pixels differ
+from their neighbours by less than this on average (the largest of the three channels, in
+[0, 1]: 0.005 is 1.3 levels of 8 bits) and its pre-fill from the known pixels beside it by
+less than 1.5x this (:func:`flat_windows`); None: every window is shown. Measured in
+docs/inference.md (thin holes: the network skipped where the pre-fill is its answer)."""
 ONE_PASS_FACTOR = 1.5
 """An image whose short side is at most this x the training resolution (and its long side
 twice that) is completed in one pass (:data:`glcic.strategies.AUTO_ORIGINAL_FACTOR`)."""
@@ -147,6 +159,40 @@ def _absorb(
     return [(*tiles[j][:2], *own[j]) for j in keep], [corners[j] for j in keep]
 
 
+def flat_windows(x: torch.Tensor, hole: torch.Tensor, step: float) -> torch.Tensor:
+    """The windows that keep their pre-fill without the network: the photo flat, the pre-fill continuing it.
+
+    Over every pair of neighbouring pixels (across and down) the step is the largest of the
+    three channels' absolute differences. A window is flat when the mean step between two
+    known pixels is under ``step`` and the mean step between a hole pixel and a known one
+    (how the pre-fill meets the photo) under ``1.5 step``. The second test keeps a pre-fill
+    that does not continue the photo (a mean colour's edge along the hole) from counting
+    as flat; a window with no known pair, or no hole pixel beside a known one, is not flat.
+
+    Args:
+        x: ``(n, 3, h, w)`` in [0, 1], the holes holding the pre-fill.
+        hole: ``(n, 1, h, w)`` ``bool``, True = hole.
+        step: the mean step between known pixels below which a window is flat, in [0, 1].
+
+    Returns:
+        ``(n,)`` ``bool``, on the CPU.
+    """
+    n = x.shape[0]
+    known_sum, edge_sum = torch.zeros(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
+    known_pairs, edge_pairs = torch.zeros(n, dtype=torch.int64), torch.zeros(n, dtype=torch.int64)
+    h = hole[:, 0].cpu()  # (n, h, w)
+    for dim in (2, 3):  # down, across
+        k = x.shape[dim] - 1
+        d = (x.narrow(dim, 1, k) - x.narrow(dim, 0, k)).abs_().amax(dim=1).cpu()  # (n, h', w') the steps
+        a, b = h.narrow(dim - 1, 1, k), h.narrow(dim - 1, 0, k)
+        known, edge = ~(a | b), a ^ b  # both pixels known; one hole, one known
+        known_sum += torch.where(known, d, 0).sum(dim=(1, 2), dtype=torch.float64)
+        edge_sum += torch.where(edge, d, 0).sum(dim=(1, 2), dtype=torch.float64)
+        known_pairs += known.sum(dim=(1, 2))
+        edge_pairs += edge.sum(dim=(1, 2))
+    return (known_pairs > 0) & (edge_pairs > 0) & (known_sum < step * known_pairs) & (edge_sum < 1.5 * step * edge_pairs)
+
+
 def windowed_forward(
     forward: Forward,
     x: torch.Tensor,
@@ -180,8 +226,10 @@ def fill_windows(
     models, plenty for a hole at most :data:`glcic.strategies.AUTO_DEPTH` x ``resolution``
     deep; less at the image border), and only its own target pixels are kept. The windows
     are independent (each sees every other hole as a hole), so they run
-    :data:`WINDOW_BATCH` at a time. An image whose short side fits in 1.5 windows (and
-    whose long side in three) is completed in one pass. Only the windows (2 px wider, for
+    :data:`WINDOW_BATCH` at a time. With ``prefill``, a window where the photo is flat
+    keeps its pre-fill and is not run (:data:`FLAT_STEP`, :func:`flat_windows`). An image
+    whose short side fits in 1.5 windows (and whose long side in three) is completed in one
+    pass. Only the windows (2 px wider, for
     the pre-fill's stencil) are read from ``frame``: an 8-bit photo is converted to float
     there only (:class:`glcic.frame.Frame`).
 
@@ -241,15 +289,28 @@ def fill_windows(
         def call(xb: torch.Tensor, hb: torch.Tensor) -> torch.Tensor:
             return forward(xb, hb, prefilled=True)
 
+    def cut(ks: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The windows ``ks``: ``(n, 3, wh, ww)`` as the frame holds them, ``(n, 1, wh, ww)`` holes."""
+        at = [corners[k] for k in ks]
+        return (
+            torch.cat([frame.region(wy, wx, wh, ww) for wy, wx in at]),
+            torch.cat([hole[:, :, wy : wy + wh, wx : wx + ww] for wy, wx in at]),
+        )
+
     fills = []  # written once every window has been cut
-    for i in range(0, len(tiles), WINDOW_BATCH):
-        progress("network", i, len(tiles))
-        batch = range(i, min(i + WINDOW_BATCH, len(tiles)))
-        wins = [(slice(None), slice(None), slice(wy, wy + wh), slice(wx, wx + ww)) for wy, wx in (corners[k] for k in batch)]
-        y = call(
-            torch.cat([frame.region(wy, wx, wh, ww) for wy, wx in (corners[k] for k in batch)]),
-            torch.cat([hole[win] for win in wins]),
-        )  # (n, 3, wh, ww)
+    run = list(range(len(tiles)))
+    if saved is not None and FLAT_STEP is not None:
+        # Where the photo is flat the pre-fill is the network's answer: keep it, skip the window.
+        chunks = range(0, len(run), WINDOW_BATCH)
+        flat = torch.cat([flat_windows(*cut(run[i : i + WINDOW_BATCH]), FLAT_STEP) for i in chunks]).numpy()
+        for k in np.flatnonzero(flat):
+            _, _, ys, xs = tiles[k]
+            fills.append((ys, xs, frame.values(ys, xs)))  # the pre-fill (a copy)
+        run = [k for k in run if not flat[k]]
+    for i in range(0, len(run), WINDOW_BATCH):
+        progress("network", i, len(run))
+        batch = run[i : i + WINDOW_BATCH]
+        y = call(*cut(batch))  # (n, 3, wh, ww)
         for j, k in enumerate(batch):
             _, _, ys, xs = tiles[k]
             wy, wx = corners[k]
