@@ -7,8 +7,6 @@ docs/inference.md for the figures)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -17,34 +15,22 @@ import torch.nn.functional as F
 from PIL import Image
 
 import glcic.convert
-from glcic.bundle import BundleInfo, save_bundle
-from glcic.config import ModelConfig
 from glcic.convert import to_tensor, to_uint8
 from glcic.frame import BLOCK, Frame
 from glcic.inputs import prepare_image
-from glcic.models.completion import CompletionNetwork
 from glcic.pipeline import InpaintPipeline
 from glcic.pixels import HoleFill, as_uint8, gray_at, gray_uint8, uint8_at, unit_at, unit_pixels
 from glcic.postprocess import blend
 from glcic.rescale import any_below
 from glcic.steps import _changed
 from glcic.strategies import complete_with_strategy
-
-RES = 32
+from tests.tiny_pipes import RES, tiny_residual_pipe
 
 
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory) -> InpaintPipeline:
     """A tiny random network pre-filled like the shipped ones (biharmonic, residual)."""
-    torch.manual_seed(0)
-    net = CompletionNetwork(ModelConfig(width=0.125, prefill="biharmonic", residual=True))
-    for m in net.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-    info = BundleInfo(model=net.cfg, resolution=RES, mean_pixel=[0.5, 0.4, 0.3], name="tiny", license="test only")
-    path: Path = save_bundle(tmp_path_factory.mktemp("bundle"), net, info)
-    return InpaintPipeline.from_pretrained(path, precision="fp32")
+    return tiny_residual_pipe(tmp_path_factory.mktemp("bundle"))
 
 
 def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -7,40 +7,24 @@ nothing is skipped without a shared pre-fill. No timing: docs/inference.md has t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 import torch
 
 import glcic.thin
-from glcic.bundle import BundleInfo, save_bundle
-from glcic.config import ModelConfig
 from glcic.frame import Frame
-from glcic.models.completion import CompletionNetwork
 from glcic.pipeline import InpaintPipeline
 from glcic.prefill import solve_biharmonic
 from glcic.thin import FLAT_STEP, flat_windows, windowed_forward
-
-RES = 32
+from tests.tiny_pipes import RES, tiny_residual_pipe
 
 
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory) -> InpaintPipeline:
     """A tiny random network pre-filled like the shipped ones (biharmonic, residual), its last
     layer not zero (as initialised: the output would be the pre-fill everywhere)."""
-    torch.manual_seed(0)
-    net = CompletionNetwork(ModelConfig(width=0.125, prefill="biharmonic", residual=True))
-    for m in net.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-    last = next(m for m in net.layers[-1] if isinstance(m, torch.nn.Conv2d))
-    torch.nn.init.normal_(last.weight, std=0.05)
-    info = BundleInfo(model=net.cfg, resolution=RES, mean_pixel=[0.5, 0.4, 0.3], name="tiny", license="test only")
-    path: Path = save_bundle(tmp_path_factory.mktemp("bundle"), net, info)
-    return InpaintPipeline.from_pretrained(path, precision="fp32")
+    return tiny_residual_pipe(tmp_path_factory.mktemp("bundle"), last_std=0.05)
 
 
 def _ramp(h: int, w: int) -> np.ndarray:

@@ -5,24 +5,18 @@ pixels exact."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from glcic.bundle import BundleInfo, save_bundle
 from glcic.classical import inpaint_biharmonic
-from glcic.config import ModelConfig
-from glcic.models.completion import CompletionNetwork
 from glcic.pipeline import InpaintPipeline
 from glcic.prefill import solve_biharmonic
 from glcic.strategies import paste_upscaled, split_by_depth
 from glcic.thin import THIN_TILE, place_tiles, windowed_forward
-
-RES = 32
+from tests.tiny_pipes import RES, tiny_residual_pipe
 
 
 def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -45,15 +39,7 @@ def _wires(h: int, w: int, width: int = 3, seed: int = 0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory) -> InpaintPipeline:
     """A tiny random network pre-filled like the shipped ones (biharmonic, residual)."""
-    torch.manual_seed(0)
-    net = CompletionNetwork(ModelConfig(width=0.125, prefill="biharmonic", residual=True))
-    for m in net.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-    info = BundleInfo(model=net.cfg, resolution=RES, mean_pixel=[0.5, 0.4, 0.3], name="tiny", license="test only")
-    path: Path = save_bundle(tmp_path_factory.mktemp("bundle"), net, info)
-    return InpaintPipeline.from_pretrained(path, precision="fp32")
+    return tiny_residual_pipe(tmp_path_factory.mktemp("bundle"))
 
 
 # --------------------------------------------------------------------------- pre-fill
