@@ -135,9 +135,10 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     "ft-resize+patch-td300": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
                               "train.lr_d=0.0004", "train.t_d=300"],
     # ft-resize+patch-td300 fooled its discriminator with blocks within 100 joint steps: the
-    # completion network slower (a quarter of its joint learning rate), or a lighter weight.
+    # completion network slower (2.5e-5: an eighth of the scene preset's joint learning rate,
+    # half the face preset's), or a lighter weight.
     "ft-resize+patch-td300-slowc": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
-                                    "train.lr_d=0.0004", "train.t_d=300", "train.lr_joint=0.00005"],
+                                    "train.lr_d=0.0004", "train.t_d=300", "train.lr_joint=0.000025"],
     "ft-resize+patch-td300-alpha0.03": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
                                         "train.alpha=0.03", "train.lr_d=0.0004", "train.t_d=300"],
     # ft-lama-td300 (the same with R1 at 0.001 and feature matching) stayed at ln 2 through 200
