@@ -136,11 +136,13 @@ SHARP_VARIANTS: dict[str, list[str]] = {
                               "train.lr_d=0.0004", "train.t_d=300"],
     # ft-resize+patch-td300 fooled its discriminator with blocks within 100 joint steps: the
     # completion network slower (2.5e-5: an eighth of the scene preset's joint learning rate,
-    # half the face preset's), or a lighter weight.
+    # half the face preset's), a lighter weight, or two discriminator updates a step.
     "ft-resize+patch-td300-slowc": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
                                     "train.lr_d=0.0004", "train.t_d=300", "train.lr_joint=0.000025"],
     "ft-resize+patch-td300-alpha0.03": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
                                         "train.alpha=0.03", "train.lr_d=0.0004", "train.t_d=300"],
+    "ft-resize+patch-td300-d2": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
+                                 "train.lr_d=0.0004", "train.t_d=300", "train.d_steps=2"],
     # ft-lama-td300 (the same with R1 at 0.001 and feature matching) stayed at ln 2 through 200
     # steps alone and was stopped: our R1 (on the sum of 2,048 logits) held it. Without R1:
     "ft-resize+patch-td300+fm": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",

@@ -184,6 +184,10 @@ class TrainConfig:
     image, so it cannot answer with the sharp, narrow gradients a completion network exploits
     by painting stripes. ``model.discriminator: patch`` only (the context pair's fused kernels
     have no second derivative). 0 keeps it out (the paper)."""
+    d_steps: int = 1
+    """Discriminator updates per joint-phase step, each on that step's real and completed
+    images (the completion network's update follows the last). More than 1 lets the
+    discriminator keep pace with a completion network that learns to fool it. 1: Algorithm 1."""
     attr_weight: float = 1.0
     """Weight of the auxiliary attribute BCE (needs model.attributes > 0)."""
     precision: str = "auto"
@@ -271,6 +275,8 @@ class Config:
             )
         if not t.fm_weight >= 0.0:
             raise ConfigError(f"train.fm_weight must be >= 0 (0 = no feature matching); got {t.fm_weight}")
+        if isinstance(t.d_steps, bool) or not isinstance(t.d_steps, int) or t.d_steps < 1:
+            raise ConfigError(f"train.d_steps must be an integer >= 1 (1 = Algorithm 1); got {t.d_steps!r}")
         if not t.r1_weight >= 0.0:
             raise ConfigError(f"train.r1_weight must be >= 0 (0 = no gradient penalty); got {t.r1_weight}")
         if t.r1_weight > 0 and m.discriminator != "patch":

@@ -132,6 +132,13 @@ def test_spectral_norm_off_is_for_the_patch_discriminator_only():
         load_config("paper", ["model.spectral_norm=false"])
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "true"])
+def test_d_steps_must_be_a_whole_number_of_at_least_one(value):
+    assert load_config("paper", ["train.d_steps=3"]).train.d_steps == 3
+    with pytest.raises(ConfigError, match=r"train.d_steps (must be an integer >= 1 \(1 = Algorithm 1\)|expects int); got"):
+        load_config("paper", [f"train.d_steps={value}"])
+
+
 def test_r1_weight_needs_the_patch_discriminator():
     cfg = load_config("paper", ["model.discriminator=patch", "train.gan_loss=hinge", "train.r1_weight=0.001"])
     assert cfg.train.r1_weight == 0.001

@@ -4,6 +4,7 @@
     completion     C alone                     masked MSE (eq. 1)
     discriminator  D alone                     (D: eq. 2 [+ r1_weight * R1 penalty])
     joint          C and D                     MSE + alpha * GAN (eq. 3) [+ fm_weight * feature matching]
+                   (D first, train.d_steps times on the step's images; then C once)
 
 :func:`training_step` is the whole update for one phase; the training loop
 (:mod:`glcic.training.loop`) and ``benchmarks/bench_train.py`` both call it, on
@@ -165,27 +166,32 @@ def training_step(
         fake = completed.detach()
         # R1 differentiates D's logits with respect to the real images.
         real = x.detach().requires_grad_(True) if tc.r1_weight > 0 else x
-        with autocast(x.device, nets.amp):
-            imgs = torch.cat([real, fake])  # (2b, 3, H, W)
-            patches = torch.cat([crop_windows(real, batch.win_d, local), crop_windows(fake, win_c, local)])
-            # The patch discriminator is told where the fill is: the same mask for both.
-            logits, attr_logits = netD(imgs, patches, torch.cat([m, m]))  # (2b,), (2b, K) or None
-        loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label, tc.gan_loss)
-        stats.update(s)
-        if tc.r1_weight > 0:
-            r1, s = r1_penalty(logits[:b], real)
-            loss_d = loss_d + tc.r1_weight * r1
+        # train.d_steps updates in the joint phase, all on this step's images.
+        updates = tc.d_steps if phase.train_c else 1
+        for update in range(updates):
+            with autocast(x.device, nets.amp):
+                imgs = torch.cat([real, fake])  # (2b, 3, H, W)
+                patches = torch.cat([crop_windows(real, batch.win_d, local), crop_windows(fake, win_c, local)])
+                # The patch discriminator is told where the fill is: the same mask for both.
+                logits, attr_logits = netD(imgs, patches, torch.cat([m, m]))  # (2b,), (2b, K) or None
+            loss_d, s = discriminator_loss(logits[:b], logits[b:], tc.real_label, tc.gan_loss)
             stats.update(s)
-        if attr_logits is not None and batch.attrs.numel():
-            # The report's semi-supervised term: attributes of real images only.
-            loss_aux, s = attribute_loss(attr_logits[:b], batch.attrs)
-            loss_d = loss_d + tc.attr_weight * loss_aux
-            stats.update(s)
-        _check_finite(loss_d, step, phase.name, "discriminator")
-        nets.opt_d.zero_grad(set_to_none=True)
-        scaler.scale(loss_d).backward()
-        dist.average_gradients(netD.parameters())
-        scaler.step(nets.opt_d)
+            if tc.r1_weight > 0:
+                r1, s = r1_penalty(logits[:b], real)
+                loss_d = loss_d + tc.r1_weight * r1
+                stats.update(s)
+            if attr_logits is not None and batch.attrs.numel():
+                # The report's semi-supervised term: attributes of real images only.
+                loss_aux, s = attribute_loss(attr_logits[:b], batch.attrs)
+                loss_d = loss_d + tc.attr_weight * loss_aux
+                stats.update(s)
+            _check_finite(loss_d, step, phase.name, "discriminator")
+            nets.opt_d.zero_grad(set_to_none=True)
+            scaler.scale(loss_d).backward()
+            dist.average_gradients(netD.parameters())
+            scaler.step(nets.opt_d)
+            if update < updates - 1:
+                scaler.update()  # a GradScaler steps each optimiser once between updates
 
     # Update completion network: eq. (1) alone, or eq. (3) in the joint phase.
     if phase.train_c:

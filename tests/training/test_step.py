@@ -137,6 +137,46 @@ def test_fm_weight_reaches_the_completion_update():
     assert any(not torch.equal(a, b) for a, b in zip(weights[0.0], weights[1.0], strict=True))
 
 
+@pytest.mark.parametrize("discriminator", ["context", "patch"])
+def test_d_steps_updates_the_discriminator_that_often_on_the_joint_step_s_images(discriminator):
+    """train.d_steps = 2: the joint step updates D twice, each time on the same real and completed
+    images (its weights end where two plain updates on them end), then C once; the
+    discriminator phase still updates D once."""
+    from glcic.data.masks import crop_windows
+    from glcic.losses import discriminator_loss
+
+    batch, mean = _joint_batch()
+    tc = TrainConfig(d_steps=2, optimizer="adam", lr_d=1e-3, lr_joint=1e-3)
+    netC, netD = _tiny_nets(discriminator=discriminator)
+    refC, refD = _tiny_nets(discriminator=discriminator)
+    opt_d = torch.optim.Adam(netD.parameters(), lr=1e-3)
+    nets = _nets(netC, netD, torch.optim.Adam(netC.parameters(), lr=1e-3), opt_d)
+    training_step(nets, batch, PHASES["joint"], _cfg(tc), mean)
+    assert {s["step"].item() for s in opt_d.state.values()} == {2}
+    assert {s["step"].item() for s in nets.opt_c.state.values()} == {1}
+
+    # The reference: two plain D updates on the completion the step started from.
+    ref_opt = torch.optim.Adam(refD.parameters(), lr=1e-3)
+    refD.train()
+    with torch.no_grad():
+        completed = composite(refC(fill_holes(batch.x, batch.mask, mean), batch.mask), batch.x, batch.mask)
+    imgs = torch.cat([batch.x, completed])
+    patches = torch.cat([crop_windows(batch.x, batch.win_d, 16), crop_windows(completed, batch.win_c, 16)])
+    for _ in range(2):
+        logits, _ = refD(imgs, patches, torch.cat([batch.mask, batch.mask]))
+        loss, _ = discriminator_loss(logits[:4], logits[4:])
+        ref_opt.zero_grad()
+        loss.backward()
+        ref_opt.step()
+    for (name, got), want in zip(netD.named_parameters(), refD.parameters(), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6, msg=name)
+
+    netC, netD = _tiny_nets(discriminator=discriminator)
+    opt_d = torch.optim.Adam(netD.parameters(), lr=1e-3)
+    training_step(_nets(netC, netD, torch.optim.Adam(netC.parameters()), opt_d), batch, PHASES["discriminator"], _cfg(tc), mean)
+    assert {s["step"].item() for s in opt_d.state.values()} == {1}
+
+
 def test_patch_discriminator_with_hinge_in_the_discriminator_phase():
     """(B, N) logits through the D update: the hinge's stats, D's parameters move, C's get no gradient."""
     netC, netD = _tiny_nets(discriminator="patch")
