@@ -56,7 +56,17 @@ from glcic.io import (
 from glcic.io.images import orientation_of
 from glcic.io.metadata import read_info
 from glcic.io.modes import scale16
-from glcic.pixels import LUMA, HoleFill, Pixels, as_float, as_uint8, gray_at, uint8_at, unit_at
+from glcic.pixels import (
+    LUMA,
+    HoleFill,
+    Pixels,
+    as_float,
+    as_uint8,
+    gray_at,
+    luma_np,
+    uint8_at,
+    unit_at,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -214,8 +224,7 @@ def _from_deep(native: np.ndarray, scale: float, wrap: Callable[[np.ndarray], An
         ys, xs = np.nonzero(changed[0])
         res = unit_at(results[0], ys, xs)  # (n, 3) float32 in [0, 1]
         if gray:
-            w = np.asarray(LUMA, np.float32)
-            res = res[:, 0] * w[0] + res[:, 1] * w[1] + res[:, 2] * w[2]  # (n,)
+            res = luma_np(res)  # (n,)
         v = res.astype(np.float64) * scale
         if integer:
             v = np.clip(np.round(v), 0, 65535)

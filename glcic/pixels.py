@@ -31,6 +31,7 @@ __all__ = [
     "as_uint8",
     "gray_at",
     "gray_uint8",
+    "luma_np",
     "uint8_at",
     "unit_at",
     "unit_pixels",
@@ -43,6 +44,11 @@ Pixels = Any  # torch.Tensor | np.ndarray | HoleFill, without importing torch
 """A completed image: float ``(1, 3, H, W)`` in [0, 1], ``uint8`` ``(H, W, 3)`` or a :class:`HoleFill`."""
 
 _255 = np.float32(255.0)
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    """``uint8`` pixels / 255, float pixels as they are: ``float32`` of the same shape."""
+    return a.astype(np.float32) / _255 if a.dtype == np.uint8 else a.astype(np.float32)
 
 
 @dataclass
@@ -65,8 +71,17 @@ class HoleFill:
     base8: np.ndarray | None = None
 
     def _base_unit(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        b = self.base[ys, xs]  # (n, 3)
-        return b.astype(np.float32) / _255 if b.dtype == np.uint8 else b.astype(np.float32)
+        return _unit(self.base[ys, xs])  # (n, 3)
+
+    def _base_uint8(self, ys: np.ndarray | None = None, xs: np.ndarray | None = None) -> np.ndarray:
+        """The base as 8 bits at ``ys``, ``xs`` ((n, 3)), or whole ((H, W, 3), a new array)."""
+        if self.base.dtype == np.uint8:
+            src = self.base
+        elif self.base8 is not None:
+            src = self.base8
+        else:
+            return _round8((self.base if ys is None else self.base[ys, xs]).astype(np.float32))
+        return src.copy() if ys is None else src[ys, xs]  # indexing copies already
 
     def _mine(self, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of ``ys``, ``xs`` are fill pixels (``bool`` (n,)) and their index in :attr:`values`."""
@@ -93,8 +108,7 @@ def unit_at(p: Pixels, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         out[hit] = p.values[at[hit]]
         return out
     if isinstance(p, np.ndarray):
-        v = p[ys, xs]
-        return v.astype(np.float32) / _255 if p.dtype == np.uint8 else v.astype(np.float32)
+        return _unit(p[ys, xs])
     import torch
 
     iy, ix = torch.from_numpy(ys).to(p.device), torch.from_numpy(xs).to(p.device)
@@ -107,12 +121,7 @@ def uint8_at(p: Pixels, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         return p[ys, xs]
     if isinstance(p, HoleFill):
         hit, at = p._mine(ys, xs)
-        if p.base.dtype == np.uint8:
-            out = p.base[ys, xs]
-        elif p.base8 is not None:
-            out = p.base8[ys, xs]
-        else:
-            out = _round8(p.base[ys, xs].astype(np.float32))
+        out = p._base_uint8(ys, xs)
         out[hit] = _round8(p.values[at[hit]])
         return out
     return _round8(unit_at(p, ys, xs))
@@ -120,10 +129,10 @@ def uint8_at(p: Pixels, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
 
 def gray_at(p: Pixels, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """:func:`gray_uint8` at pixels ``ys``, ``xs`` only: ``uint8`` ``(n,)``."""
-    return _round8(_luma_np(unit_at(p, ys, xs)))
+    return _round8(luma_np(unit_at(p, ys, xs)))
 
 
-def _luma_np(x: np.ndarray) -> np.ndarray:
+def luma_np(x: np.ndarray) -> np.ndarray:
     """``(..., 3)`` float32 -> ``(...)``, ``w0 x0 + w1 x1 + w2 x2`` in that order."""
     w = np.asarray(LUMA, np.float32)
     return x[..., 0] * w[0] + x[..., 1] * w[1] + x[..., 2] * w[2]
@@ -132,12 +141,11 @@ def _luma_np(x: np.ndarray) -> np.ndarray:
 def unit_pixels(p: Pixels) -> np.ndarray:
     """A completed image as ``float32`` ``(H, W, 3)`` in [0, 1] (uint8 / 255; floats as they are)."""
     if isinstance(p, HoleFill):
-        b = p.base
-        out = b.astype(np.float32) / _255 if b.dtype == np.uint8 else b.astype(np.float32)
+        out = _unit(p.base)
         out[p.ys, p.xs] = p.values
         return out
     if isinstance(p, np.ndarray):
-        return p.astype(np.float32) / _255 if p.dtype == np.uint8 else p.astype(np.float32)
+        return _unit(p)
     return p[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
@@ -158,12 +166,7 @@ def as_uint8(p: Pixels) -> np.ndarray:
     """A completed image as ``uint8`` ``(H, W, 3)`` (a fill: a copy of its 8-bit base with
     the fill's pixels rounded in, not a conversion of the whole image)."""
     if isinstance(p, HoleFill):
-        if p.base.dtype == np.uint8:
-            out = np.array(p.base)  # a copy, contiguous
-        elif p.base8 is not None:
-            out = np.array(p.base8)
-        else:
-            out = _round8(p.base.astype(np.float32))
+        out = p._base_uint8()
         out[p.ys, p.xs] = _round8(p.values)
         return out
     if isinstance(p, np.ndarray):
@@ -187,7 +190,7 @@ def gray_uint8(p: Pixels) -> np.ndarray:
     """A completed image -> its luma as ``uint8`` ``(H, W)``, rounded by glcic.convert's rule
     (``round(clamp(y, 0, 1) * 255)``); 8-bit results and fills stay in NumPy (no torch needed)."""
     if isinstance(p, (np.ndarray, HoleFill)):
-        return _round8(_luma_np(unit_pixels(p)))
+        return _round8(luma_np(unit_pixels(p)))
     from glcic.convert import to_uint8
 
     y = _luma(as_float(p))[:, None].expand(-1, 3, -1, -1)  # (1, 3, H, W): the luma in every channel
