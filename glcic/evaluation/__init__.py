@@ -29,7 +29,8 @@ The modules, in the order the data flows:
 - :mod:`~glcic.evaluation.methods`: method names, the network's bundle, one call per method;
 - :mod:`~glcic.evaluation.scoring`: PSNR / SSIM / hole metrics, LPIPS and FID;
 - :mod:`~glcic.evaluation.runner`: every method on every image, warmed up and timed;
-- :mod:`~glcic.evaluation.report`: averages, hole-area bins, the JSON report, Markdown;
+- :mod:`~glcic.evaluation.report`: averages, hole-area bins, the JSON report;
+- :mod:`~glcic.evaluation.markdown`: the report as Markdown tables;
 - :mod:`~glcic.evaluation.grid`: the comparison picture.
 """
 
