@@ -50,6 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO))
 
+from glcic.options import DEFAULT_POSTPROCESS  # noqa: E402
+
 DATA = REPO.parent / "shared" / "data" / "hires"
 FAMILIES = ("blobs", "boxes", "scribbles")
 METHODS = ("glcic", "glcic-refine", "telea", "ns", "patchmatch")
@@ -129,7 +131,7 @@ def worker(args: argparse.Namespace) -> None:
     from glcic.io import load_image, load_mask, save_image
 
     method, _, strategy = args.worker.partition("-")  # glcic-refine: glcic with --strategy refine
-    ns = argparse.Namespace(method=method, postprocess="blend", model="default", device="cpu",
+    ns = argparse.Namespace(method=method, postprocess=DEFAULT_POSTPROCESS, model="default", device="cpu",
                             precision="auto", backend="torch", strategy=strategy or args.strategy)
     run, _ = _runner(ns)
     cases = Path(args.cases)

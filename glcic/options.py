@@ -26,8 +26,11 @@ STRATEGIES = ("auto", "refine", "original", "resize", "crop")
 """Where and at what scale the network looks (see :mod:`glcic.strategies`); ``refine`` is
 ``auto`` plus native-scale detail from the photo's own pixels where the network ran at a
 smaller scale (:mod:`glcic.refine`)."""
-POSTPROCESS = ("none", "blend")
-"""``blend``: the paper's fast marching + Poisson blending (Sec. 3.4)."""
+POSTPROCESS = ("auto", "blend", "none")
+"""``blend``: the paper's fast marching + Poisson blending (Sec. 3.4) on every hole;
+``auto``: the same on every hole but those a residual network (``model.residual``, both
+shipped models) completed at native scale, which meet the photo already and lose hole PSNR
+when blended (:func:`glcic.steps.blend_target`); ``none``: the raw fill."""
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 """Numeric precision of the network (see :mod:`glcic.precision`); fp16 is CUDA only."""
 BACKENDS = ("torch", "onnxruntime")
@@ -51,8 +54,10 @@ MODEL_HELP = (
 """The help of every ``--model`` flag."""
 DEFAULT_METHOD = "glcic"
 DEFAULT_STRATEGY = "auto"
-DEFAULT_POSTPROCESS = "blend"
-"""The paper post-processes every result (Sec. 3.4); ``none`` keeps the seam exact."""
+DEFAULT_POSTPROCESS = "auto"
+"""The paper post-processes every result (Sec. 3.4); ``auto`` does where it helps (a fill
+made at a smaller scale, a classical method's, a non-residual network's); ``none`` keeps the
+seam exact."""
 DEFAULT_PRECISION = "auto"
 DEFAULT_BACKEND = "torch"
 

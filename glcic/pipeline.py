@@ -10,8 +10,9 @@
 image :func:`glcic.io.load_image` already decoded; ``mask`` has the same size and
 marks the hole with **non-zero / white**. The result has the input's type, size and
 mode family, and equals the input exactly outside the hole and a seam of
-:data:`~glcic.postprocess.DEFAULT_SEAM` pixels around it (``postprocess="blend"``,
-the default, changes that seam; ``"none"`` keeps it exact too).
+:data:`~glcic.postprocess.DEFAULT_SEAM` pixels around it (``postprocess="blend"``
+changes that seam, and ``"auto"``, the default, does around the holes it blends;
+``"none"`` keeps it exact too).
 
 The network path (Sec. 3 of the paper): convert to the model's value range, fill
 the hole with the training set's mean pixel, reflect-pad H and W to multiples of
@@ -52,7 +53,7 @@ from glcic.options import (
 from glcic.pixels import Pixels
 from glcic.precision import autocast, precision_name, resolve_device, resolve_precision
 from glcic.prefill import prefill
-from glcic.steps import Filler, InpaintResult, classical_filler, complete
+from glcic.steps import Filler, InpaintResult, Ran, classical_filler, complete
 from glcic.strategies import Progress, complete_frame
 
 __all__ = ["InpaintPipeline", "InpaintResult"]  # the option tuples live in glcic.options
@@ -237,8 +238,11 @@ class InpaintPipeline:
                 JPEG files over mid-grey), ``bool``/``uint8`` array, or tensor
                 ``(H, W)``, ``(1, H, W)``, ``(B, 1, H, W)``. **Non-zero = hole.** A
                 ``bool`` ``(H, W)`` array (what ``load_mask`` returns) is used as is.
-            postprocess: ``"blend"`` (the default: the paper's fast marching + Poisson
-                blending, Sec. 3.4; changes the hole and a seam of
+            postprocess: ``"auto"`` (the default: ``"blend"`` on every hole but those a
+                residual network, as both shipped models are, completed at native scale,
+                which blending would only blur: :func:`glcic.steps.blend_target`),
+                ``"blend"`` (the paper's fast marching + Poisson blending on every hole,
+                Sec. 3.4; changes the hole and a seam of
                 :data:`glcic.postprocess.DEFAULT_SEAM` pixels around it) or ``"none"``.
             strategy: ``"auto"`` (the default; see :mod:`glcic.strategies`), ``"refine"``
                 (``auto`` plus native detail where it ran at a smaller scale:
@@ -257,7 +261,7 @@ class InpaintPipeline:
             dtype and device, path or LoadedImage -> PIL (L, LA, RGB, RGBA; 16-bit
             gray I;16), or for 16-bit colour, which PIL cannot hold, a ``uint16``
             ``(H, W, 3)`` / ``(H, W, 4)`` array. Outside the hole (and the seam, with
-            ``blend``) it equals the input exactly, at any depth. A PIL result carries
+            ``blend`` or ``auto``) it equals the input exactly, at any depth. A PIL result carries
             the input's ICC profile, EXIF (orientation 1 once turned upright) and XMP in
             ``.info``; :meth:`InpaintResult.save` writes any result the way its input came.
 
@@ -317,7 +321,7 @@ class InpaintPipeline:
         assert self.bundle_info is not None
         resolution = self.bundle_info.resolution
 
-        def fill(prepared: PreparedImage, b: int, hole: np.ndarray) -> tuple[Pixels, tuple[str, float]]:
+        def fill(prepared: PreparedImage, b: int, hole: np.ndarray) -> tuple[Pixels, Ran]:
             # An 8-bit or high-depth image is converted to float only where the network reads
             # it, and only the hole's fill comes back (glcic.frame); a tensor stays a tensor.
             deep = prepared.unit is not None
@@ -325,7 +329,9 @@ class InpaintPipeline:
             frame = Frame.from_pixels(base) if base is not None else Frame.from_tensor(prepared.x[b : b + 1])
             used = complete_frame(self._forward, frame, hole, strategy, resolution, progress, prefill=self._prefill_image)
             out = frame.whole() if base is None else frame.hole_fill(hole, prepared.uint8 if deep else None)
-            return out, (used.strategy, used.scale)
+            # A residual network's native-scale fill meets the photo already: `auto` leaves it unblended.
+            residual = self.bundle_info.model.residual
+            return out, Ran(used.strategy, used.scale, used.native if residual else None)
 
         return fill
 

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from glcic.io import SourceInfo, attach_info
 from glcic.options import CLASSICAL_METHODS, POSTPROCESS, check_choice
 from glcic.pixels import Pixels, as_uint8
 
-__all__ = ["EMPTY_MASK_NOTE", "Filler", "InpaintResult", "complete", "run_classical"]
+__all__ = ["EMPTY_MASK_NOTE", "Filler", "InpaintResult", "Ran", "blend_target", "complete", "run_classical"]
 
 
 EMPTY_MASK_NOTE = "the mask is empty (no hole), so nothing was done: the result is the input"
@@ -47,8 +47,9 @@ class InpaintResult:
         scale: the network's scale relative to native (1.0 = native; the smallest,
             when holes ran at several scales); 1.0 for classical methods.
         model: the bundle's name, or the classical method's (``telea``, ...).
-        postprocess: the post-processing that ran: ``blend`` or ``none`` (also ``none``
-            when the mask was empty and nothing ran).
+        postprocess: the post-processing that ran: ``blend`` (on every hole, or with
+            ``auto`` on the holes it blends) or ``none`` (also when ``auto`` left every
+            hole unblended, or the mask was empty and nothing ran).
         note: what the caller should know, e.g. :data:`EMPTY_MASK_NOTE`; empty otherwise.
         info: the input's :class:`~glcic.io.SourceInfo` (ICC profile, EXIF, XMP, JPEG
             tables, ...; None for arrays, tensors, or with ``strip_metadata``), what
@@ -82,10 +83,20 @@ class InpaintResult:
         return save_image(path, self.image, info=self.info, strip_metadata=strip_metadata, quality=quality)
 
 
-Filler = Callable[[PreparedImage, int, np.ndarray], tuple[Pixels, tuple[str, float]]]
+class Ran(NamedTuple):
+    """What a filler ran: the strategy and the smallest scale (as :class:`InpaintResult`
+    reports them), and the hole pixels that ``postprocess="auto"`` leaves unblended
+    (``bool`` ``(H, W)``; None: blend every hole)."""
+
+    strategy: str
+    scale: float
+    unblended: np.ndarray | None = None
+
+
+Filler = Callable[[PreparedImage, int, np.ndarray], tuple[Pixels, Ran]]
 """Fills the hole of batch image ``b``: ``(prepared, b, hole bool (H, W))`` -> the
-completed image (:data:`~glcic.pixels.Pixels`, known pixels exact) and what ran,
-``(strategy, scale)``."""
+completed image (:data:`~glcic.pixels.Pixels`, known pixels exact) and what ran
+(:class:`Ran`)."""
 
 
 def complete(
@@ -102,7 +113,8 @@ def complete(
     Args:
         image, mask: as :meth:`glcic.pipeline.InpaintPipeline.__call__` takes them.
         fill: the filler (see :data:`Filler`).
-        postprocess: ``blend`` or ``none`` (checked by the caller).
+        postprocess: ``auto``, ``blend`` or ``none`` (checked by the caller; see
+            :func:`blend_target`).
         model: the name :class:`InpaintResult` reports.
         strip_metadata: leave the input's ICC profile, EXIF and XMP out of the result.
         progress: told ``(what, done, total)`` before the blending (the filler tells its own).
@@ -138,7 +150,8 @@ def complete(
     # 3. Fill each image of the batch and blend it in.
     results: list[Pixels] = []
     changed: list[np.ndarray] = []
-    used: list[tuple[str, float]] = []
+    used: list[Ran] = []
+    blended_any = False
     for b in range(B):
         hole = np.ascontiguousarray(holes[b])
         if not hole.any():  # another image of the batch has a hole; this one has none
@@ -147,28 +160,51 @@ def complete(
             continue
         result, ran = fill(prepared, b, hole)
         used.append(ran)
-        if postprocess == "blend":
+        target = blend_target(postprocess, hole, ran.unblended)
+        if target is not None:
             if progress is not None:
                 progress("blend", 0, 1)
-            result, hole = _blend(prepared, result, prepared.pixels(b), hole)
+            result, hole = _blend(prepared, result, prepared.pixels(b), hole, target)
+            blended_any = True
         results.append(result)
         changed.append(hole)
 
     # 4. Back to the caller's type; every pixel outside `changed` is the input's.
     # A batch reports its first image's strategy and the smallest scale of all.
     out = attach_info(prepared.restore(results, np.stack(changed)), info)
-    return InpaintResult(out, used[0][0], min(s for _, s in used), model, postprocess, "", info)
+    ran_post = "blend" if blended_any else "none"
+    return InpaintResult(out, used[0].strategy, min(r.scale for r in used), model, ran_post, "", info)
+
+
+def blend_target(postprocess: str, hole: np.ndarray, unblended: np.ndarray | None) -> np.ndarray | None:
+    """The hole pixels to blend (``bool`` ``(H, W)``), or None for no blending.
+
+    ``blend``: every hole. ``auto``: every hole but ``unblended``, the pixels a residual
+    network completed at native scale: its output is the pre-fill plus a correction, so it
+    already meets the photo at the hole's edge, and blending it (which redoes the fill's low
+    band from a fast-marching background) lowered hole PSNR on every family measured
+    (docs/inference.md, "Post-processing"). ``none``: nothing.
+    """
+    if postprocess == "none":
+        return None
+    if postprocess == "auto" and unblended is not None:
+        hole = hole & ~unblended
+    return hole if hole.any() else None
 
 
 def _blend(
-    prepared: PreparedImage, result: Pixels, original: np.ndarray, hole: np.ndarray
+    prepared: PreparedImage, result: Pixels, original: np.ndarray, hole: np.ndarray, target: np.ndarray
 ) -> tuple[Pixels, np.ndarray]:
-    """The paper's blending (Sec. 3.4): the blended image (``uint8`` (H, W, 3), or at
-    the input's depth: :meth:`~glcic.inputs.PreparedImage.keep_depth`) and the pixels
-    it changed (the hole and a seam around it)."""
+    """The paper's blending (Sec. 3.4) of ``target``, the hole or a part of it: the blended
+    image (``uint8`` (H, W, 3), or at the input's depth:
+    :meth:`~glcic.inputs.PreparedImage.keep_depth`) and the pixels it changed (the hole and
+    a seam around the target). Hole pixels outside ``target`` are known pixels to it: their
+    fill is the surroundings it blends into."""
     from glcic.postprocess import blend
 
-    blended = blend(as_uint8(result), original, hole)  # (H, W, 3) uint8
+    completed = as_uint8(result)  # (H, W, 3) uint8
+    surroundings = original if target is hole else completed
+    blended = blend(completed, surroundings, target)  # (H, W, 3) uint8
     changed = _changed(blended, original, hole)
     return prepared.keep_depth(result, blended, hole, changed), changed
 
@@ -196,10 +232,10 @@ def _changed(blended: np.ndarray, original: np.ndarray, hole: np.ndarray) -> np.
 def classical_filler(method: str) -> Filler:
     """A :data:`Filler` that runs a classical method (:mod:`glcic.classical`) at native size."""
 
-    def fill(prepared: PreparedImage, b: int, hole: np.ndarray) -> tuple[Pixels, tuple[str, float]]:
+    def fill(prepared: PreparedImage, b: int, hole: np.ndarray) -> tuple[Pixels, Ran]:
         from glcic.classical import inpaint_classical
 
-        return inpaint_classical(method, prepared.pixels(b), hole), ("none", 1.0)  # (H, W, 3) uint8
+        return inpaint_classical(method, prepared.pixels(b), hole), Ran("none", 1.0)  # (H, W, 3) uint8
 
     return fill
 

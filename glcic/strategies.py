@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -114,10 +114,14 @@ class Used:
     ``strategy`` is ``original``, ``resize``, ``crop`` or ``tiles`` (``auto``'s
     native windows along thin holes), or ``tiles+resize`` (etc.) when ``auto`` ran
     both; ``scale`` is the smallest scale any hole was completed at (1.0 = native).
+    ``native``: the hole pixels completed at native scale, ``bool`` ``(H, W)`` (None when
+    none were; not compared): what ``postprocess="auto"`` leaves unblended for a
+    residual network (:func:`glcic.steps.complete`).
     """
 
     strategy: str
     scale: float
+    native: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def split_by_depth(hole: np.ndarray, resolution: int, levels: int = 1) -> tuple[list[np.ndarray], np.ndarray]:
@@ -254,13 +258,14 @@ def complete_frame(
             )
         progress("network", 0, 1)
         frame.write_mask(hole, forward(frame.whole(), hole_t))
-        return Used("original", 1.0)
+        return Used("original", 1.0, hole)
     if strategy == "resize":
         scale = min(1.0, resolution / min(H, W))
         progress("network", 0, 1)
         scaled_into(forward, frame, hole, hole_t, scale)
-        return Used("resize", scale)
+        return Used("resize", scale, hole if scale == 1.0 else None)
     smallest = 1.0
+    native = None
     regions = crop_regions(hole, resolution)
     for i, r in enumerate(regions):
         progress("network", i, len(regions))
@@ -272,7 +277,9 @@ def complete_frame(
         smallest = min(smallest, scale)
         sub = scaled_forward(forward, frame.region(r.top, r.left, r.height, r.width), hole_t[win], scale)  # (1, 3, h, w)
         frame.write_mask(r.paste, sub, r.top, r.left)
-    return Used("crop", smallest)
+        if scale == 1.0:
+            native = _add_to(native, r.paste, r.top, r.left, hole.shape)
+    return Used("crop", smallest, native)
 
 
 def _auto(
@@ -292,7 +299,7 @@ def _auto(
     # Levels down to where the short side is about the training size (resize's scale).
     levels = 1 + max(0, min(AUTO_LEVELS - 1, int(np.floor(np.log2(max(1.0, min(H, W) / (2 * resolution)))))))
     thin, deep = split_by_depth(hole, resolution, levels)
-    names, smallest = [], 1.0
+    names, smallest, native = [], 1.0, None
     left = torch.from_numpy(hole).to(frame.device)[None, None]  # (1, 1, H, W): what is still a hole
     for level, part in enumerate(thin):
         if not part.any():
@@ -300,6 +307,7 @@ def _auto(
         target = torch.from_numpy(part).to(frame.device)[None, None]
         if level == 0:
             kind = fill_windows(forward, frame, left, target, resolution, progress, prefill)
+            native = part
         else:
             # The image at 2^-level (area), a small pixel a hole if any pixel under it is.
             scale = 2.0**-level
@@ -317,6 +325,8 @@ def _auto(
         strategy = _deep_strategy(deep, resolution)
         deep_used = complete_frame(forward, frame, deep, strategy, resolution, progress)
         name = f"{name}+{deep_used.strategy}" if names else deep_used.strategy
+        if deep_used.native is not None:
+            native = deep_used.native if native is None else native | deep_used.native
         if refine and deep_used.scale < MIN_SCALE_GAP:
             progress("detail", 0, 1)
             # Sources come from the frame outside the deep holes: the photo and the thin
@@ -326,4 +336,15 @@ def _auto(
             frame.replace(add_native_detail(frame.t, frame.t, deep, deep_used.scale))
             name += "+detail"
         smallest = min(smallest, deep_used.scale)
-    return Used(name, smallest)
+    return Used(name, smallest, native)
+
+
+def _add_to(
+    native: np.ndarray | None, part: np.ndarray, top: int, left: int, shape: tuple[int, int]
+) -> np.ndarray:
+    """``native`` (``bool`` ``shape``, or None: nothing yet) with ``part`` (a window's
+    ``bool`` pixels at ``top``, ``left``) added."""
+    out = np.zeros(shape, bool) if native is None else native
+    h, w = part.shape
+    out[top : top + h, left : left + w] |= part
+    return out

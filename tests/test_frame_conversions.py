@@ -159,7 +159,7 @@ def test_alpha_and_known_pixels_keep_their_bytes(pipe: InpaintPipeline) -> None:
     alpha = np.random.default_rng(5).integers(0, 256, (240, 320, 1), dtype=np.uint8)
     rgba = np.concatenate([rgb, alpha], axis=2)
     hole = _hole("mix", 240, 320)
-    out = pipe(Image.fromarray(rgba), hole)  # blended: the hole and a seam change
+    out = pipe(Image.fromarray(rgba), hole, postprocess="blend")  # the hole and a seam change
     a = np.asarray(out)
     assert out.mode == "RGBA" and np.array_equal(a[:, :, 3], rgba[:, :, 3])
     seam = cv2.dilate(hole.view(np.uint8), np.ones((7, 7), np.uint8)) > 0

@@ -290,7 +290,7 @@ def test_bad_options(pipe: InpaintPipeline, bundle: Path) -> None:
     img, hole = _image(32, 32), _mask(32, 32, [(4, 4, 8, 8)])
     with pytest.raises(InputError, match=r"strategy must be one of auto, refine, original, resize, crop; got 'zoom'"):
         pipe(img, hole, strategy="zoom", postprocess="none")
-    with pytest.raises(InputError, match=r"postprocess must be one of none, blend; got 'poisson'"):
+    with pytest.raises(InputError, match=r"postprocess must be one of auto, blend, none; got 'poisson'"):
         pipe(img, hole, postprocess="poisson")
     with pytest.raises(InputError, match="fp16 is for CUDA only"):
         InpaintPipeline.from_pretrained(bundle, precision="fp16")

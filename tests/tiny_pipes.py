@@ -15,16 +15,18 @@ RES = 32
 """The tiny network's own resolution."""
 
 
-def tiny_residual_pipe(folder: Path, last_std: float = 0.0) -> InpaintPipeline:
+def tiny_residual_pipe(folder: Path, last_std: float = 0.0, residual: bool = True) -> InpaintPipeline:
     """A width-1/8 network pre-filled like the shipped ones (biharmonic, residual), with
     random batch-norm statistics, saved in ``folder`` and loaded in fp32.
 
     Args:
         last_std: if > 0, the last layer's weights are drawn with this spread (as
             initialised they are zero, and the output is the pre-fill everywhere).
+        residual: False: the same network with the paper's output (a sigmoid, not the
+            pre-fill plus a correction).
     """
     torch.manual_seed(0)
-    net = CompletionNetwork(ModelConfig(width=0.125, prefill="biharmonic", residual=True))
+    net = CompletionNetwork(ModelConfig(width=0.125, prefill="biharmonic", residual=residual))
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)

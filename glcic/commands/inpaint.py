@@ -72,7 +72,9 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
     p.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help="glcic (the network) or a classical method")
     p.add_argument("--postprocess", choices=POSTPROCESS, default=DEFAULT_POSTPROCESS,
-                   help=f"blend: the paper's fast marching + Poisson blending (Sec. 3.4); none: the raw fill (default {DEFAULT_POSTPROCESS})")
+                   help=f"auto: blend every hole but those the network completed at native scale, which blending "
+                        f"would blur; blend: the paper's fast marching + Poisson blending on every hole (Sec. 3.4); "
+                        f"none: the raw fill (default {DEFAULT_POSTPROCESS})")
     p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                    help="where and at what scale the network looks; auto: from each hole's depth")
     p.add_argument("--device", default="cpu", help=DEVICES_HELP)

@@ -71,7 +71,7 @@ def run_inpaint(pipe: Any, req: InpaintRequest, max_pixels: int) -> tuple[Answer
         size = out.size if isinstance(out, Image.Image) else out.shape[1::-1]  # (W, H)
         if tuple(size) != loaded.size:  # the pipeline promises the input's size
             raise RuntimeError(f"pipeline returned {size}, expected {loaded.size}")
-        ran = what_ran(model, result.strategy, result.scale, req.postprocess, holes)
+        ran = what_ran(model, result.strategy, result.scale, result.postprocess, holes)
     answer = encode_answer(
         out,
         loaded.info,
@@ -88,7 +88,8 @@ def what_ran(
 ) -> dict[str, str]:
     """The ``X-Glcic-*`` headers: the model (its name on the server, or the classical method), the strategy
     that ran (``none`` for a classical method or an empty mask), the network's scale
-    (1 = native), the post-processing that ran (``none`` for an empty mask) and how many
+    (1 = native), the post-processing that ran (``none`` for an empty mask, and for ``auto``
+    where it left every hole unblended) and how many
     pixels were hole. A name that is not plain ASCII is percent-encoded UTF-8, as headers must be."""
     return {
         "X-Glcic-Model": quote(model, safe=HEADER_SAFE),

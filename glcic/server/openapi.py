@@ -99,7 +99,7 @@ INPAINT_OPENAPI = {
                 },
                 "X-Glcic-Postprocess": {
                     "description": "The post-processing that ran: blend or none (none for an "
-                    "empty mask, where nothing ran).",
+                    "empty mask, where nothing ran, and for auto where every hole was left unblended).",
                     "schema": {"type": "string"},
                 },
                 "X-Glcic-Hole-Pixels": {

@@ -110,7 +110,9 @@ class InpaintJSON(BaseModel):
     model: str = Field(DEFAULT_MODEL, description=MODEL_DESCRIPTION)
     postprocess: Literal[POSTPROCESS] = Field(
         DEFAULT_POSTPROCESS,
-        description="'blend' smooths the seam around the hole (Poisson blending).",
+        description="'blend' smooths the seam around every hole (Poisson blending); 'auto' (the "
+        "default) around the holes that need it, not those the network completed at native scale; "
+        "'none' returns the raw fill.",
     )
     strategy: Literal[STRATEGIES] = Field(
         DEFAULT_STRATEGY,
