@@ -151,6 +151,12 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],
     "ft-resize+fm+attention": [*RESIZE, *FM, "model.attention=true"],
+    # The patch discriminator on the image at half resolution (model.patch_scale): blocks of
+    # 4-8 px fooled it at full resolution; at half it judges the layout (HiFill's division of
+    # labour: adversarial at low resolution, fine detail copied: experiments/residual_aggregation.py).
+    "ft-resize+patch-td300-half": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
+                                   "train.alpha=0.1", "train.lr_d=0.0004", "train.t_d=300",
+                                   "model.patch_scale=2"],
     # DeepFill v2's pairing: the patch discriminator with the attention branch, so that the
     # completion network has a way to paint real texture (copy it) besides blocks or stripes.
     "ft-resize+patch-td300+attention": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",

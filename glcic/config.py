@@ -89,6 +89,12 @@ class ModelConfig:
     plain, as LaMa's patch discriminator (which relies on R1, ``train.r1_weight``): on our
     budgets the spectral-normed one stayed at chance for hundreds of steps
     (docs/ablations.md). Only ``discriminator: patch`` has it."""
+    patch_scale: int = 1
+    """The patch discriminator reads the image average-pooled by this factor (and the mask
+    max-pooled), so that it judges the fill's layout at 1/scale resolution and not its finest
+    pixels (HiFill's division of labour: the adversarial loss at low resolution, the fine detail
+    copied); at full resolution (1) our completion network fooled it with 4-8 px blocks
+    (docs/ablations.md). A divisor of the image size; ``discriminator: patch`` only."""
 
     @property
     def value_range(self) -> tuple[float, float]:
@@ -289,6 +295,18 @@ class Config:
                 f"train.r1_weight={t.r1_weight} needs the discriminator's second derivative, which "
                 f"model.discriminator={m.discriminator}'s fused kernels do not have; set "
                 "model.discriminator=patch or train.r1_weight=0"
+            )
+        if isinstance(m.patch_scale, bool) or not isinstance(m.patch_scale, int) or m.patch_scale < 1:
+            raise ConfigError(f"model.patch_scale must be an integer >= 1 (1 = full resolution); got {m.patch_scale!r}")
+        if m.patch_scale > 1 and m.discriminator != "patch":
+            raise ConfigError(
+                f"model.patch_scale={m.patch_scale} applies to the patch discriminator only; "
+                "set model.discriminator=patch or drop model.patch_scale"
+            )
+        if d.size % m.patch_scale or d.size // m.patch_scale < 8:
+            raise ConfigError(
+                f"model.patch_scale={m.patch_scale} must divide data.size={d.size} "
+                "and leave at least 8 px; pick 2 or 4"
             )
         if not m.spectral_norm and m.discriminator != "patch":
             raise ConfigError(

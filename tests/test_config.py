@@ -132,6 +132,16 @@ def test_spectral_norm_off_is_for_the_patch_discriminator_only():
         load_config("paper", ["model.spectral_norm=false"])
 
 
+def test_patch_scale_is_for_the_patch_discriminator_and_divides_the_image():
+    assert load_config("paper", ["model.discriminator=patch", "model.patch_scale=2"]).model.patch_scale == 2
+    with pytest.raises(ConfigError, match=r"model.patch_scale=2 applies to the patch discriminator only"):
+        load_config("paper", ["model.patch_scale=2"])
+    with pytest.raises(ConfigError, match=r"model.patch_scale=3 must divide data.size=\d+"):
+        load_config("paper", ["model.discriminator=patch", "model.patch_scale=3"])
+    with pytest.raises(ConfigError, match=r"model.patch_scale must be an integer >= 1"):
+        load_config("paper", ["model.discriminator=patch", "model.patch_scale=0"])
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "1.5", "true"])
 def test_d_steps_must_be_a_whole_number_of_at_least_one(value):
     assert load_config("paper", ["train.d_steps=3"]).train.d_steps == 3

@@ -260,6 +260,9 @@ class PatchDiscriminator(nn.Module):
         super().__init__()
         cfg = cfg or ModelConfig()
         self.size = image_size
+        self.scale = cfg.patch_scale  # model.patch_scale: it reads the image pooled by this
+        if image_size % self.scale or image_size // self.scale < 8:
+            raise ValueError(f"patch_scale {self.scale} must divide the image size {image_size} and leave at least 8 px")
         # Inputs centred on 0 in [-1, 1] (as DeepFill v2's): with no batch norm to centre them,
         # [0, 1] images and a 0/1 mask made the first layer's responses mostly their mean,
         # and the discriminator learned a blurred hole from the photo some 5x slower.
@@ -267,7 +270,7 @@ class PatchDiscriminator(nn.Module):
         self.centre, self.half = (lo + hi) / 2, (hi - lo) / 2
         convs = []
         in_ch = 4  # RGB and the mask
-        for i in range(num_convs(image_size)):
+        for i in range(num_convs(image_size // self.scale)):
             out_ch = max(1, int(round(PATCH_CHANNELS[min(i, len(PATCH_CHANNELS) - 1)] * cfg.disc_width)))
             conv = nn.Conv2d(in_ch, out_ch, 5, stride=2, padding=2)
             convs.append(spectral_norm(conv) if cfg.spectral_norm else conv)
@@ -293,6 +296,8 @@ class PatchDiscriminator(nn.Module):
                 f"{(image.shape[0], 1, *image.shape[-2:])}; got {got}"
             )
         maps = []
+        if self.scale > 1:  # the layout at 1/scale: an area mean, and a hole wherever one pixel is
+            image, mask = F.avg_pool2d(image, self.scale), F.max_pool2d(mask.to(image.dtype), self.scale)
         h = torch.cat([(image - self.centre) / self.half, mask.to(image.dtype) * 2 - 1], dim=1)  # (B, 4, S, S) in [-1, 1]
         for i, conv in enumerate(self.convs):
             h = conv(h)  # (B, C_i, s_i, s_i)

@@ -276,6 +276,27 @@ def test_patch_discriminator_without_spectral_norm_has_plain_convolutions_of_the
     assert logits.shape == sn(torch.rand(2, 3, 64, 64), None, _holes(2, 64))[0].shape
 
 
+def test_patch_discriminator_at_a_coarser_scale_reads_the_pooled_picture():
+    """``model.patch_scale: 2``: the same network as a full-scale one of half the size, on the
+    image averaged over 2x2 pixels and the mask set wherever one of them is a hole; so a
+    2-px pattern that averages out in each 2x2 cell changes nothing it sees."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    half = PatchDiscriminator(64, ModelConfig(disc_width=0.25, spectral_norm=False, patch_scale=2)).eval()
+    small = PatchDiscriminator(32, ModelConfig(disc_width=0.25, spectral_norm=False)).eval()
+    assert len(half.convs) == len(small.convs) == num_convs(32)
+    small.load_state_dict(half.state_dict())
+    x, m = torch.rand(2, 3, 64, 64), _holes(2, 64)
+    torch.testing.assert_close(half(x, None, m)[0], small(F.avg_pool2d(x, 2), None, F.max_pool2d(m, 2))[0])
+    checker = (torch.arange(64)[:, None] + torch.arange(64)[None]) % 2 * 0.2 - 0.1  # +-0.1, period 2 px
+    torch.testing.assert_close(half(x.clamp(0.1, 0.9) + checker, None, m)[0], half(x.clamp(0.1, 0.9), None, m)[0])
+    full = PatchDiscriminator(64, ModelConfig(disc_width=0.25, spectral_norm=False)).eval()
+    assert not torch.allclose(full(x.clamp(0.1, 0.9) + checker, None, m)[0], full(x.clamp(0.1, 0.9), None, m)[0])
+    with pytest.raises(ValueError, match="patch_scale 3 must divide the image size 64"):
+        PatchDiscriminator(64, ModelConfig(patch_scale=3))
+
+
 def test_patch_discriminator_sees_a_picture_alike_in_either_value_range():
     """Its input is centred in [-1, 1] whatever the model's range: a [0, 1] (sigmoid) model's
     picture and the same picture in a tanh model's [-1, 1] give the same logits."""
