@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from glcic.strategies import Used, complete_with_strategy, crop_regions, split_by_depth
+from glcic.strategies import Used, complete_with_strategy, split_by_depth
 
 RES = 32  # the "training resolution" of these tests
 
@@ -85,31 +85,6 @@ def test_original_warns_above_the_training_size() -> None:
     hole[40:50, 40:50] = True
     with pytest.warns(UserWarning, match=r"'original' .* 100x100 .* checkerboard garbage; use strategy 'auto'"):
         complete_with_strategy(_stand_in([]), torch.rand(1, 3, 100, 100), hole, "original", RES)
-
-
-def test_crop_regions_merge_close_holes_and_cover_them() -> None:
-    hole = np.zeros((200, 300), bool)
-    hole[50:60, 100:110] = True
-    hole[62:70, 112:118] = True  # close to the first: one cluster
-    hole[150:158, 250:260] = True  # far away (windows do not overlap): its own
-    regions = crop_regions(hole, RES)
-    assert len(regions) == 2
-    covered = np.zeros_like(hole)
-    for r in regions:
-        assert r.height == r.width >= RES and 0 <= r.top <= 200 - r.height and 0 <= r.left <= 300 - r.width
-        window = covered[r.top : r.top + r.height, r.left : r.left + r.width]
-        assert not (window & r.paste).any()  # each hole pixel belongs to one cluster
-        window |= r.paste
-    np.testing.assert_array_equal(covered, hole)
-    assert [r.hole_side for r in regions] == [20, 10]
-
-
-@pytest.mark.parametrize("p", [0.998, 0.995])  # ~1000 and ~2400 one-pixel holes
-def test_crop_regions_many_specks_few_windows(p: float) -> None:
-    hole = np.random.default_rng(0).random((600, 800)) > p
-    regions = crop_regions(hole, RES)
-    assert len(regions) <= 4  # windows of specks overlap: merged, not one pass per speck
-    assert sum(int(r.paste.sum()) for r in regions) == int(hole.sum())
 
 
 def _stand_in(seen: list[tuple[int, int]]):

@@ -43,6 +43,7 @@ from typing import Any
 from glcic.errors import InputError
 from glcic.evaluation.grid import grid_size, write_grid
 from glcic.evaluation.images import list_eval_images
+from glcic.evaluation.markdown import format_markdown
 from glcic.evaluation.mask_specs import MaskSpec, mask_bins, parse_mask_spec
 from glcic.evaluation.masks import (
     EvalMasks,
@@ -64,7 +65,6 @@ from glcic.evaluation.report import (
     area_bin,
     build_report,
     family_scores,
-    format_markdown,
 )
 from glcic.evaluation.runner import run_methods
 from glcic.evaluation.scoring import Scorer
