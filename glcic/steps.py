@@ -199,12 +199,12 @@ def _blend(
     image (``uint8`` (H, W, 3), or at the input's depth:
     :meth:`~glcic.inputs.PreparedImage.keep_depth`) and the pixels it changed (the hole and
     a seam around the target). Hole pixels outside ``target`` are known pixels to it: their
-    fill is the surroundings it blends into."""
+    fill is the surroundings it blends into (outside the hole ``completed`` is ``original``'s
+    pixels exactly, and blending never reads its target's own values there)."""
     from glcic.postprocess import blend
 
     completed = as_uint8(result)  # (H, W, 3) uint8
-    surroundings = original if target is hole else completed
-    blended = blend(completed, surroundings, target)  # (H, W, 3) uint8
+    blended = blend(completed, completed, target)  # (H, W, 3) uint8
     changed = _changed(blended, original, hole)
     return prepared.keep_depth(result, blended, hole, changed), changed
 
