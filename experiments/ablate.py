@@ -147,6 +147,13 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # steps alone and was stopped: our R1 (on the sum of 2,048 logits) held it. Without R1:
     "ft-resize+patch-td300+fm": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
                                  "train.fm_weight=1", "train.lr_d=0.0004", "train.t_d=300"],
+    # ft-resize+patch-td300 reached the face detail bar but fell behind biharmonic on the thinnest
+    # NVIDIA holes: the same with the adversarial gradient kept off each hole's rim
+    # (train.adv_depth: full from 4 or 8 px inside the edge), so strokes are fitted by MSE alone.
+    "ft-resize+patch-td300-rim4": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
+                                   "train.lr_d=0.0004", "train.t_d=300", "train.adv_depth=4"],
+    "ft-resize+patch-td300-rim8": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
+                                   "train.lr_d=0.0004", "train.t_d=300", "train.adv_depth=8"],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],

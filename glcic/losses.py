@@ -10,7 +10,8 @@
   over the images, instead of over every hole pixel of the batch.
 - not in the paper: the hinge GAN loss (``train.gan_loss: hinge``, SN-PatchGAN), the
   feature-matching term (``train.fm_weight``, pix2pixHD) and the R1 gradient penalty
-  (``train.r1_weight``, LaMa's discriminator), options for sharper fills.
+  (``train.r1_weight``, LaMa's discriminator), options for sharper fills; and
+  :func:`depth_weights`, which keeps those terms off the hole's rim (``train.adv_depth``).
 
 The discriminator returns logits, so the sigmoid of Table 2 lives inside
 binary_cross_entropy_with_logits (numerically safer, same objective).
@@ -160,3 +161,31 @@ def attribute_loss(attr_logits: torch.Tensor, attrs: torch.Tensor) -> tuple[torc
     loss = F.binary_cross_entropy_with_logits(attr_logits.float(), attrs.float())
     acc = ((attr_logits > 0).float() == attrs).float().mean()
     return loss, {"loss/D_aux": loss.item(), "acc/D_aux": acc.item()}
+
+
+def depth_weights(mask: torch.Tensor, depth: int) -> torch.Tensor:
+    """Each hole pixel's depth over ``depth``, capped at 1; 0 outside the hole (``train.adv_depth``).
+
+    A pixel's depth is its chessboard distance to the nearest known pixel: 1 on the hole's rim,
+    2 one pixel further in, and so on (the image's border is not known). It is counted by
+    eroding the hole ``depth - 1`` times with a 3x3 window, on the mask's own device.
+
+    Args:
+        mask: (B, 1, H, W), 1 = hole.
+        depth: >= 1, the depth from which a pixel's weight is 1.
+
+    Returns:
+        (B, 1, H, W) float weights in {0, 1/depth, ..., 1}.
+    """
+    hole = (mask > 0.5).float()
+    total, eroded = hole.clone(), hole
+    for _ in range(depth - 1):
+        eroded = -F.max_pool2d(-eroded, 3, stride=1, padding=1)  # a min-pool: 0 where any neighbour is known
+        total = total + eroded
+    return total / depth
+
+
+def rim_gated(image: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``image`` itself in the forward pass, with its gradient multiplied by ``weights`` (broadcast)."""
+    frozen = image.detach()
+    return frozen + (image - frozen) * weights.to(image.dtype)

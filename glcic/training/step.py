@@ -4,6 +4,7 @@
     completion     C alone                     masked MSE (eq. 1)
     discriminator  D alone                     (D: eq. 2 [+ r1_weight * R1 penalty])
     joint          C and D                     MSE + alpha * GAN (eq. 3) [+ fm_weight * feature matching]
+                                               (their gradient weighed by hole depth: train.adv_depth)
                    (D first, train.d_steps times on the step's images; then C once)
 
 :func:`training_step` is the whole update for one phase; the training loop
@@ -21,12 +22,14 @@ from glcic.config import Config, TrainConfig
 from glcic.data.masks import crop_windows
 from glcic.losses import (
     attribute_loss,
+    depth_weights,
     discriminator_loss,
     feature_matching,
     generator_adversarial,
     masked_l1,
     masked_mse,
     r1_penalty,
+    rim_gated,
 )
 from glcic.models import (
     CompletionNetwork,
@@ -207,11 +210,15 @@ def training_step(
             # Freeze netD so that no generator-loss gradient reaches its parameters
             # (and so its next update sees only the discriminator loss).
             netD.requires_grad_(False)
+            judged = completed
+            if tc.adv_depth > 0:
+                # Same image for D; the gradient back to the fill is weighed by the pixel's depth.
+                judged = rim_gated(completed, depth_weights(m, tc.adv_depth))
             with autocast(x.device, nets.amp):
                 if tc.fm_weight > 0:
                     # The completed and the real image in one batch, so that batch norm
                     # normalises both alike and their maps compare (same windows for both).
-                    both = torch.cat([completed, x])  # (2b, 3, H, W)
+                    both = torch.cat([judged, x])  # (2b, 3, H, W)
                     windows = crop_windows(both, torch.cat([win_c, win_c]), local)
                     logit, _, maps = netD.run(both, windows, torch.cat([m, m]))
                     logit = logit[:b]
@@ -219,7 +226,7 @@ def training_step(
                     stats.update(s)
                     loss_c = loss_c + tc.fm_weight * fm
                 else:
-                    logit, _ = netD(completed, crop_windows(completed, win_c, local), m)  # (b,) or (b, N)
+                    logit, _ = netD(judged, crop_windows(judged, win_c, local), m)  # (b,) or (b, N)
             if tc.alpha > 0:
                 adv, s = generator_adversarial(logit, tc.nonsaturating, tc.gan_loss)
                 stats.update(s)
