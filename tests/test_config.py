@@ -149,6 +149,14 @@ def test_d_steps_must_be_a_whole_number_of_at_least_one(value):
         load_config("paper", [f"train.d_steps={value}"])
 
 
+@pytest.mark.parametrize("value", ["-1", "1.5", "true"])
+def test_adv_depth_must_be_a_whole_number_of_pixels(value):
+    assert load_config("paper", ["train.adv_depth=6"]).train.adv_depth == 6
+    assert load_config("paper").train.adv_depth == 0  # the paper: every hole pixel alike
+    with pytest.raises(ConfigError, match=r"train.adv_depth (must be an integer >= 0 \(pixels|expects int)"):
+        load_config("paper", [f"train.adv_depth={value}"])
+
+
 def test_r1_weight_needs_the_patch_discriminator():
     cfg = load_config("paper", ["model.discriminator=patch", "train.gan_loss=hinge", "train.r1_weight=0.001"])
     assert cfg.train.r1_weight == 0.001

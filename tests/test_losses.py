@@ -101,3 +101,38 @@ def test_feature_matching_refuses_different_layer_counts(n_fake, n_real):
     with pytest.raises(ValueError, match=rf"the same layers on both sides; got {n_fake} and {n_real}"):
         feature_matching(fake, real)
 
+
+
+def test_depth_weights_count_chessboard_pixels_to_the_known_region():
+    from glcic.losses import depth_weights
+
+    m = torch.zeros(1, 1, 9, 11)
+    m[0, 0, 1:8, 1:8] = 1  # a 7 x 7 square: depths 1, 2, 3, 4 from its rim to its centre
+    m[0, 0, 4, 9] = 1  # a single pixel: depth 1
+    w = depth_weights(m, 3)[0, 0]
+    assert w[0].abs().sum() == 0 and w[:, 8].abs().sum() == 0  # known pixels weigh 0
+    assert w[1, 1:8].tolist() == pytest.approx([1 / 3] * 7)
+    assert w[2, 1:8].tolist() == pytest.approx([1 / 3] + [2 / 3] * 5 + [1 / 3])
+    assert w[3:6, 3:6].eq(1).all() and w[4, 4] == 1  # depth 3 and 4 both capped at 1
+    assert w[4, 9] == pytest.approx(1 / 3)
+    assert torch.equal(depth_weights(m, 1), m)  # depth 1: every hole pixel whole
+
+
+def test_depth_weights_treat_the_image_border_as_unknown():
+    from glcic.losses import depth_weights
+
+    m = torch.ones(1, 1, 4, 4)
+    m[0, 0, 3, 3] = 0  # the only known pixel, in a corner: the opposite corner is 3 px from it
+    w = depth_weights(m, 4)[0, 0]
+    assert w[0, 0] == pytest.approx(3 / 4) and w[2, 2] == pytest.approx(1 / 4) and w[1, 1] == pytest.approx(2 / 4)
+
+
+def test_rim_gated_is_the_image_with_its_gradient_weighed():
+    from glcic.losses import rim_gated
+
+    image = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    weights = torch.tensor([[0.0, 0.5, 1.0]])
+    out = rim_gated(image, weights)
+    assert torch.equal(out.detach(), image.detach())
+    (out * torch.tensor([[4.0, 4.0, 4.0]])).sum().backward()
+    assert image.grad.tolist() == [[0.0, 2.0, 4.0]]

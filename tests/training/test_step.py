@@ -523,3 +523,35 @@ def test_r1_penalty_joins_the_discriminator_loss_with_its_weight():
             assert stats["loss/D_r1"] == pytest.approx(penalty.item(), rel=1e-5)
         for (name, p), (_, q) in zip(netD.named_parameters(), refD.named_parameters(), strict=True):
             torch.testing.assert_close(p.grad, q.grad, msg=name, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize(("discriminator", "alpha", "fm_weight"), [("context", 1.0, 0.0), ("patch", 1.0, 0.0),
+                                                                  ("context", 0.0, 1.0)], ids=["context", "patch", "fm"])
+def test_adv_depth_weighs_the_adversarial_gradient_by_hole_depth(discriminator, alpha, fm_weight):
+    """train.adv_depth: on holes one pixel thin (depth 1 everywhere) adv_depth=2 halves the
+    adversarial (or feature-matching) part of the completion network's gradient and leaves its MSE
+    part whole; D sees the same image (same loss values)."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(4, 3, 32, 32, generator=g)
+    m = torch.zeros(4, 1, 32, 32)
+    m[:, :, 4::8, :] = 1.0  # rows 4, 12, 20, 28: every hole pixel touches the known region
+    win_c = torch.tensor([random_window(32, 16, g) for _ in range(4)])
+    win_d = torch.tensor([random_window(32, 16, g) for _ in range(4)])
+    batch, mean = Batch(x, torch.zeros(4, 0), m, win_c, win_d), torch.full((3,), 0.5)
+
+    def grads(weight, adv_depth):
+        netC, netD = _tiny_nets(discriminator=discriminator)
+        tc = TrainConfig(alpha=alpha * weight, fm_weight=fm_weight * weight, adv_depth=adv_depth,
+                         optimizer="adam", lr_d=0.0, lr_joint=0.0)
+        nets = _nets(netC, netD, torch.optim.Adam(netC.parameters(), lr=0.0),
+                     torch.optim.Adam(netD.parameters(), lr=0.0))
+        stats = training_step(nets, batch, PHASES["joint"], _cfg(tc), mean)
+        return torch.cat([p.grad.flatten() for p in netC.parameters()]), stats
+
+    mse_only, _ = grads(0.0, 0)
+    whole, stats_whole = grads(1.0, 0)
+    halved, stats_halved = grads(1.0, 2)
+    key = "loss/C_adv" if alpha > 0 else "loss/C_fm"
+    assert stats_halved[key] == pytest.approx(stats_whole[key], rel=1e-6)
+    assert (whole - mse_only).abs().max() > 1e-6  # the adversarial part is there to be weighed
+    torch.testing.assert_close(halved - mse_only, 0.5 * (whole - mse_only), rtol=1e-3, atol=1e-7)
