@@ -101,6 +101,12 @@ class ModelConfig:
         return (0.0, 1.0) if self.output == "sigmoid" else (-1.0, 1.0)
 
 
+
+def patch_scale_fits(image_size: int, scale: int) -> bool:
+    """Whether the patch discriminator can read ``image_size`` px images pooled by ``scale``
+    (``model.patch_scale``): the scale divides the size and leaves at least 8 px."""
+    return image_size % scale == 0 and image_size // scale >= 8
+
 @dataclass
 class DataConfig:
     """Where the images come from and how they are prepared."""
@@ -315,7 +321,7 @@ class Config:
                 f"model.patch_scale={m.patch_scale} applies to the patch discriminator only; "
                 "set model.discriminator=patch or drop model.patch_scale"
             )
-        if d.size % m.patch_scale or d.size // m.patch_scale < 8:
+        if not patch_scale_fits(d.size, m.patch_scale):
             raise ConfigError(
                 f"model.patch_scale={m.patch_scale} must divide data.size={d.size} "
                 "and leave at least 8 px; pick 2 or 4"

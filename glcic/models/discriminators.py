@@ -21,7 +21,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn.utils.parametrizations import spectral_norm
 
 from glcic import native
-from glcic.config import ModelConfig
+from glcic.config import ModelConfig, patch_scale_fits
 from glcic.errors import InputError
 from glcic.models.casts import autocast_weight, run_module
 from glcic.models.fused import run_sequence
@@ -261,7 +261,7 @@ class PatchDiscriminator(nn.Module):
         cfg = cfg or ModelConfig()
         self.size = image_size
         self.scale = cfg.patch_scale  # model.patch_scale: it reads the image pooled by this
-        if image_size % self.scale or image_size // self.scale < 8:
+        if not patch_scale_fits(image_size, self.scale):
             raise ValueError(f"patch_scale {self.scale} must divide the image size {image_size} and leave at least 8 px")
         # Inputs centred on 0 in [-1, 1] (as DeepFill v2's): with no batch norm to centre them,
         # [0, 1] images and a 0/1 mask made the first layer's responses mostly their mean,
