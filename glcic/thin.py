@@ -54,10 +54,10 @@ WINDOW_BATCH = 8
 ABSORB_INSET: float | None = 1 / 16
 """A window is dropped when all its own pixels lie this x the training resolution or more
 inside another window, which completes them (:func:`_absorb`); None: never."""
-FLAT_STEP: float | None = 0.005
+FLAT_STEP: float | None = 0.01
 """A window is not shown to the network, and keeps its pre-fill, when its known pixels differ
 from their neighbours by less than this on average (the largest of the three channels, in
-[0, 1]: 0.005 is 1.3 levels of 8 bits) and its pre-fill from the known pixels beside it by
+[0, 1]: 0.01 is 2.6 levels of 8 bits) and its pre-fill from the known pixels beside it by
 less than 1.5x this (:func:`flat_windows`); None: every window is shown. Measured in
 docs/inference.md (thin holes: the network skipped where the pre-fill is its answer)."""
 ONE_PASS_FACTOR = 1.5
