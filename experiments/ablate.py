@@ -160,6 +160,10 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     "ft-resize-c1500+patch-td300-rim8": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
                                          "train.alpha=0.1", "train.lr_d=0.0004", "train.t_d=300",
                                          "train.adv_depth=8", "train.t_c=1500"],
+    # The same from the same 1,500 MSE steps (its run folder copied at step 1,500), the rim at 16 px.
+    "ft-resize-c1500+patch-td300-rim16": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
+                                          "train.alpha=0.1", "train.lr_d=0.0004", "train.t_d=300",
+                                          "train.adv_depth=16", "train.t_c=1500"],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],
