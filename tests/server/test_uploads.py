@@ -212,9 +212,18 @@ def test_a_trickling_upload_is_dropped(pipe, body, min_rate, upload_timeout, why
                 sock.setblocking(True)
             if answer:
                 break
+        elapsed = time.monotonic() - started
+        # The headers and the body may come in two packets (they did on a loaded machine):
+        # read on until the server closes the connection.
+        sock.settimeout(2.0)
+        try:
+            while answer and (chunk := sock.recv(65536)):
+                answer += chunk
+        except OSError:  # a timeout or a reset: what came is the answer
+            pass
         assert answer.startswith(b"HTTP/1.1 408"), answer
         assert why in answer
-        assert time.monotonic() - started < 3
+        assert elapsed < 3
 
 
 def test_busy_is_answered_after_the_body_is_read(pipe, body):
