@@ -103,6 +103,8 @@ FACE_VARIANTS: dict[str, list[str]] = {
 PATCH_GAN = ["model.discriminator=patch", "train.gan_loss=hinge", "train.alpha=0.01"]
 FM = ["train.fm_weight=1"]  # the feature-matching term about 6x the hole losses at the start
 RESIZE = ["model.upsample=resize"]
+PATCH_TD300 = [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.lr_d=0.0004", "train.t_d=300"]
+"""The patch discriminator (non-saturating BCE, 4x the learning rate) given 300 steps alone."""
 SHARP_BUDGET = ["train.batch_size=16", "train.t_c=300", "train.t_d=100", "train.ckpt_every=100",
                 "train.sample_every=300"]
 SHARP_VARIANTS: dict[str, list[str]] = {
@@ -150,27 +152,19 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # ft-resize+patch-td300 reached the face detail bar but fell behind biharmonic on the thinnest
     # NVIDIA holes: the same with the adversarial gradient kept off each hole's rim
     # (train.adv_depth: full from 4 or 8 px inside the edge), so strokes are fitted by MSE alone.
-    "ft-resize+patch-td300-rim4": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
-                                   "train.lr_d=0.0004", "train.t_d=300", "train.adv_depth=4"],
-    "ft-resize+patch-td300-rim8": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
-                                   "train.lr_d=0.0004", "train.t_d=300", "train.adv_depth=8"],
+    "ft-resize+patch-td300-rim4": [*PATCH_TD300, "train.alpha=0.1", "train.adv_depth=4"],
+    "ft-resize+patch-td300-rim8": [*PATCH_TD300, "train.alpha=0.1", "train.adv_depth=8"],
     # ft-resize alone already trails biharmonic on the thinnest NVIDIA holes (26.29 against 26.35;
     # the shipped faces 26.65): its fresh upsampling layers get only 300 MSE steps. The rim8 recipe
     # after 1,500 MSE steps (run with --steps 2300: 1,500 + 300 + 500).
-    "ft-resize-c1500+patch-td300-rim8": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
-                                         "train.alpha=0.1", "train.lr_d=0.0004", "train.t_d=300",
-                                         "train.adv_depth=8", "train.t_c=1500"],
+    "ft-resize-c1500+patch-td300-rim8": [*PATCH_TD300, "train.alpha=0.1", "train.adv_depth=8", "train.t_c=1500"],
     # The same from the same 1,500 MSE steps (its run folder copied at step 1,500), the rim at 16 px.
-    "ft-resize-c1500+patch-td300-rim16": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
-                                          "train.alpha=0.1", "train.lr_d=0.0004", "train.t_d=300",
-                                          "train.adv_depth=16", "train.t_c=1500"],
+    "ft-resize-c1500+patch-td300-rim16": [*PATCH_TD300, "train.alpha=0.1", "train.adv_depth=16", "train.t_c=1500"],
     # Both rows above keep detail ~0.9 (the bar 0.75) at ~1.1 dB on rect: a lighter adversarial weight.
-    "ft-resize-c1500+patch-td300-rim8-alpha0.05": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
-                                                   "train.alpha=0.05", "train.lr_d=0.0004", "train.t_d=300",
-                                                   "train.adv_depth=8", "train.t_c=1500"],
-    "ft-resize-c1500+patch-td300-rim8-alpha0.03": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
-                                                   "train.alpha=0.03", "train.lr_d=0.0004", "train.t_d=300",
-                                                   "train.adv_depth=8", "train.t_c=1500"],
+    "ft-resize-c1500+patch-td300-rim8-alpha0.05": [*PATCH_TD300, "train.alpha=0.05", "train.adv_depth=8",
+                                                   "train.t_c=1500"],
+    "ft-resize-c1500+patch-td300-rim8-alpha0.03": [*PATCH_TD300, "train.alpha=0.03", "train.adv_depth=8",
+                                                   "train.t_c=1500"],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],
