@@ -134,21 +134,16 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # photos slowly: BCE still ~0.69 after 100 steps of its own phase at 4e-4, and at alpha 0.1
     # the joint phase then kept it at chance. These rows give it 300 steps alone (steps 1100:
     # the completion network still gets 300 + 500 updates, as every other row).
-    "ft-resize+patch-td300": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
-                              "train.lr_d=0.0004", "train.t_d=300"],
+    "ft-resize+patch-td300": [*PATCH_TD300, "train.alpha=0.1"],
     # ft-resize+patch-td300 fooled its discriminator with blocks within 100 joint steps: the
     # completion network slower (2.5e-5: an eighth of the scene preset's joint learning rate,
     # half the face preset's), a lighter weight, or two discriminator updates a step.
-    "ft-resize+patch-td300-slowc": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
-                                    "train.lr_d=0.0004", "train.t_d=300", "train.lr_joint=0.000025"],
-    "ft-resize+patch-td300-alpha0.03": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
-                                        "train.alpha=0.03", "train.lr_d=0.0004", "train.t_d=300"],
-    "ft-resize+patch-td300-d2": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
-                                 "train.lr_d=0.0004", "train.t_d=300", "train.d_steps=2"],
+    "ft-resize+patch-td300-slowc": [*PATCH_TD300, "train.alpha=0.1", "train.lr_joint=0.000025"],
+    "ft-resize+patch-td300-alpha0.03": [*PATCH_TD300, "train.alpha=0.03"],
+    "ft-resize+patch-td300-d2": [*PATCH_TD300, "train.alpha=0.1", "train.d_steps=2"],
     # ft-lama-td300 (the same with R1 at 0.001 and feature matching) stayed at ln 2 through 200
     # steps alone and was stopped: our R1 (on the sum of 2,048 logits) held it. Without R1:
-    "ft-resize+patch-td300+fm": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce", "train.alpha=0.1",
-                                 "train.fm_weight=1", "train.lr_d=0.0004", "train.t_d=300"],
+    "ft-resize+patch-td300+fm": [*PATCH_TD300, "train.alpha=0.1", "train.fm_weight=1"],
     # ft-resize+patch-td300 reached the face detail bar but fell behind biharmonic on the thinnest
     # NVIDIA holes: the same with the adversarial gradient kept off each hole's rim
     # (train.adv_depth: full from 4 or 8 px inside the edge), so strokes are fitted by MSE alone.
@@ -172,14 +167,10 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # The patch discriminator on the image at half resolution (model.patch_scale): blocks of
     # 4-8 px fooled it at full resolution; at half it judges the layout (HiFill's division of
     # labour: adversarial at low resolution, fine detail copied: experiments/residual_aggregation.py).
-    "ft-resize+patch-td300-half": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
-                                   "train.alpha=0.1", "train.lr_d=0.0004", "train.t_d=300",
-                                   "model.patch_scale=2"],
+    "ft-resize+patch-td300-half": [*PATCH_TD300, "train.alpha=0.1", "model.patch_scale=2"],
     # DeepFill v2's pairing: the patch discriminator with the attention branch, so that the
     # completion network has a way to paint real texture (copy it) besides blocks or stripes.
-    "ft-resize+patch-td300+attention": [*RESIZE, "model.discriminator=patch", "train.gan_loss=bce",
-                                        "train.alpha=0.1", "train.lr_d=0.0004", "train.t_d=300",
-                                        "model.attention=true"],
+    "ft-resize+patch-td300+attention": [*PATCH_TD300, "train.alpha=0.1", "model.attention=true"],
 }
 
 SUITES = {

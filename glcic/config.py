@@ -101,11 +101,11 @@ class ModelConfig:
         return (0.0, 1.0) if self.output == "sigmoid" else (-1.0, 1.0)
 
 
-
 def patch_scale_fits(image_size: int, scale: int) -> bool:
     """Whether the patch discriminator can read ``image_size`` px images pooled by ``scale``
     (``model.patch_scale``): the scale divides the size and leaves at least 8 px."""
     return image_size % scale == 0 and image_size // scale >= 8
+
 
 @dataclass
 class DataConfig:

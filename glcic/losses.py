@@ -178,7 +178,7 @@ def depth_weights(mask: torch.Tensor, depth: int) -> torch.Tensor:
         (B, 1, H, W) float weights in {0, 1/depth, ..., 1}.
     """
     hole = (mask > 0.5).float()
-    total, eroded = hole.clone(), hole
+    total, eroded = hole, hole  # each step below makes new tensors
     for _ in range(depth - 1):
         eroded = -F.max_pool2d(-eroded, 3, stride=1, padding=1)  # a min-pool: 0 where any neighbour is known
         total = total + eroded

@@ -102,7 +102,6 @@ def test_feature_matching_refuses_different_layer_counts(n_fake, n_real):
         feature_matching(fake, real)
 
 
-
 def test_depth_weights_count_chessboard_pixels_to_the_known_region():
     from glcic.losses import depth_weights
 
