@@ -101,6 +101,8 @@ class PreparedImage:
         info: the input's :class:`~glcic.io.SourceInfo` (a file or a PIL image), else None.
         unit: a high-depth image's pixels as ``float32`` ``(H, W, 3)`` in [0, 1] (gray
             repeated), for blending at full depth (:meth:`keep_depth`); None at 8 bits.
+        tensor: the input is a float tensor: it, too, is blended at full depth, from
+            :attr:`x`.
     """
 
     shape: tuple[int, int, int]
@@ -110,6 +112,7 @@ class PreparedImage:
     uint8: np.ndarray | None = None
     info: SourceInfo | None = None
     unit: np.ndarray | None = None
+    tensor: bool = False
     _x: Any = field(default=None, init=False, repr=False)
 
     @property
@@ -127,10 +130,13 @@ class PreparedImage:
 
         return to_uint8(self.x[b])
 
-    def keep_depth(self, result: Pixels, blended: np.ndarray, hole: np.ndarray, changed: np.ndarray) -> Pixels:
-        """The blended image at the input's depth (blending works on 8 bits).
+    def keep_depth(
+        self, b: int, result: Pixels, blended: np.ndarray, hole: np.ndarray, changed: np.ndarray
+    ) -> Pixels:
+        """Image ``b``'s blended image at the input's depth (blending works on 8 bits).
 
         Args:
+            b: the image's index in the batch.
             result: the filler's completion (a fill or a tensor from the network, ``uint8``
                 from a classical method); the input's own pixels outside ``hole``.
             blended: ``uint8`` ``(H, W, 3)``, :func:`glcic.postprocess.blend` of it.
@@ -138,18 +144,21 @@ class PreparedImage:
             changed: ``bool`` ``(H, W)``: the hole and the pixels blending changed.
 
         Returns:
-            ``blended`` for an 8-bit input. For a high-depth one, a
+            ``blended`` for an 8-bit input. For a high-depth one or a float tensor, a
             :class:`~glcic.pixels.HoleFill` over the input's full-depth pixels: at the
             ``changed`` pixels, the completion inside the hole and the input outside, each
             plus the change blending made to its 8-bit form (elsewhere there is none).
         """
-        if self.unit is None:
+        unit = self.unit
+        if unit is None and self.tensor:
+            unit = self.x[b].detach().permute(1, 2, 0).cpu().numpy()  # (H, W, 3) float32
+        if unit is None:
             return blended
         ys, xs = np.nonzero(changed)
         inside = hole[ys, xs][:, None]  # (n, 1)
-        base = np.where(inside, unit_at(result, ys, xs), self.unit[ys, xs])  # (n, 3) full depth
+        base = np.where(inside, unit_at(result, ys, xs), unit[ys, xs])  # (n, 3) full depth
         change = (blended[ys, xs].astype(np.float32) - uint8_at(result, ys, xs).astype(np.float32)) / np.float32(255.0)
-        return HoleFill(self.unit, ys, xs, np.clip(base + change, 0.0, 1.0), self.uint8)
+        return HoleFill(unit, ys, xs, np.clip(base + change, 0.0, 1.0), self.uint8)
 
 
 def _float_batch(rgb: np.ndarray) -> Callable[[], torch.Tensor]:
@@ -344,7 +353,7 @@ def _from_tensor(t: torch.Tensor) -> PreparedImage:
         return out.reshape(t.shape)
 
     x = batch.float()
-    return PreparedImage((x.shape[0], *x.shape[2:]), lambda: x, restore, lambda: t.detach().clone())
+    return PreparedImage((x.shape[0], *x.shape[2:]), lambda: x, restore, lambda: t.detach().clone(), tensor=True)
 
 
 def prepare_image(image: Any) -> PreparedImage:

@@ -164,7 +164,7 @@ def complete(
         if target is not None:
             if progress is not None:
                 progress("blend", 0, 1)
-            result, hole = _blend(prepared, result, prepared.pixels(b), hole, target)
+            result, hole = _blend(prepared, b, result, prepared.pixels(b), hole, target)
             blended_any = True
         results.append(result)
         changed.append(hole)
@@ -193,9 +193,9 @@ def blend_target(postprocess: str, hole: np.ndarray, unblended: np.ndarray | Non
 
 
 def _blend(
-    prepared: PreparedImage, result: Pixels, original: np.ndarray, hole: np.ndarray, target: np.ndarray
+    prepared: PreparedImage, b: int, result: Pixels, original: np.ndarray, hole: np.ndarray, target: np.ndarray
 ) -> tuple[Pixels, np.ndarray]:
-    """The paper's blending (Sec. 3.4) of ``target``, the hole or a part of it: the blended
+    """The paper's blending (Sec. 3.4) of ``target`` in batch image ``b``, the hole or a part of it: the blended
     image (``uint8`` (H, W, 3), or at the input's depth:
     :meth:`~glcic.inputs.PreparedImage.keep_depth`) and the pixels it changed (the hole and
     a seam around the target). Hole pixels outside ``target`` are known pixels to it: their
@@ -206,7 +206,7 @@ def _blend(
     completed = as_uint8(result)  # (H, W, 3) uint8
     blended = blend(completed, completed, target)  # (H, W, 3) uint8
     changed = _changed(blended, original, hole)
-    return prepared.keep_depth(result, blended, hole, changed), changed
+    return prepared.keep_depth(b, result, blended, hole, changed), changed
 
 
 def _changed(blended: np.ndarray, original: np.ndarray, hole: np.ndarray) -> np.ndarray:

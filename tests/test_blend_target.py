@@ -111,3 +111,20 @@ def test_a_high_depth_input_keeps_its_unblended_fill_at_full_depth(residual: Inp
     assert np.array_equal(auto[~near_blob], none[~near_blob])  # the wires' fill at 16 bits, not rounded to 8
     assert not np.array_equal(auto[blob], none[blob])
     assert (none[wires] % 257 != 0).any()  # the fill really has more than 8 bits there
+
+
+def test_a_float_tensor_keeps_its_unblended_fill_at_full_depth(residual: InpaintPipeline) -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    img = torch.from_numpy(_photo(5).astype(np.float32) / 255 + rng.uniform(0, 0.003, (H, W, 3)).astype(np.float32))
+    x = img.clamp(0, 1).permute(2, 0, 1).contiguous()  # (3, H, W) in [0, 1], off the 8-bit levels
+    wires, blob = _wires(), _blob()
+    auto = residual(x, wires | blob)
+    none = residual(x, wires | blob, postprocess="none")
+    assert auto.dtype == torch.float32 and auto.shape == x.shape
+    near_blob = cv2.dilate(blob.view(np.uint8), np.ones((2 * DEFAULT_SEAM + 1,) * 2, np.uint8)) > 0
+    keep = torch.from_numpy(~near_blob)
+    assert torch.equal(auto[:, keep], none[:, keep])  # the wires' fill as the network gave it, not rounded to 8 bits
+    assert not torch.equal(auto[:, torch.from_numpy(blob)], none[:, torch.from_numpy(blob)])
+    fill = none[:, torch.from_numpy(wires)]
+    assert ((fill * 255 - (fill * 255).round()).abs() > 1e-3).any()  # the fill really is off the 8-bit levels
