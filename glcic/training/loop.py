@@ -32,6 +32,7 @@ from glcic.training.checkpoint import (
 )
 from glcic.training.init_from import init_from
 from glcic.training.outputs import RunOutputs, cached_mean_pixel
+from glcic.training.run_lock import run_folder_lock
 from glcic.training.step import build_nets, phase_at, set_lr, training_step
 
 
@@ -63,8 +64,25 @@ def train(
         TrainingError: a non-finite loss; the last good checkpoint is intact.
         OSError: a write failed, no partial file left; a full disk is a ``DiskFullError``
             (or, from an append, ``glcic.atomic.is_disk_full(e)``).
+        RunFolderBusyError: another live process is training in ``run_dir``
+            (:mod:`glcic.training.run_lock`); nothing was written.
     """
-    tc, run_dir = cfg.train, Path(run_dir)
+    run_dir = Path(run_dir)
+    with run_folder_lock(run_dir, dist.rank() == 0):
+        return _train(cfg, run_dir, resume, device, progress, max_steps, max_minutes)
+
+
+def _train(
+    cfg: Config,
+    run_dir: Path,
+    resume: bool,
+    device: str,
+    progress: bool | None,
+    max_steps: int | None,
+    max_minutes: float | None,
+) -> dict[str, Any]:
+    """:func:`train`, with the run folder locked."""
+    tc = cfg.train
 
     # Join the process group (under torchrun) and seed.
     dev = dist.init(device)
