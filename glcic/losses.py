@@ -22,6 +22,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from glcic.models.completion import erode_hole
+
 Stats = dict[str, float]
 
 
@@ -177,10 +179,9 @@ def depth_weights(mask: torch.Tensor, depth: int) -> torch.Tensor:
     Returns:
         (B, 1, H, W) float weights in {0, 1/depth, ..., 1}.
     """
-    hole = (mask > 0.5).float()
-    total, eroded = hole, hole  # each step below makes new tensors
+    total = eroded = erode_hole(mask, 0)  # each step below makes new tensors
     for _ in range(depth - 1):
-        eroded = -F.max_pool2d(-eroded, 3, stride=1, padding=1)  # a min-pool: 0 where any neighbour is known
+        eroded = erode_hole(eroded)
         total = total + eroded
     return total / depth
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from glcic.config import ModelConfig
@@ -148,7 +149,7 @@ class CompletionNetwork(nn.Module):
         check_input_size(x)
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
         y = run_layers(self.layers, h, self.cfg.skip, self.attention, mask)  # (B, 3, H, W)
-        return residual_output(y, x) if self.cfg.residual else y
+        return residual_output(y, x, mask, self.cfg.keep_rim) if self.cfg.residual else y
 
 
 def run_layers(
@@ -179,7 +180,17 @@ def _conv(module: nn.Module, h: torch.Tensor) -> torch.Tensor:
     return dilated_conv(module, h) if dilated_eligible(module, h) else run_module(module, h)
 
 
-def residual_output(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def erode_hole(mask: torch.Tensor, times: int = 1) -> torch.Tensor:
+    """The hole without its rim, ``times`` px of it: (B, 1, H, W) float, 1 where a hole pixel is
+    more than ``times`` px (chessboard distance) from every known pixel. Each step is a 3x3
+    min-pool; the image's border counts as unknown (a hole touching it is not eroded there)."""
+    hole = (mask > 0.5).float()
+    for _ in range(times):
+        hole = -F.max_pool2d(-hole, 3, stride=1, padding=1)  # 0 where any neighbour is known
+    return hole
+
+
+def residual_output(r: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None, keep_rim: int = 0) -> torch.Tensor:
     """``model.residual``'s output: the pre-filled input plus the correction ``r``, ``x + r``.
 
     Linear, with no activation: every pixel gets the full gradient, including pre-fill
@@ -190,11 +201,19 @@ def residual_output(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     the face ablation's centred square; docs/ablations.md). The output can leave the value
     range by a little; the pipeline clamps it when it converts to pixels. Computed in float32.
 
+    With ``keep_rim`` (``model.keep_rim``) the correction is added only where the hole is
+    deeper than that (:func:`erode_hole` of ``mask``): its rim, and the known pixels, keep ``x``.
+
     Args:
         r: (B, 3, H, W) the last layer's convolution, before any activation.
         x: (B, 3, H, W) the network's pre-filled input, in the model's value range.
+        mask: (B, 1, H, W), 1 = hole; needed with ``keep_rim``.
+        keep_rim: px of the hole's rim that keep the pre-fill (0 = none).
     """
-    return x.float() + r.float()
+    if not keep_rim:
+        return x.float() + r.float()
+    assert mask is not None, "keep_rim needs the mask"
+    return x.float() + r.float() * erode_hole(mask, keep_rim)
 
 
 def check_input_size(x: torch.Tensor) -> None:

@@ -11,6 +11,7 @@ from glcic.models import (
     receptive_field,
     receptive_field_bounds,
 )
+from glcic.models.completion import erode_hole
 
 # The paper's Table 1: (type, kernel, stride, dilation, outputs); stride 2 on a
 # deconvolution row means the paper's "1/2" (upsampling).
@@ -120,6 +121,39 @@ def test_residual_output_is_the_input_plus_the_last_convolution():
         net.layers[-1][0].bias.copy_(torch.tensor([0.5, -0.25, 0.0]))  # the same correction everywhere
     x, m = torch.rand(1, 3, 32, 32), torch.ones(1, 1, 32, 32)
     torch.testing.assert_close(net(x, m), x + torch.tensor([0.5, -0.25, 0.0]).view(1, 3, 1, 1))
+
+
+def test_erode_hole_removes_the_rim_by_chessboard_distance():
+    m = torch.zeros(1, 1, 9, 12)
+    m[..., 1:8, 1:8] = 1  # a 7x7 square: depths 1 (its rim) to 4 (its centre)
+    m[..., :, 10:] = 1  # a band touching the right, top and bottom borders (not known there)
+    once, twice = erode_hole(m), erode_hole(m, 2)
+    assert torch.equal(erode_hole(m, 0), m)
+    assert torch.equal(once[0, 0, 2:7, 2:7], torch.ones(5, 5)) and once[0, 0, :, :10].sum() == 25
+    assert torch.equal(twice[0, 0, 3:6, 3:6], torch.ones(3, 3)) and twice[0, 0, :, :10].sum() == 9
+    assert torch.equal(once[0, 0, :, 11], torch.ones(9))  # the border is no known pixel
+    assert once[0, 0, :, 10].sum() == 0  # its left edge touches known column 9
+
+
+def test_keep_rim_leaves_the_pre_fill_on_the_rim_and_corrects_inside():
+    """model.keep_rim: the correction goes to hole pixels deeper than keep_rim px only."""
+    torch.manual_seed(0)
+    net = CompletionNetwork(ModelConfig(width=0.125, residual=True, keep_rim=2)).eval()
+    with torch.no_grad():
+        net.layers[-1][0].bias.copy_(torch.tensor([0.5, -0.25, 0.0]))
+    x, m = torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32)
+    m[..., 8:24, 4:28] = 1
+    y = net(x, m)
+    inner = torch.zeros_like(m, dtype=torch.bool)
+    inner[..., 10:22, 6:26] = True  # 2 px in from every side
+    shift = torch.tensor([0.5, -0.25, 0.0]).view(1, 3, 1, 1).expand_as(x)
+    torch.testing.assert_close(y[inner.expand_as(x)], (x + shift)[inner.expand_as(x)])
+    assert torch.equal(y[~inner.expand_as(x)], x[~inner.expand_as(x)])  # the 2 px rim and the known pixels
+    # Those pixels give the network no gradient: its correction there is not used.
+    net.train()
+    out = net(x, m)
+    ((out - x) * (~inner)).pow(2).sum().backward()
+    assert net.layers[-1][0].bias.grad.abs().sum() == 0
 
 
 def test_residual_pixels_at_the_ends_of_the_range_still_learn():
