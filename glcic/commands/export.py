@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
              "default: the data folders of the run's config",
     )
     p.add_argument(
+        "--keep-rim", type=int, default=None, metavar="PX",
+        help="hole pixels within PX of a known pixel keep the pre-fill (model.keep_rim; a residual "
+             "network only); default: the run's own setting",
+    )
+    p.add_argument(
         "--description",
         default="",
         help="what the model is for, in one sentence (shown by pipe.info and the web page), e.g. "
@@ -65,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
     state = load_checkpoint(args.source)
     cfg = Config.from_dict(state["config"])
+    if args.keep_rim is not None:  # inference only: it changes no weight
+        cfg.model.keep_rim = args.keep_rim
+        cfg.validate()
     net = CompletionNetwork(cfg.model)
     net.load_state_dict(state["completion"])
     roots = [cfg.data.root, *cfg.data.extra_roots]
