@@ -70,11 +70,11 @@ class ModelConfig:
     network returns its pre-fill, and keeping the pre-fill where it is right (thin holes,
     with ``prefill: biharmonic``) costs the network nothing. The value range stays the one
     ``output`` names. False: the paper's output, the activation of the last layer alone."""
-    keep_rim: int = 0
-    """Hole pixels this close to a known pixel (chessboard distance, px) keep the pre-fill: the
-    network's correction is added only deeper in (``residual`` only; 0 = everywhere). On the
-    thinnest NVIDIA holes half the pixels lie on the rim (depth 1), where the biharmonic
-    pre-fill beat every network we trained (docs/ablations.md, "The rim keeps the pre-fill")."""
+    keep_thin: int = 0
+    """Parts of the hole at most ``2 * keep_thin`` px wide keep the pre-fill: the network's
+    correction is added only to the parts a (2 keep_thin + 1)-px square fits in (``residual``
+    only; 0 = everywhere). Across a gap of one or two pixels between known pixels the biharmonic
+    pre-fill beat every network we trained (docs/ablations.md, "Thin parts keep the pre-fill")."""
     upsample: str = "deconv"
     """How the decoder doubles its resolution (Table 1's two "deconv" rows): 'deconv' (the
     paper's 4x4 transposed convolutions with stride 1/2) or 'resize' (nearest-neighbour
@@ -319,15 +319,15 @@ class Config:
                 f"model.discriminator={m.discriminator}'s fused kernels do not have; set "
                 "model.discriminator=patch or train.r1_weight=0"
             )
-        if isinstance(m.keep_rim, bool) or not isinstance(m.keep_rim, int) or m.keep_rim < 0:
+        if isinstance(m.keep_thin, bool) or not isinstance(m.keep_thin, int) or m.keep_thin < 0:
             raise ConfigError(
-                f"model.keep_rim must be an integer >= 0 (pixels of the hole's rim that keep the pre-fill; "
-                f"0 = none); got {m.keep_rim!r}"
+                f"model.keep_thin must be an integer >= 0 (hole parts up to twice that many pixels wide keep "
+                f"the pre-fill; 0 = none); got {m.keep_thin!r}"
             )
-        if m.keep_rim and not m.residual:
+        if m.keep_thin and not m.residual:
             raise ConfigError(
-                f"model.keep_rim={m.keep_rim} keeps the pre-fill on the hole's rim, which only a residual "
-                "network has: set model.residual=true (with model.prefill=biharmonic) or drop model.keep_rim"
+                f"model.keep_thin={m.keep_thin} keeps the pre-fill in the hole's thin parts, which only a residual "
+                "network has: set model.residual=true (with model.prefill=biharmonic) or drop model.keep_thin"
             )
         if isinstance(m.patch_scale, bool) or not isinstance(m.patch_scale, int) or m.patch_scale < 1:
             raise ConfigError(f"model.patch_scale must be an integer >= 1 (1 = full resolution); got {m.patch_scale!r}")

@@ -142,13 +142,13 @@ def test_patch_scale_is_for_the_patch_discriminator_and_divides_the_image():
         load_config("paper", ["model.discriminator=patch", "model.patch_scale=0"])
 
 
-def test_keep_rim_needs_a_residual_network_and_a_whole_number():
-    cfg = load_config("paper", ["model.residual=true", "model.prefill=biharmonic", "model.keep_rim=1"])
-    assert cfg.model.keep_rim == 1 and load_config("paper").model.keep_rim == 0
-    with pytest.raises(ConfigError, match=r"model.keep_rim=1 .* only a residual network has: set model.residual=true"):
-        load_config("paper", ["model.keep_rim=1"])
-    with pytest.raises(ConfigError, match=r"model.keep_rim must be an integer >= 0 .*got -1"):
-        load_config("paper", ["model.residual=true", "model.keep_rim=-1"])
+def test_keep_thin_needs_a_residual_network_and_a_whole_number():
+    cfg = load_config("paper", ["model.residual=true", "model.prefill=biharmonic", "model.keep_thin=1"])
+    assert cfg.model.keep_thin == 1 and load_config("paper").model.keep_thin == 0
+    with pytest.raises(ConfigError, match=r"model.keep_thin=1 keeps the pre-fill in the hole.s thin parts, which only a residual network has: set model.residual=true"):
+        load_config("paper", ["model.keep_thin=1"])
+    with pytest.raises(ConfigError, match=r"model.keep_thin must be an integer >= 0 .*got -1"):
+        load_config("paper", ["model.residual=true", "model.keep_thin=-1"])
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "1.5", "true"])

@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentPar
              "default: the data folders of the run's config",
     )
     p.add_argument(
-        "--keep-rim", type=int, default=None, metavar="PX",
-        help="hole pixels within PX of a known pixel keep the pre-fill (model.keep_rim; a residual "
+        "--keep-thin", type=int, default=None, metavar="PX",
+        help="hole parts at most 2 x PX wide keep the pre-fill (model.keep_thin; a residual "
              "network only); default: the run's own setting",
     )
     p.add_argument(
@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     state = load_checkpoint(args.source)
     cfg = Config.from_dict(state["config"])
-    if args.keep_rim is not None:  # inference only: it changes no weight
-        cfg.model.keep_rim = args.keep_rim
+    if args.keep_thin is not None:  # inference only: it changes no weight
+        cfg.model.keep_thin = args.keep_thin
         cfg.validate()
     net = CompletionNetwork(cfg.model)
     net.load_state_dict(state["completion"])

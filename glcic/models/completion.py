@@ -149,7 +149,7 @@ class CompletionNetwork(nn.Module):
         check_input_size(x)
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
         y = run_layers(self.layers, h, self.cfg.skip, self.attention, mask)  # (B, 3, H, W)
-        return residual_output(y, x, mask, self.cfg.keep_rim) if self.cfg.residual else y
+        return residual_output(y, x, mask, self.cfg.keep_thin) if self.cfg.residual else y
 
 
 def run_layers(
@@ -190,7 +190,15 @@ def erode_hole(mask: torch.Tensor, times: int = 1) -> torch.Tensor:
     return hole
 
 
-def residual_output(r: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None, keep_rim: int = 0) -> torch.Tensor:
+def open_hole(mask: torch.Tensor, half_width: int) -> torch.Tensor:
+    """The hole without its parts at most ``2 * half_width`` px wide: (B, 1, H, W) float, 1 on the
+    hole pixels some (2 half_width + 1)-px square inside the hole covers (the morphological
+    opening; the image's border counts as unknown, as in :func:`erode_hole`)."""
+    k = 2 * half_width + 1
+    return F.max_pool2d(erode_hole(mask, half_width), k, stride=1, padding=half_width)
+
+
+def residual_output(r: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None, keep_thin: int = 0) -> torch.Tensor:
     """``model.residual``'s output: the pre-filled input plus the correction ``r``, ``x + r``.
 
     Linear, with no activation: every pixel gets the full gradient, including pre-fill
@@ -201,19 +209,19 @@ def residual_output(r: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None 
     the face ablation's centred square; docs/ablations.md). The output can leave the value
     range by a little; the pipeline clamps it when it converts to pixels. Computed in float32.
 
-    With ``keep_rim`` (``model.keep_rim``) the correction is added only where the hole is
-    deeper than that (:func:`erode_hole` of ``mask``): its rim, and the known pixels, keep ``x``.
+    With ``keep_thin`` (``model.keep_thin``) the hole's parts up to twice that many pixels wide
+    (outside :func:`open_hole` of ``mask``), and the known pixels, keep ``x``.
 
     Args:
         r: (B, 3, H, W) the last layer's convolution, before any activation.
         x: (B, 3, H, W) the network's pre-filled input, in the model's value range.
-        mask: (B, 1, H, W), 1 = hole; needed with ``keep_rim``.
-        keep_rim: px of the hole's rim that keep the pre-fill (0 = none).
+        mask: (B, 1, H, W), 1 = hole; needed with ``keep_thin``.
+        keep_thin: half the widest hole part that keeps the pre-fill, px (0 = none).
     """
-    if not keep_rim:
+    if not keep_thin:
         return x.float() + r.float()
-    assert mask is not None, "keep_rim needs the mask"
-    return x.float() + r.float() * erode_hole(mask, keep_rim)
+    assert mask is not None, "keep_thin needs the mask"
+    return x.float() + r.float() * open_hole(mask, keep_thin)
 
 
 def check_input_size(x: torch.Tensor) -> None:

@@ -122,7 +122,7 @@ class InferenceCompletionNetwork(nn.Module):
         h = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, H, W)
         h = h.to(self.layers[0].weight.dtype).contiguous(memory_format=torch.channels_last)
         y = run_layers(self.layers, h, self.cfg.skip, self.attention, mask)  # (B, 3, H, W)
-        return residual_output(y, x, mask, self.cfg.keep_rim).to(y.dtype) if self.cfg.residual else y
+        return residual_output(y, x, mask, self.cfg.keep_thin).to(y.dtype) if self.cfg.residual else y
 
 
 @dataclass

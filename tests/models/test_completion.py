@@ -1,3 +1,5 @@
+import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -11,7 +13,7 @@ from glcic.models import (
     receptive_field,
     receptive_field_bounds,
 )
-from glcic.models.completion import erode_hole
+from glcic.models.completion import erode_hole, open_hole
 
 # The paper's Table 1: (type, kernel, stride, dilation, outputs); stride 2 on a
 # deconvolution row means the paper's "1/2" (upsampling).
@@ -135,24 +137,37 @@ def test_erode_hole_removes_the_rim_by_chessboard_distance():
     assert once[0, 0, :, 10].sum() == 0  # its left edge touches known column 9
 
 
-def test_keep_rim_leaves_the_pre_fill_on_the_rim_and_corrects_inside():
-    """model.keep_rim: the correction goes to hole pixels deeper than keep_rim px only."""
+def test_open_hole_is_opencvs_opening():
+    rng = np.random.default_rng(0)
+    hole = rng.random((3, 40, 52)) > 0.55
+    hole[0, :, :3] = True  # a band on the border
+    for r in (1, 2):
+        got = open_hole(torch.from_numpy(hole[:, None].astype(np.float32)), r)[:, 0].numpy() > 0.5
+        kernel = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+        want = np.stack([cv2.morphologyEx(h.astype(np.uint8), cv2.MORPH_OPEN, kernel) > 0 for h in hole])
+        assert np.array_equal(got, want), r
+
+
+def test_keep_thin_leaves_the_pre_fill_in_thin_parts_and_corrects_the_rest():
+    """model.keep_thin: the correction goes to the hole's parts wider than 2 * keep_thin px only."""
     torch.manual_seed(0)
-    net = CompletionNetwork(ModelConfig(width=0.125, residual=True, keep_rim=2)).eval()
+    net = CompletionNetwork(ModelConfig(width=0.125, residual=True, keep_thin=1)).eval()
     with torch.no_grad():
         net.layers[-1][0].bias.copy_(torch.tensor([0.5, -0.25, 0.0]))
     x, m = torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32)
-    m[..., 8:24, 4:28] = 1
+    m[..., 8:24, 4:12] = 1  # a block 8 px wide: corrected to its edge
+    m[..., 4:28, 20:22] = 1  # a line 2 px wide: keeps the pre-fill
+    m[..., 4:28, 26] = 1  # a line 1 px wide: keeps it
     y = net(x, m)
-    inner = torch.zeros_like(m, dtype=torch.bool)
-    inner[..., 10:22, 6:26] = True  # 2 px in from every side
+    block = torch.zeros_like(m, dtype=torch.bool)
+    block[..., 8:24, 4:12] = True
     shift = torch.tensor([0.5, -0.25, 0.0]).view(1, 3, 1, 1).expand_as(x)
-    torch.testing.assert_close(y[inner.expand_as(x)], (x + shift)[inner.expand_as(x)])
-    assert torch.equal(y[~inner.expand_as(x)], x[~inner.expand_as(x)])  # the 2 px rim and the known pixels
+    torch.testing.assert_close(y[block.expand_as(x)], (x + shift)[block.expand_as(x)])
+    assert torch.equal(y[~block.expand_as(x)], x[~block.expand_as(x)])  # the lines and the known pixels
     # Those pixels give the network no gradient: its correction there is not used.
     net.train()
     out = net(x, m)
-    ((out - x) * (~inner)).pow(2).sum().backward()
+    ((out - x) * (~block)).pow(2).sum().backward()
     assert net.layers[-1][0].bias.grad.abs().sum() == 0
 
 

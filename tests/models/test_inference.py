@@ -44,10 +44,10 @@ CONFIGS = [
     ModelConfig(width=0.125, upsample="resize", dilations=[2, 4, 8, 8]),
     ModelConfig(width=0.125, upsample="resize", skip=True, residual=True, dilations=[1, 2, 2, 4]),  # scenes-like
     ModelConfig(width=0.125, upsample="resize", output="tanh", norm="none", dilations=[1, 2, 2, 4]),
-    ModelConfig(width=0.125, skip=True, residual=True, keep_rim=2, dilations=[1, 2, 2, 4]),  # the rim keeps x
+    ModelConfig(width=0.125, skip=True, residual=True, keep_thin=1, dilations=[1, 2, 2, 4]),  # thin parts keep x
 ]
 IDS = ["shipped", "tanh-skip", "no-norm", "residual", "tanh-residual", "resize", "resize-skip-residual",
-       "resize-tanh-no-norm", "residual-keep-rim"]
+       "resize-tanh-no-norm", "residual-keep-thin"]
 RESIZE = [i for i, c in enumerate(CONFIGS) if c.upsample == "resize"]
 
 

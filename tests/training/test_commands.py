@@ -40,18 +40,18 @@ def test_export_writes_a_bundle_that_inference_loads(run_dir, tmp_path):
         assert torch.equal(net.state_dict()[k], v.to(net.state_dict()[k].dtype))
 
 
-def test_export_keep_rim_sets_the_rim_rule_of_a_residual_network_only(run_dir, tmp_path, capsys):
-    assert main(["export", str(run_dir), "--output", str(tmp_path / "b"), "--keep-rim", "1"]) == 2
+def test_export_keep_thin_sets_the_thin_rule_of_a_residual_network_only(run_dir, tmp_path, capsys):
+    assert main(["export", str(run_dir), "--output", str(tmp_path / "b"), "--keep-thin", "1"]) == 2
     assert "only a residual network has" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
     ckpt = sorted((run_dir / "checkpoints").glob("*.pt"))[-1]
     state = torch.load(ckpt, weights_only=True)
     state["config"]["model"]["residual"] = True  # the same weights read as a residual network's
     torch.save(state, tmp_path / "ckpt_00000006.pt")
-    assert main(["export", str(tmp_path / "ckpt_00000006.pt"), "--output", str(tmp_path / "r"), "--keep-rim", "1"]) == 0
+    assert main(["export", str(tmp_path / "ckpt_00000006.pt"), "--output", str(tmp_path / "r"), "--keep-thin", "1"]) == 0
     net, info = load_bundle(tmp_path / "r")
-    assert info.model.keep_rim == 1 and net.cfg.keep_rim == 1
-    assert info.extra["train_config"]["model"]["keep_rim"] == 0  # how it was trained
+    assert info.model.keep_thin == 1 and net.cfg.keep_thin == 1
+    assert info.extra["train_config"]["model"]["keep_thin"] == 0  # how it was trained
 
 
 def test_plot_draws_the_curves(run_dir, tmp_path):
