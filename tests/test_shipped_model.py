@@ -12,7 +12,7 @@ real regression fails.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -32,6 +32,9 @@ class Guard:
     """The fixture that gives the data root."""
     n_images: int
     min_margin_db: dict[str, float]
+    min_detail: dict[str, float] = field(default_factory=dict)
+    """Per mask spec, the least median hole detail (the fill's gradient over the photo's,
+    glcic.metrics.texture_metrics): a model gone back to blurring fails."""
 
 
 GUARDS = {
@@ -109,3 +112,5 @@ def test_shipped_model_beats_the_classical_methods_on_val(name, masks, request):
         assert margin > guard.min_margin_db[masks], (name, family, best, round(margin, 2))
         for m in CLASSICAL:
             assert g["hole_l1"] < classical[m]["hole_l1"], (name, family, m, g["hole_l1"], classical[m]["hole_l1"])
+        if masks in guard.min_detail:
+            assert g["detail_median"] >= guard.min_detail[masks], (name, family, g["detail_median"])
