@@ -24,7 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from glcic.errors import ImageTooLargeError, InputError
 from glcic.io.depth import decode16, is_16bit_colour
 from glcic.io.files import READABLE, open_source
-from glcic.io.metadata import ORIENTATION, SourceInfo, read_info
+from glcic.io.metadata import ORIENTATION, WARNINGS_LOCK, SourceInfo, read_info
 from glcic.io.modes import GRAY_MODES, ORIENTATIONS, pil_to_rgb, scale16
 from glcic.options import DEFAULT_MAX_PIXELS
 
@@ -229,7 +229,7 @@ def open_pil(fp: IO[bytes], name: str, max_pixels: int | None) -> tuple[Image.Im
         InputError: not an image, truncated or corrupt.
     """
     try:
-        with _pil_limit(max_pixels), warnings.catch_warnings():
+        with _pil_limit(max_pixels), WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(fp)
     except Image.DecompressionBombError as e:
@@ -256,7 +256,7 @@ def open_pil(fp: IO[bytes], name: str, max_pixels: int | None) -> tuple[Image.Im
 def orientation_of(im: Image.Image) -> int:
     """The EXIF orientation (2-8) that turns ``im`` upright, or 1 (none, unknown or unreadable)."""
     try:
-        with warnings.catch_warnings():
+        with WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PIL's "Corrupt EXIF data": glcic.io.metadata says it
             value = im.getexif().get(ORIENTATION, 1)
     except Exception:  # malformed EXIF raises many kinds; the pixels are then used as stored  # noqa: BLE001

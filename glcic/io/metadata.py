@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import threading
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
@@ -44,6 +45,11 @@ _XMP_ORIENTATION = (
     re.compile(rb"(<tiff:Orientation>)([0-9])(</tiff:Orientation>)"),
 )
 
+
+WARNINGS_LOCK = threading.RLock()
+"""Held around every ``warnings.catch_warnings`` of ``glcic.io``: it swaps the process's warning
+filters, so two threads (``ImageDataset``'s decode threads, the server's workers) nesting theirs
+out of order left one's "ignore" in place for the whole process, silencing later warnings."""
 
 @dataclass(frozen=True)
 class SourceInfo:
@@ -211,7 +217,7 @@ def _exif(im: Image.Image, name: str, orientation: int) -> bytes | None:
     raw = bytes(raw)
     exif = Image.Exif()
     try:
-        with warnings.catch_warnings(record=True) as complaints:  # PIL's "Corrupt EXIF data": ours follows
+        with WARNINGS_LOCK, warnings.catch_warnings(record=True) as complaints:  # PIL's "Corrupt EXIF data": ours follows
             warnings.simplefilter("always")
             exif.load(raw)
             tags = len(exif)
