@@ -1,4 +1,4 @@
-"""Tests for glcic/classical.py: the classical inpainting baselines."""
+"""Tests for glcic/classical/: the classical inpainting baselines."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-import glcic.classical as classical
+import glcic.classical.patchmatch as patchmatch_module
 from glcic.classical import (
     CLASSICAL_METHODS,
     METHOD_FUNCTIONS,
@@ -256,9 +256,9 @@ def fresh_patchmatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Forget the loaded PyPatchMatch before and after the test, and let it import again."""
     for name in ("patchmatch", "patchmatch.patch_match"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    classical._patchmatch.cache_clear()
+    patchmatch_module._library.cache_clear()
     yield
-    classical._patchmatch.cache_clear()
+    patchmatch_module._library.cache_clear()
 
 
 def fake_patchmatch(root: Path, body: str) -> None:
@@ -327,7 +327,7 @@ def test_patchmatch_call_that_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     def failing(image: np.ndarray, mask: np.ndarray, patch_size: int) -> np.ndarray:
         raise RuntimeError("patchmatch failed: out of memory")
 
-    monkeypatch.setattr(classical, "_patchmatch", lambda: (failing, ""))
+    monkeypatch.setattr(patchmatch_module, "_library", lambda: (failing, ""))
     with pytest.raises(InputError, match="^method patchmatch failed: patchmatch failed: out of memory; reinstall"):
         inpaint_patchmatch(smooth_image(), rect_mask(10, 20, 10, 20))
 
@@ -341,7 +341,7 @@ def test_cli_patchmatch_missing_is_one_line_and_exit_2(
 
     Image.fromarray(smooth_image()).save(tmp_path / "in.png")
     Image.fromarray(rect_mask(10, 20, 10, 20).astype(np.uint8) * 255).save(tmp_path / "mask.png")
-    monkeypatch.setattr(classical, "_patchmatch", lambda: (None, "PyPatchMatch is not installed (test)"))
+    monkeypatch.setattr(patchmatch_module, "_library", lambda: (None, "PyPatchMatch is not installed (test)"))
     argv = ["inpaint", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
             "--method", "patchmatch", "--output", str(tmp_path / "out.png")]  # fmt: skip
     assert main(argv) == 2

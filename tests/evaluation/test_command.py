@@ -111,9 +111,9 @@ def test_native_run_skips_and_reports_an_unreadable_image(bundle, images, tmp_pa
 
 
 def test_patchmatch_that_cannot_run_is_one_line_before_any_work(bundle, images, capsys, monkeypatch):
-    import glcic.classical as classical
+    import glcic.classical.patchmatch as patchmatch_module
 
-    monkeypatch.setattr(classical, "_patchmatch", lambda: (None, "PyPatchMatch is not installed (test)"))
+    monkeypatch.setattr(patchmatch_module, "_library", lambda: (None, "PyPatchMatch is not installed (test)"))
     code = cli("--model", str(bundle), "--data", str(images), "--limit", "1", "--methods", "telea,patchmatch")
     assert code == 2
     err = capsys.readouterr().err.strip()

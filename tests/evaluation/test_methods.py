@@ -37,12 +37,12 @@ def test_bad_methods(bundle, image_dir, methods, match):
 
 
 def test_default_methods_are_those_that_can_run_here(monkeypatch):
-    import glcic.classical as classical
+    import glcic.classical.patchmatch as patchmatch_module
     from glcic.evaluation.methods import parse_methods
     from glcic.options import METHODS
 
     assert parse_methods(None) == list(METHODS)  # PyPatchMatch and xphoto are installed here
-    monkeypatch.setattr(classical, "_patchmatch", lambda: (None, "its native library did not load (test)"))
+    monkeypatch.setattr(patchmatch_module, "_library", lambda: (None, "its native library did not load (test)"))
     assert parse_methods(None) == [m for m in METHODS if m != "patchmatch"]
     with pytest.raises(InputError, match="^method patchmatch cannot run here: its native library did not load"):
         parse_methods("glcic,patchmatch")
