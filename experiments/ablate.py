@@ -165,6 +165,11 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # 3,000 MSE steps with L1 at 0.1 (run with --steps 3800: 3,000 + 300 + 500).
     "ft-resize-c3000-l1+patch-td300-rim8-alpha0.03": [*PATCH_TD300, "train.alpha=0.03", "train.adv_depth=8",
                                                       "train.t_c=3000", "train.l1_weight=0.1"],
+    # ft-resize removes the decoder's grid at no cost in PSNR but gives its fresh upsampling
+    # layers only 300 MSE steps; as on faces (ft-resize-c1500 rows), 1,500 before the shipped
+    # recipe's discriminator and joint phases (run with --steps 2100: 1,500 + 100 + 500):
+    # a band-free candidate for the shipped scenes model while no recipe paints texture.
+    "ft-resize-c1500": [*RESIZE, "train.t_c=1500"],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],

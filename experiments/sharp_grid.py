@@ -9,6 +9,10 @@ interpolation, so the picture shows cells of the table, not picked examples.
 
     python experiments/sharp_grid.py --out ~/glcic-runs/sharp --variants ft-control,ft-resize+fm \\
         --output docs/images/sharp_ablation_blobs.jpg
+
+The classical columns come from the reference variant's grid, or from any evaluation grid
+that has them (``--reference``: a model report's folder, whose model column is then named
+by ``--reference-label``), as long as its rows are the same photos and holes (checked).
 """
 
 from __future__ import annotations
@@ -57,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--classical", default="patchmatch", help="the classical method shown (default: patchmatch)")
     p.add_argument("--classical-columns", default="telea,ns,biharmonic,patchmatch",
                    help="the classical methods in the reference grid, in order (ablate.py's suite)")
+    p.add_argument("--reference", type=Path,
+                   help=f"the folder whose grid_FAMILY.png has the classical columns (default: --out/{REFERENCE}; "
+                        "e.g. experiments/model_report.py's --out)")
+    p.add_argument("--reference-label", default=REFERENCE,
+                   help=f"the variant name that shows the reference grid's own model column (default: {REFERENCE})")
     p.add_argument("--scale", type=int, default=2, help="enlargement, nearest neighbour (default: 2)")
     p.add_argument("--output", type=Path, required=True, help="picture to write (.jpg or .png)")
     args = p.parse_args(argv)
@@ -71,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     classical = args.classical_columns.split(",")
     if args.classical not in classical:
         raise SystemExit(f"--classical {args.classical} is not among --classical-columns {args.classical_columns}")
-    ref = cells(args.out / REFERENCE / f"grid_{args.family}.png", 3 + len(classical), args.rows)
-    fills = {v: ref if v == REFERENCE else cells(dirs[v] / f"grid_{args.family}.png", 3, args.rows)
+    ref_dir = args.reference.expanduser() if args.reference else args.out / REFERENCE
+    ref = cells(ref_dir / f"grid_{args.family}.png", 3 + len(classical), args.rows)
+    fills = {v: ref if v == args.reference_label else cells(dirs[v] / f"grid_{args.family}.png", 3, args.rows)
              for v in variants}
     rows = []
     for r in range(args.rows):
