@@ -85,3 +85,16 @@ def test_a_variant_may_be_a_run_folder_elsewhere(tmp_path: Path) -> None:
                          "--scale", "1", "--output", str(picture)]) == 0
     got = _load().cells(picture, 5, 1)[0]  # input, ft-a, ft-a-long, PatchMatch, the photo
     assert [int(c[64, 64, 0]) for c in got] == [0, 100, 55, 5, 9]
+
+
+def test_the_classical_columns_may_come_from_another_grid_of_the_same_holes(tmp_path: Path) -> None:
+    """--reference: a model report's folder (its model column named by --reference-label)."""
+    out = _ablation(tmp_path, ["ft-a"], rows=1)
+    (out / "ft-control").rename(tmp_path / "report")  # no reference variant in --out any more
+    picture = tmp_path / "pic.png"
+    argv = ["--out", str(out), "--variants", "shipped,ft-a", "--rows", "1", "--scale", "1", "--output", str(picture)]
+    with pytest.raises(SystemExit, match="no grid_blobs.png with the classical columns in .*; evaluate the reference"):
+        _load().main(argv)
+    assert _load().main([*argv, "--reference", str(tmp_path / "report"), "--reference-label", "shipped"]) == 0
+    got = _load().cells(picture, 5, 1)[0]  # input, the report's model, ft-a, PatchMatch, the photo
+    assert [int(c[64, 64, 0]) for c in got] == [0, 1, 100, 1 + 1 + CLASSICAL.index("patchmatch"), 9]
