@@ -13,7 +13,7 @@ Sizes: ``2048`` (the photo scaled to 2048 px on its long side), ``native`` (as s
 is a 3072 px photo's) and ``40mp`` (7744 px, the CLI's default limit).
 
 Each method runs in a **fresh process** per size (``--worker``), the way ``glcic inpaint``'s
-folder mode runs it: the CLI's own runner (:func:`glcic.commands.inpaint._runner`) with
+folder mode runs it: the CLI's own runner (:func:`glcic.commands.inpaint.build_runner`) with
 its defaults, built once, then every photo of the size in turn. Per photo, the seconds
 of the completion call (decoding and encoding the files excluded: the same for every
 method), wall clock and CPU time (all threads: on a shared machine the fairer comparison of
@@ -127,13 +127,13 @@ def photo_at(path: Path, size: str) -> np.ndarray:
 
 def worker(args: argparse.Namespace) -> None:
     """One method over every case of a folder, the folder mode's way; one JSON line per photo."""
-    from glcic.commands.inpaint import _runner
+    from glcic.commands.inpaint import build_runner
     from glcic.io import load_image, load_mask, save_image
 
     method, _, strategy = args.worker.partition("-")  # glcic-refine: glcic with --strategy refine
     ns = argparse.Namespace(method=method, postprocess=DEFAULT_POSTPROCESS, model="default", device="cpu",
                             precision="auto", backend="torch", strategy=strategy or args.strategy)
-    run, _ = _runner(ns)
+    run, _ = build_runner(ns)
     cases = Path(args.cases)
     out = Path(args.results)
     for img in sorted((cases / "images").glob("*.png")):

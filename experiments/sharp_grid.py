@@ -81,10 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.classical not in classical:
         raise SystemExit(f"--classical {args.classical} is not among --classical-columns {args.classical_columns}")
     ref_dir = args.reference.expanduser() if args.reference else args.out / REFERENCE
-    if not (ref_dir / f"grid_{args.family}.png").is_file():
+    ref_grid = ref_dir / f"grid_{args.family}.png"
+    if not ref_grid.is_file():
         raise SystemExit(f"no grid_{args.family}.png with the classical columns in {ref_dir}; evaluate the "
                          f"reference variant, or give --reference (a folder whose grid has them, on the same holes)")
-    ref = cells(ref_dir / f"grid_{args.family}.png", 3 + len(classical), args.rows)
+    ref = cells(ref_grid, 3 + len(classical), args.rows)
     fills = {v: ref if v == args.reference_label else cells(dirs[v] / f"grid_{args.family}.png", 3, args.rows)
              for v in variants}
     rows = []

@@ -133,7 +133,7 @@ Runner = Callable[[Any, Any], Any]
 """``(LoadedImage, hole)`` -> :class:`glcic.steps.InpaintResult`."""
 
 
-def _runner(args: argparse.Namespace, progress: Callable[[str, int, int], None] | None = None) -> tuple[Runner, str]:
+def build_runner(args: argparse.Namespace, progress: Callable[[str, int, int], None] | None = None) -> tuple[Runner, str]:
     """What completes each image, and its description for the report line.
 
     Classical methods go through :func:`glcic.steps.run_classical`, which never imports
@@ -211,7 +211,7 @@ def check_not_an_input(output: Path, image: Path, protected: list[Path], overwri
 # --------------------------------------------------------------------------- one file
 
 
-def _complete_file(
+def complete_file(
     run: Runner,
     args: argparse.Namespace,
     image: Path,
@@ -273,9 +273,9 @@ def _run_single(args: argparse.Namespace) -> int:
 
     guard(args.output)
     bar = _ProgressBar()
-    run, _ = _runner(args, bar)
+    run, _ = build_runner(args, bar)
     try:
-        output, result, notes = _complete_file(run, args, args.image, args.mask, args.output, guard)
+        output, result, notes = complete_file(run, args, args.image, args.mask, args.output, guard)
     finally:
         bar.close()
     for note in notes:

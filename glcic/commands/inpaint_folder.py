@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from glcic.commands.inpaint import _complete_file, _runner, check_not_an_input
+from glcic.commands.inpaint import build_runner, check_not_an_input, complete_file
 from glcic.errors import InputError
 
 __all__ = ["find_mask", "list_folder", "plan_folder", "run_folder"]
@@ -116,7 +116,7 @@ def run_folder(args: argparse.Namespace) -> int:
               "by file stem (a.jpg <- a.png or a_mask.png)", file=sys.stderr)
         return 1
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    run, name = _runner(args)  # once, before the loop; a bad --model is exit 2
+    run, name = build_runner(args)  # once, before the loop; a bad --model is exit 2
     done, n_failed = 0, len(failed)
     strategies: dict[str, int] = {}
     written: dict[str, Path] = {}  # output name -> the image it came from (a.tif and a.png both want a.png)
@@ -126,7 +126,7 @@ def run_folder(args: argparse.Namespace) -> int:
             def guard(out: Path, image: Path = image) -> None:
                 check_not_an_input(out, image, protected, args.overwrite_inputs)
 
-            _, result, notes = _complete_file(run, args, image, mask, output, guard, alpha_to_png=True, written=written)
+            _, result, notes = complete_file(run, args, image, mask, output, guard, alpha_to_png=True, written=written)
             for note in notes:
                 tqdm.write(f"glcic inpaint: warning: {note}", file=sys.stderr)
             key = "nothing to do (empty mask)" if result.did_nothing else f"{result.strategy} at scale {result.scale:.3g}"
