@@ -11,6 +11,11 @@ eval mode, with one pass over each feature map instead of three (convolution, ba
 norm, ReLU): on the CPU the ReLU (and the output sigmoid or tanh) runs inside oneDNN's
 convolution (``torch.ops.mkldnn._convolution_pointwise``), elsewhere right after it.
 
+With ``model.upsample: resize`` each upsampling block (a nearest 2x resize, then a 3x3
+convolution) is folded into one 4x4 transposed convolution of stride 2 that computes the
+same values from the small feature map: 16 multiply-adds a small pixel per channel pair
+instead of 36, as fast as the transposed convolutions of ``model.upsample: deconv``.
+
 Weights are folded in float64 and stored in the dtype the copy will run in (bf16 under
 the pipeline's autocast on CPUs with native bf16), channels_last, so that no call casts
 a weight. The copy is a snapshot for inference only (no gradients flow through oneDNN's
@@ -27,6 +32,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from glcic.models.completion import CompletionNetwork, check_input_size, residual_output, run_layers
+
+# A nearest 2x resize followed by a 3x3 convolution (padding 1), seen from the small image:
+# output row 2i reads input rows i-1 (tap 0) and i (taps 1 + 2), output row 2i+1 rows i
+# (taps 0 + 1) and i+1 (tap 2). As a transposed convolution of stride 2 and padding 1, whose
+# kernel index is t = o - 2i + 1, that is the 4-tap kernel below, one per axis.
+RESIZE_TAPS = torch.tensor(
+    [[0, 0, 1],  # t = 0: input row i+1 of output row 2i+1
+     [0, 1, 1],  # t = 1: input row i of output row 2i
+     [1, 1, 0],  # t = 2: input row i of output row 2i+1
+     [1, 0, 0]],  # t = 3: input row i-1 of output row 2i
+    dtype=torch.float64,
+)  # fmt: skip
 
 ACTIVATIONS = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "none": lambda y: y}
 
@@ -54,6 +71,8 @@ class FoldedConv(nn.Module):
         self.transposed = isinstance(conv, nn.ConvTranspose2d)
         self.stride, self.padding, self.dilation = list(conv.stride), list(conv.padding), list(conv.dilation)
         self.output_padding = list(getattr(conv, "output_padding", (0, 0)))
+        if self.upsample and (conv.kernel_size, conv.stride, conv.padding, conv.dilation) != ((3, 3), (1, 1), (1, 1), (1, 1)):
+            raise ValueError(f"a resize block folds only a 3x3 convolution of stride 1 and padding 1, got {conv}")
         w = conv.weight.detach().double()  # conv (out, in, k, k); deconv (in, out, k, k)
         out_ch = w.shape[1] if self.transposed else w.shape[0]
         b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(out_ch, dtype=torch.float64)
@@ -62,6 +81,13 @@ class FoldedConv(nn.Module):
             shape = (1, -1, 1, 1) if self.transposed else (-1, 1, 1, 1)
             w = w * s.view(shape)
             b = s * (b - bn.running_mean.double()) + bn.bias.detach().double()
+        if self.upsample:
+            # model.upsample=resize: the nearest 2x resize and the 3x3 convolution are one
+            # 4x4 transposed convolution of stride 2 (RESIZE_TAPS), exactly: 16 taps a
+            # low-resolution pixel instead of 36 at the doubled resolution.
+            w = torch.einsum("ya,xb,oiab->ioyx", RESIZE_TAPS, RESIZE_TAPS, w)  # (in, out, 4, 4)
+            self.upsample, self.transposed = False, True
+            self.stride, self.padding, self.output_padding = [2, 2], [1, 1], [0, 0]
         dtype = dtype or torch.float32
         self.register_buffer("weight", w.to(dtype).contiguous(memory_format=torch.channels_last))
         # The bias stays float32: oneDNN adds it to its float32 sums (mean error against fp32

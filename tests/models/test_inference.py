@@ -6,7 +6,7 @@ import torch
 from glcic.config import ModelConfig
 from glcic.errors import InputError
 from glcic.models import CompletionNetwork
-from glcic.models.inference import InferenceCompletionNetwork, inference_copy
+from glcic.models.inference import FoldedConv, InferenceCompletionNetwork, inference_copy
 
 
 def _trained_looking(cfg: ModelConfig, seed: int = 0) -> CompletionNetwork:
@@ -40,7 +40,7 @@ CONFIGS = [
     ModelConfig(width=0.125, norm="none", dilations=[1, 2, 2, 4]),  # conv biases, nothing to fold
     ModelConfig(width=0.125, skip=True, residual=True, dilations=[1, 2, 2, 4]),  # a correction of the input
     ModelConfig(width=0.125, output="tanh", residual=True, dilations=[1, 2, 2, 4]),
-    # model.upsample=resize: FoldedConv runs the nearest resize before the folded 3x3 conv.
+    # model.upsample=resize: FoldedConv folds the nearest resize and the 3x3 conv into one transposed conv.
     ModelConfig(width=0.125, upsample="resize", dilations=[2, 4, 8, 8]),
     ModelConfig(width=0.125, upsample="resize", skip=True, residual=True, dilations=[1, 2, 2, 4]),  # scenes-like
     ModelConfig(width=0.125, upsample="resize", output="tanh", norm="none", dilations=[1, 2, 2, 4]),
@@ -118,15 +118,16 @@ def test_copy_checks_its_input_like_the_network():
 
 @pytest.mark.parametrize("index", RESIZE, ids=[IDS[i] for i in RESIZE])
 def test_resize_copy_folds_the_upsampling_layers_and_matches_within_bf16_rounding(index):
-    """model.upsample=resize: the two upsampling blocks keep their resize; bf16 as the pipeline runs it.
+    """model.upsample=resize: each resize + 3x3 conv runs as one stride-2 transposed conv; bf16 as the pipeline runs it.
 
     Tolerance as test_bf16_copy_stays_within_bf16_noise_of_fp32's: mean absolute error against the
     fp32 network at most twice that of the network under bf16 autocast, and below 0.01.
     """
     net = _trained_looking(CONFIGS[index])
     copy = inference_copy(net, torch.bfloat16)
-    assert [i for i, layer in enumerate(copy.layers) if layer.upsample] == [12, 14]
-    assert not any(layer.transposed for layer in copy.layers)
+    assert not any(layer.upsample for layer in copy.layers)
+    assert [i for i, layer in enumerate(copy.layers) if layer.transposed] == [12, 14]
+    assert all(copy.layers[i].weight.shape[-2:] == (4, 4) and copy.layers[i].stride == [2, 2] for i in (12, 14))
     x, m = _inputs(64)
     with torch.inference_mode():
         ref = net(x, m)
@@ -136,3 +137,30 @@ def test_resize_copy_folds_the_upsampling_layers_and_matches_within_bf16_roundin
     assert out.shape == ref.shape
     err, amp_err = (out.float() - ref).abs().mean(), (amp - ref).abs().mean()
     assert err < 0.01 and err <= 2 * amp_err, (err, amp_err)
+
+
+def test_resize_fold_is_the_resize_then_the_conv_exactly():
+    """RESIZE_TAPS: a nearest 2x resize then a 3x3 conv (padding 1) is one 4x4 transposed conv of stride 2.
+
+    In float64 on random weights and an odd-sized input (its border rows and columns included)
+    the two agree to rounding; a wrong tap would differ by the weights' own size.
+    """
+    g = torch.Generator().manual_seed(3)
+    conv = torch.nn.Conv2d(5, 7, 3, padding=1, bias=False).double()
+    conv.weight.data.copy_(torch.randn(conv.weight.shape, generator=g, dtype=torch.float64))
+    block = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"), conv, torch.nn.ReLU())
+    folded = FoldedConv(block, torch.float64)
+    x = torch.randn(2, 5, 7, 9, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        ref = block(x)  # (2, 7, 14, 18)
+        out = torch.nn.functional.relu(
+            torch.nn.functional.conv_transpose2d(x, folded.weight, folded.bias.double(), stride=2, padding=1)
+        )
+    assert folded.transposed and not folded.upsample and folded.weight.shape == (5, 7, 4, 4)
+    torch.testing.assert_close(out, ref, atol=1e-12, rtol=1e-12)
+
+
+def test_resize_fold_refuses_a_conv_it_cannot_fold():
+    block = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"), torch.nn.Conv2d(4, 4, 5, padding=2))
+    with pytest.raises(ValueError, match="3x3 convolution of stride 1 and padding 1"):
+        FoldedConv(block, None)
