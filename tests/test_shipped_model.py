@@ -45,10 +45,10 @@ GUARDS = {
         "celeba_root", 48,
         {"rect": 2.5, "center": 4.5, "freeform": 1.5, "strokes": 1.0, "nvidia-bins": 0.05},
     ),  # fmt: skip
-    # 48 scene val photos at 128 px, measured margins over the best classical method:
-    # rect +1.23, center +1.31, freeform +1.14; NVIDIA 1-10 % +0.81, 10-20 % +0.42,
-    # 20-30 % +0.86, 30-40 % +0.97, 40-50 % +1.16, 50-60 % +1.14 dB (one margin for every bin;
-    # with keep_thin: 1 since 2026-12-08, +0.69 on 1-10 % without it).
+    # 48 scene val photos at 128 px, measured margins over the best classical method (v2,
+    # resize-convolution upsampling, keep_thin: 1): rect +1.27, center +1.25, freeform +1.23;
+    # NVIDIA 1-10 % +0.90, 10-20 % +0.47, 20-30 % +0.89, 30-40 % +0.99, 40-50 % +1.16,
+    # 50-60 % +1.12 dB (one margin for every bin; v1: +1.23, +1.31, +1.14; +0.81 ... +1.14).
     "scenes": Guard("scenes_root", 48, {"rect": 0.6, "center": 0.6, "freeform": 0.5, "nvidia-bins": 0.1}),
 }
 
