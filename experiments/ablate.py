@@ -170,6 +170,11 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # recipe's discriminator and joint phases (run with --steps 2100: 1,500 + 100 + 500):
     # a band-free candidate for the shipped scenes model while no recipe paints texture.
     "ft-resize-c1500": [*RESIZE, "train.t_c=1500"],
+    # Every adversarial row above paints stripes or blocks its half-width discriminators accept.
+    # The paper's discriminators are full width: the same weight as ft-resize+alpha0.05 against
+    # context discriminators of full width, given 300 steps alone (they start fresh at a new
+    # width). Run from scenes v2 (already resize, so nothing starts fresh in the generator).
+    "ft-resize+alpha0.05-dfull": [*RESIZE, "train.alpha=0.05", "model.disc_width=1.0", "train.t_d=300"],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],
