@@ -62,8 +62,8 @@ class FoldedConv(nn.Module):
         super().__init__()
         first, *rest = list(block)
         # model.upsample=resize: a nearest-neighbour resize before the convolution.
-        self.upsample = isinstance(first, nn.Upsample)
-        conv = rest.pop(0) if self.upsample else first
+        upsample = isinstance(first, nn.Upsample)
+        conv = rest.pop(0) if upsample else first
         bn = next((m for m in rest if isinstance(m, nn.BatchNorm2d)), None)
         # The last block of a residual network (model.residual) has no activation.
         acts = [m for m in rest if not isinstance(m, nn.BatchNorm2d)]
@@ -71,8 +71,12 @@ class FoldedConv(nn.Module):
         self.transposed = isinstance(conv, nn.ConvTranspose2d)
         self.stride, self.padding, self.dilation = list(conv.stride), list(conv.padding), list(conv.dilation)
         self.output_padding = list(getattr(conv, "output_padding", (0, 0)))
-        if self.upsample and (conv.kernel_size, conv.stride, conv.padding, conv.dilation) != ((3, 3), (1, 1), (1, 1), (1, 1)):
-            raise ValueError(f"a resize block folds only a 3x3 convolution of stride 1 and padding 1, got {conv}")
+        if upsample and (
+            (first.mode, float(first.scale_factor)) != ("nearest", 2.0)
+            or (conv.kernel_size, conv.stride, conv.padding, conv.dilation) != ((3, 3), (1, 1), (1, 1), (1, 1))
+        ):
+            raise ValueError(f"a resize block folds only a nearest 2x resize and a 3x3 convolution of stride 1 and "
+                             f"padding 1, got {first} and {conv}")
         w = conv.weight.detach().double()  # conv (out, in, k, k); deconv (in, out, k, k)
         out_ch = w.shape[1] if self.transposed else w.shape[0]
         b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(out_ch, dtype=torch.float64)
@@ -81,12 +85,12 @@ class FoldedConv(nn.Module):
             shape = (1, -1, 1, 1) if self.transposed else (-1, 1, 1, 1)
             w = w * s.view(shape)
             b = s * (b - bn.running_mean.double()) + bn.bias.detach().double()
-        if self.upsample:
+        if upsample:
             # model.upsample=resize: the nearest 2x resize and the 3x3 convolution are one
             # 4x4 transposed convolution of stride 2 (RESIZE_TAPS), exactly: 16 taps a
             # low-resolution pixel instead of 36 at the doubled resolution.
             w = torch.einsum("ya,xb,oiab->ioyx", RESIZE_TAPS, RESIZE_TAPS, w)  # (in, out, 4, 4)
-            self.upsample, self.transposed = False, True
+            self.transposed = True
             self.stride, self.padding, self.output_padding = [2, 2], [1, 1], [0, 0]
         dtype = dtype or torch.float32
         self.register_buffer("weight", w.to(dtype).contiguous(memory_format=torch.channels_last))
@@ -96,8 +100,6 @@ class FoldedConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.weight.dtype)
-        if self.upsample:
-            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         if x.device.type == "cpu" and torch.backends.mkldnn.is_available():
             # oneDNN applies the activation to the convolution's output in place.
             if self.transposed:
