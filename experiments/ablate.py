@@ -175,6 +175,11 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # context discriminators of full width, given 300 steps alone (they start fresh at a new
     # width). Run from scenes v2 (already resize, so nothing starts fresh in the generator).
     "ft-resize+alpha0.05-dfull": [*RESIZE, "train.alpha=0.05", "model.disc_width=1.0", "train.t_d=300"],
+    # Every row gives the joint phase 500 steps; ft-resize+patch-td300 fooled its discriminator
+    # with blocks within 100 of them. Does a longer game push past the blocks? The same recipe
+    # from scenes v2 (already resize: no MSE phase needed, t_c=0) with 1,500 joint steps (run
+    # with --steps 1800: 0 + 300 + 1,500; its step-800 checkpoint is the 500-step comparison).
+    "ft-resize+patch-td300-j1500": [*PATCH_TD300, "train.alpha=0.1", "train.t_c=0"],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],
