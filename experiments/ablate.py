@@ -180,6 +180,9 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # from scenes v2 (already resize: no MSE phase needed, t_c=0) with 1,500 joint steps (run
     # with --steps 1800: 0 + 300 + 1,500; its step-800 checkpoint is the 500-step comparison).
     "ft-resize+patch-td300-j1500": [*PATCH_TD300, "train.alpha=0.1", "train.t_c=0"],
+    # The same longer game for the context discriminators at alpha 0.05 (ft-resize+alpha0.05, the
+    # row nearest the bar by its numbers; run with --steps 1600: 0 + 100 + 1,500; step 600 = 500 joint).
+    "ft-resize+alpha0.05-j1500": [*RESIZE, "train.alpha=0.05", "train.t_c=0"],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],
