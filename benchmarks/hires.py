@@ -211,6 +211,20 @@ GRID_METHODS = ("glcic", "glcic-refine", "telea", "patchmatch")
 """The grid's columns, of the methods that ran (besides the input and the photo)."""
 
 
+def crop_window(hole: np.ndarray, crop: int, family: str) -> tuple[slice, slice]:
+    """A ``crop`` square of ``hole`` ``(H, W)`` to show a fill at 1:1: centred on the hole pixel
+    nearest the hole's middle, or for a blob or a box on its top edge (a quarter down: photo
+    above, fill below); kept inside the image."""
+    ys, xs = np.nonzero(hole)
+    k = int(np.argmin((ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2))
+    cy, cx = int(ys[k]), int(xs[k])
+    if family != "scribbles":
+        cy = int(np.flatnonzero(hole[:, cx])[0]) + crop // 4
+    h, w = hole.shape
+    top, left = int(np.clip(cy - crop // 2, 0, h - crop)), int(np.clip(cx - crop // 2, 0, w - crop))
+    return slice(top, top + crop), slice(left, left + crop)
+
+
 def draw_grid(work: Path, methods: list[str], path: Path, crop: int = 160) -> None:
     """1:1 crops at 2048 px where the hole meets the photo: input (hole in magenta), the
     :data:`GRID_METHODS` that ran, the photo; one row per :data:`GRID_PHOTOS` case."""
@@ -226,15 +240,7 @@ def draw_grid(work: Path, methods: list[str], path: Path, crop: int = 160) -> No
             continue
         gt = load_image(cases / "truth" / f"{case}.png", max_pixels=None).rgb
         hole = load_mask(cases / "masks" / f"{case}.png", max_pixels=None)
-        ys, xs = np.nonzero(hole)
-        # Centre the crop on the hole pixel nearest the hole's middle ...
-        k = int(np.argmin((ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2))
-        cy, cx = ys[k], xs[k]
-        if fam != "scribbles":  # ... or for a blob or a box, on its top edge: photo above, fill below
-            cy = int(np.flatnonzero(hole[:, cx])[0]) + crop // 4
-        H, W = hole.shape
-        top, left = int(np.clip(cy - crop // 2, 0, H - crop)), int(np.clip(cx - crop // 2, 0, W - crop))
-        win = (slice(top, top + crop), slice(left, left + crop))
+        win = crop_window(hole, crop, fam)
         shown = gt.copy()
         shown[hole] = (255, 0, 255)  # magenta: rarer in photos than red
         tiles = [shown[win]]

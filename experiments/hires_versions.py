@@ -23,24 +23,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from hires import DATA, FAMILIES, make_hole, photo_at  # noqa: E402
+from hires import DATA, FAMILIES, crop_window, make_hole, photo_at  # noqa: E402
 
 from glcic.evaluation import write_grid  # noqa: E402
 from glcic.evaluation.images import blank_hole  # noqa: E402
 from glcic.pipeline import InpaintPipeline  # noqa: E402
-
-
-def window(hole: np.ndarray, crop: int, family: str) -> tuple[slice, slice]:
-    """A ``crop`` square on the hole pixel nearest its middle; for a blob or a box, moved so that
-    the hole's top edge sits a quarter down (photo above, fill below)."""
-    ys, xs = np.nonzero(hole)
-    k = int(np.argmin((ys - ys.mean()) ** 2 + (xs - xs.mean()) ** 2))
-    cy, cx = int(ys[k]), int(xs[k])
-    if family != "scribbles":
-        cy = int(np.flatnonzero(hole[:, cx])[0]) + crop // 4
-    h, w = hole.shape
-    top, left = int(np.clip(cy - crop // 2, 0, h - crop)), int(np.clip(cx - crop // 2, 0, w - crop))
-    return slice(top, top + crop), slice(left, left + crop)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         rgb = photo_at(args.data / f"{name}.jpg", "2048")
         hole = make_hole(args.family, rgb.shape[:2], seed=1000 * index[name] + FAMILIES.index(args.family))
-        win = window(hole, args.crop, args.family)
+        win = crop_window(hole, args.crop, args.family)
         known = blank_hole(rgb, hole)
         outs = [np.asarray(pipe(known, hole))[win] for pipe in pipes]
         rows.append((known[win], rgb[win], outs))

@@ -36,7 +36,7 @@ def _photos(folder: Path, names: list[str]) -> Path:
 def test_the_window_puts_the_blob_edge_a_quarter_down(script):
     hole = np.zeros((400, 600), bool)
     hole[150:350, 200:420] = True
-    rows, cols = script.window(hole, 128, "blobs")
+    rows, cols = script.crop_window(hole, 128, "blobs")  # benchmarks/hires.py's
     assert rows.stop - rows.start == 128 and cols.stop - cols.start == 128
     assert rows.start == 150 + 32 - 64  # the hole's top edge 32 px (a quarter) into the crop
     assert not hole[rows, cols][:32].any() and hole[rows, cols][32:].all()
