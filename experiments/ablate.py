@@ -183,6 +183,12 @@ SHARP_VARIANTS: dict[str, list[str]] = {
     # The same longer game for the context discriminators at alpha 0.05 (ft-resize+alpha0.05, the
     # row nearest the bar by its numbers; run with --steps 1600: 0 + 100 + 1,500; step 600 = 500 joint).
     "ft-resize+alpha0.05-j1500": [*RESIZE, "train.alpha=0.05", "train.t_c=0"],
+    # Every discriminator above is fooled first by a pattern (stripes, blocks, clutter). A fixed
+    # critic instead: the style term on the hole's texture statistics (train.style_weight, Gram
+    # matrices of random filters at three scales), its weight putting it about level with the hole
+    # losses at the start (style ~0.4, MSE + 0.1 L1 ~0.023); no discriminator at all: 1,500 steps of
+    # the completion phase from scenes v2 (run with --steps 1500).
+    "ft-resize+style0.05": [*RESIZE, "train.style_weight=0.05", "train.t_c=1500"],
     # DeepFill v1's cure for the blur: the hole's features copied from the known region
     # (glcic.models.attention; the branch starts at zero, so the warm start begins unchanged).
     "ft-attention": ["model.attention=true"],

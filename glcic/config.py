@@ -199,6 +199,13 @@ class TrainConfig:
     L1 distance between the discriminator's features of the completed image and of the real
     one, layer by layer. The two differ only in the hole, so it asks the fill to look like the
     photo to the discriminator's own filters. 0 keeps it out (the paper)."""
+    style_weight: float = 0.0
+    """Weight of a style term on the hole's texture (not in the paper; glcic.losses.texture_style):
+    the Gram matrices of fixed random filters' responses over the hole, at three scales, of the
+    completed image against the photo's, relative to the photo's. Unlike the adversarial term it
+    needs no discriminator and cannot be fooled by a pattern: it asks the fill for the photo's
+    amount and kind of texture, in every phase that trains the completion network. 0 keeps it
+    out (the paper)."""
     r1_weight: float = 0.0
     """Weight of the R1 gradient penalty on the discriminator (Mescheder et al. 2018; LaMa uses
     0.001 with its patch discriminator): the discriminator also minimises r1_weight x the mean
@@ -302,6 +309,8 @@ class Config:
                 f"train.val_images must be >= 1 (the fixed val batch of the sample grids and val/C_mse); "
                 f"got {t.val_images}"
             )
+        if not t.style_weight >= 0.0:
+            raise ConfigError(f"train.style_weight must be >= 0 (0 = no style term); got {t.style_weight}")
         if not t.fm_weight >= 0.0:
             raise ConfigError(f"train.fm_weight must be >= 0 (0 = no feature matching); got {t.fm_weight}")
         if isinstance(t.adv_depth, bool) or not isinstance(t.adv_depth, int) or t.adv_depth < 0:

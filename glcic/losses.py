@@ -12,12 +12,17 @@
   feature-matching term (``train.fm_weight``, pix2pixHD) and the R1 gradient penalty
   (``train.r1_weight``, LaMa's discriminator), options for sharper fills; and
   :func:`depth_weights`, which keeps those terms off the hole's rim (``train.adv_depth``).
+- not in the paper: :func:`texture_style`, a style (Gram-matrix) term on the hole's texture
+  statistics (``train.style_weight``), read by fixed random filters instead of a pretrained
+  network.
 
 The discriminator returns logits, so the sigmoid of Table 2 lives inside
 binary_cross_entropy_with_logits (numerically safer, same objective).
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -190,3 +195,62 @@ def rim_gated(image: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """``image`` itself in the forward pass, with its gradient multiplied by ``weights`` (broadcast)."""
     frozen = image.detach()
     return frozen + (image - frozen) * weights.to(image.dtype)
+
+
+STYLE_SCALES = (1, 2, 4)
+""":func:`texture_style` reads the image at full, half and quarter resolution (average-pooled)."""
+STYLE_FILTERS = 32
+"""Random filters per scale: each scale's Gram matrix is 32 x 32."""
+STYLE_KERNEL = 5
+"""Their size: 5 px at full resolution, so the three scales see structure of about 2 to 20 px."""
+
+
+@functools.lru_cache(maxsize=4)
+def style_filters(device: torch.device) -> torch.Tensor:
+    """The fixed bank of :func:`texture_style`: (STYLE_FILTERS, 3, k, k) Gaussian random weights
+    drawn from seed 0, each made zero-mean (so it reads structure, not the mean colour) and of
+    unit norm. The same on every run and every machine, and never trained or saved."""
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(STYLE_FILTERS, 3, STYLE_KERNEL, STYLE_KERNEL, generator=g)  # (K, 3, k, k)
+    w = w - w.mean(dim=(1, 2, 3), keepdim=True)
+    w = w / w.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    return w.to(device)
+
+
+def texture_style(
+    completed: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, Stats]:
+    """A style term on the hole (Gatys et al. 2015, as PConv's inpainting loss uses it, Liu et
+    al. 2018): the Gram matrices of filter responses over the hole, of the completed image
+    against the photo's, at each of :data:`STYLE_SCALES`. PConv reads VGG features; we have no
+    pretrained network, and random filters at several scales capture a texture's statistics
+    well (Ustyuzhaninov et al., ICLR 2017): :func:`style_filters`, ReLU after them. A blur has
+    too little filter energy, stripes energy in too few filters: both change the Gram matrix,
+    which, unlike a discriminator, the completion network cannot move toward a pattern it prefers.
+
+    Per image and scale: G = sum_p w_p f_p f_p^T over the pixels p, w the hole (average-pooled
+    at coarser scales) normalised to sum 1, f_p the K responses at p; the term is
+    ``|G_completed - G_photo|_1 / |G_photo|_1`` (so it does not depend on the photo's contrast),
+    averaged over the scales and the images. An image without a hole adds 0.
+
+    Args:
+        completed: (B, 3, H, W), the composite (the photo outside the hole), in the model's range.
+        target: (B, 3, H, W), the photo (no gradient).
+        mask: (B, 1, H, W), 1 = hole.
+    """
+    w = style_filters(completed.device)
+    pad = STYLE_KERNEL // 2
+    fake, real, m = completed.float(), target.detach().float(), mask.float()
+    terms = []
+    for scale in STYLE_SCALES:
+        if scale > 1:
+            fake, real, m = (F.avg_pool2d(t, 2) for t in (fake, real, m))
+        weights = m / m.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)  # (B, 1, h, w)
+        grams = []
+        for image in (fake, real):
+            f = F.relu(F.conv2d(image, w, padding=pad))  # (B, K, h, w)
+            grams.append(torch.einsum("bkhw,blhw->bkl", f * weights, f))  # (B, K, K)
+        diff = (grams[0] - grams[1]).abs().sum(dim=(1, 2))  # (B,)
+        terms.append(diff / grams[1].abs().sum(dim=(1, 2)).clamp_min(1e-12))
+    loss = torch.stack(terms).mean()
+    return loss, {"loss/C_style": loss.item()}

@@ -1,7 +1,7 @@
 """One iteration of Algorithm 1: the phase table, the batch, the networks and the update.
 
     phase          trains                      loss of the completion network
-    completion     C alone                     masked MSE (eq. 1)
+    completion     C alone                     masked MSE (eq. 1) [+ style_weight * style]
     discriminator  D alone                     (D: eq. 2 [+ r1_weight * R1 penalty])
     joint          C and D                     MSE + alpha * GAN (eq. 3) [+ fm_weight * feature matching]
                                                (their gradient weighed by hole depth: train.adv_depth)
@@ -30,6 +30,7 @@ from glcic.losses import (
     masked_mse,
     r1_penalty,
     rim_gated,
+    texture_style,
 )
 from glcic.models import (
     CompletionNetwork,
@@ -206,6 +207,10 @@ def training_step(
             l1, s = masked_l1(out, x, m, holes, per_image)
             stats.update(s)
             loss_c = loss_c + tc.l1_weight * l1
+        if tc.style_weight > 0:
+            style, s = texture_style(completed, x, m)
+            stats.update(s)
+            loss_c = loss_c + tc.style_weight * style
         if phase.train_d and (tc.alpha > 0 or tc.fm_weight > 0):
             # Freeze netD so that no generator-loss gradient reaches its parameters
             # (and so its next update sees only the discriminator loss).
