@@ -63,6 +63,11 @@ def test_config_choices_are_the_options_module_s():
             load_config("report", [f"{override}=x"])
 
 
+def test_a_negative_style_weight_is_refused():
+    with pytest.raises(ConfigError, match=r"train.style_weight must be >= 0 .*got -0.5"):
+        Config(train=TrainConfig(style_weight=-0.5)).validate()
+
+
 def test_a_negative_l1_weight_is_refused():
     with pytest.raises(ConfigError, match=r"train.l1_weight must be >= 0 .*got -1"):
         Config(train=TrainConfig(l1_weight=-1.0)).validate()

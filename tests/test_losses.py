@@ -135,3 +135,76 @@ def test_rim_gated_is_the_image_with_its_gradient_weighed():
     assert torch.equal(out.detach(), image.detach())
     (out * torch.tensor([[4.0, 4.0, 4.0]])).sum().backward()
     assert image.grad.tolist() == [[0.0, 2.0, 4.0]]
+
+
+def _textured(g: torch.Generator) -> torch.Tensor:
+    """(2, 3, 32, 32) photos with texture: noise over a smooth ramp."""
+    ramp = torch.linspace(0, 1, 32).view(1, 1, 1, 32).expand(2, 3, 32, 32)
+    return (0.5 * ramp + 0.5 * torch.rand(2, 3, 32, 32, generator=g)).clamp(0, 1)
+
+
+def _hole() -> torch.Tensor:
+    m = torch.zeros(2, 1, 32, 32)
+    m[:, :, 8:24, 8:24] = 1
+    return m
+
+
+def test_texture_style_is_zero_for_the_photo_itself_and_grows_with_the_blur():
+    """The Gram matrices over the hole match where the fill is the photo; a flat fill (the mean
+    colour) scores worse than a blurred one, which scores worse than the photo's texture moved."""
+    from glcic.losses import texture_style
+
+    g = torch.Generator().manual_seed(0)
+    x, m = _textured(g), _hole()
+    same, stats = texture_style(x, x, m)
+    assert same.item() == 0.0 and stats["loss/C_style"] == 0.0
+    flat = x * (1 - m) + x.mean(dim=(2, 3), keepdim=True) * m
+    blurred = x * (1 - m) + torch.nn.functional.avg_pool2d(x, 3, 1, 1) * m
+    shifted = x * (1 - m) + torch.roll(x, 5, dims=3) * m  # the same texture, elsewhere
+    scores = [texture_style(c, x, m)[0].item() for c in (shifted, blurred, flat)]
+    assert 0 < scores[0] < scores[1] < scores[2], scores
+
+
+def test_texture_style_reads_only_the_hole_and_skips_hole_free_images():
+    """Outside the hole and the filters' reach the completed image is not compared; an image
+    without a hole adds 0 to the mean."""
+    from glcic.losses import texture_style
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(1, 3, 64, 64, generator=g)
+    near = torch.zeros(1, 1, 64, 64)
+    near[:, :, 8:56, 8:56] = 1
+    completed = x * near + torch.rand(1, 3, 64, 64, generator=g) * (1 - near)  # the photo near the hole
+    far = torch.zeros_like(near)
+    far[:, :, 28:36, 28:36] = 1  # the 5x5 filters at a quarter reach 20..44: inside `near`
+    assert texture_style(completed, x, far)[0].item() == 0.0
+    x, m = _textured(g), _hole()
+    m[1] = 0
+    loss, _ = texture_style(x * (1 - m) + 0.5 * m, x, m)
+    assert loss.item() > 0
+    alone, _ = texture_style(x[:1] * (1 - m[:1]) + 0.5 * m[:1], x[:1], m[:1])
+    assert torch.allclose(loss, alone / 2)  # the hole-free image counts 0 in the mean
+
+
+def test_texture_style_sends_gradient_to_the_fill_only():
+    from glcic.losses import texture_style
+
+    g = torch.Generator().manual_seed(2)
+    x, m = _textured(g), _hole()
+    fill = torch.full_like(x, 0.5).requires_grad_(True)
+    target = x.clone().requires_grad_(True)
+    loss, _ = texture_style(x * (1 - m) + fill * m, target, m)
+    loss.backward()
+    assert target.grad is None
+    assert fill.grad.abs().sum() > 0 and (fill.grad * (1 - m)).abs().sum() == 0
+
+
+def test_style_filters_are_fixed_zero_mean_and_unit_norm():
+    from glcic.losses import STYLE_FILTERS, STYLE_KERNEL, style_filters
+
+    w = style_filters(torch.device("cpu"))
+    assert w.shape == (STYLE_FILTERS, 3, STYLE_KERNEL, STYLE_KERNEL)
+    assert torch.allclose(w.mean(dim=(1, 2, 3)), torch.zeros(STYLE_FILTERS), atol=1e-6)
+    assert torch.allclose(w.flatten(1).norm(dim=1), torch.ones(STYLE_FILTERS), atol=1e-5)
+    style_filters.cache_clear()
+    assert torch.equal(style_filters(torch.device("cpu")), w)  # seeded: the same bank again

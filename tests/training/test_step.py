@@ -458,6 +458,26 @@ def test_l1_weight_adds_the_hole_l1_to_the_completion_loss():
     assert torch.allclose(loss, (out - target)[hole].abs().mean())
 
 
+def test_style_weight_adds_the_texture_style_term_to_the_completion_loss():
+    """train.style_weight > 0: the completion phase reports loss/C_style and its gradient
+    changes the update; 0 leaves eq. (1) alone."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 32, 32, generator=g)
+    masks, win_c = sample_batch(RectMaskGenerator(32, 8, 16, 16), 4, g)
+    batch = Batch(x, torch.zeros(4, 0), masks, win_c, win_c)
+    mean = torch.full((3,), 0.5)
+    weights = {}
+    for w in (0.0, 1.0):
+        netC, netD = _tiny_nets()
+        tc = TrainConfig(optimizer="adam", lr_c=1e-2, style_weight=w)
+        opt_c = torch.optim.Adam(netC.parameters(), lr=1e-2)
+        opt_d = torch.optim.Adam(netD.parameters(), lr=0.0)
+        stats = training_step(_nets(netC, netD, opt_c, opt_d), batch, PHASES["completion"], _cfg(tc), mean)
+        assert ("loss/C_style" in stats) == (w > 0)
+        weights[w] = [p.detach().clone() for p in netC.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(weights[0.0], weights[1.0], strict=True))
+
+
 def test_image_hole_weighting_gives_every_image_the_same_weight():
     """train.hole_weighting=image: the mean of each image's hole mean, so a thin hole counts as
     much as a large one; with equal holes it is the pixel weighting; a hole-free image adds 0."""
