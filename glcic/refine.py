@@ -66,14 +66,15 @@ def detail_sigma(scale: float) -> float:
 
 
 def _low(a: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
-    """Gaussian low band of ``a`` ``(h, w, 3)`` float32; with ``known``, from known pixels only
-    (normalised convolution), so a hole's content never leaks into it."""
+    """Gaussian low band of ``a`` ``(h, w, 3)`` or ``(h, w)`` float32; with ``known``, from known
+    pixels only (normalised convolution), so a hole's content never leaks into it."""
     if known is None:
         return cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     k = known.astype(np.float32)
-    num = cv2.GaussianBlur(a * k[:, :, None], (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    per_pixel = (lambda t: t) if a.ndim == 2 else (lambda t: t[:, :, None])
+    num = cv2.GaussianBlur(a * per_pixel(k), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     den = cv2.GaussianBlur(k, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    return num / np.maximum(den, 1e-6)[:, :, None]
+    return num / per_pixel(np.maximum(den, 1e-6))
 
 
 def _smooth_known(a: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
@@ -89,16 +90,16 @@ def _smooth_known(a: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)[:, :, None]
 
 
-def _features(low: np.ndarray, tops: np.ndarray, lefts: np.ndarray) -> torch.Tensor:
-    """``(N, CELLS * CELLS * C)``: the feature image ``low`` ``(h, w, C)`` averaged on each patch's cells."""
+def _features(integral: np.ndarray, tops: np.ndarray, lefts: np.ndarray) -> torch.Tensor:
+    """``(N, CELLS * CELLS * C)``: a feature image averaged on each patch's cells, from its
+    integral image ``integral`` ``(h + 1, w + 1, C)`` (``cv2.integral``)."""
     c = PATCH // CELLS
-    integral = cv2.integral(low)  # (h+1, w+1, 3) float64
     feats = []
     for i in range(CELLS):
         for j in range(CELLS):
             y0, x0 = tops + i * c, lefts + j * c
             s = integral[y0 + c, x0 + c] - integral[y0, x0 + c] - integral[y0 + c, x0] + integral[y0, x0]
-            feats.append(s / (c * c))  # (N, 3)
+            feats.append(s / (c * c))  # (N, C)
     return torch.from_numpy(np.concatenate(feats, axis=1).astype(np.float32))
 
 
@@ -111,21 +112,19 @@ def _cost(fy: int, fx: int, target: np.ndarray, integral: np.ndarray, pos: tuple
 
 def _choose(
     ty: np.ndarray, tx: np.ndarray, gy: np.ndarray, gx: np.ndarray, sy: np.ndarray, sx: np.ndarray,
-    cost: np.ndarray, ok: np.ndarray, photo_low: np.ndarray, guide: np.ndarray,
+    cost: np.ndarray, ok: np.ndarray, integral: np.ndarray, targets: np.ndarray,
 ) -> list[tuple[int, int]]:
-    """One source ``(y, x)`` per target (at ``ty, tx``, grid cell ``gy, gx``): its cheapest
-    candidate, or the left or upper neighbour's copy continued when that costs at most
-    1 / :data:`COHERENCE` as much. Targets in raster order."""
-    h, w = photo_low.shape[:2]
+    """One source ``(y, x)`` per target (at ``ty, tx``, grid cell ``gy, gx``, feature
+    ``targets[t]``): its cheapest candidate, or the left or upper neighbour's copy continued
+    when that costs at most 1 / :data:`COHERENCE` as much; ``integral`` is the sources'
+    feature image's. Targets in raster order."""
+    h, w = integral.shape[0] - 1, integral.shape[1] - 1
     norm = float(max(h, w))
-    integral = cv2.integral(photo_low)
-    gintegral = cv2.integral(guide)
     where = {(int(a), int(b)): t for t, (a, b) in enumerate(zip(gy, gx, strict=True))}
     chosen: list[tuple[int, int]] = []
     for t in range(ty.size):
         a, b = int(ty[t]), int(tx[t])
         best, best_cost = (int(sy[t, 0]), int(sx[t, 0])), float(cost[t, 0])
-        target = None
         for n in (where.get((int(gy[t]), int(gx[t]) - 1)), where.get((int(gy[t]) - 1, int(gx[t])))):
             if n is None or n >= t:
                 continue
@@ -134,24 +133,23 @@ def _choose(
                 continue
             if ok[fy + PATCH, fx + PATCH] - ok[fy, fx + PATCH] - ok[fy + PATCH, fx] + ok[fy, fx] != 0:
                 continue
-            if target is None:
-                target = _cell_means(gintegral, a, b)
-            c = COHERENCE * _cost(fy, fx, target, integral, (a / norm, b / norm), norm)
+            c = COHERENCE * _cost(fy, fx, targets[t], integral, (a / norm, b / norm), norm)
             if c < best_cost:
                 best, best_cost = (fy, fx), c
         chosen.append(best)
     return chosen
 
 
+_CELL_Y, _CELL_X = (np.mgrid[0:PATCH:PATCH // CELLS, 0:PATCH:PATCH // CELLS].reshape(2, -1))
+"""Each cell's offset in a patch, in :func:`_features`' order: ``(CELLS * CELLS,)`` each."""
+
+
 def _cell_means(integral: np.ndarray, a: int, b: int) -> np.ndarray:
-    """The matching feature of the patch at ``(a, b)``: ``(CELLS * CELLS * 3,)``."""
+    """The matching feature of the patch at ``(a, b)``: ``(CELLS * CELLS * C,)``, as :func:`_features`'."""
     c = PATCH // CELLS
-    f = np.empty((CELLS, CELLS, integral.shape[2]), np.float64)
-    for i in range(CELLS):
-        for j in range(CELLS):
-            y0, x0 = a + i * c, b + j * c
-            f[i, j] = (integral[y0 + c, x0 + c] - integral[y0, x0 + c] - integral[y0 + c, x0] + integral[y0, x0]) / (c * c)
-    return f.reshape(-1)
+    y0, x0 = _CELL_Y + a, _CELL_X + b
+    f = integral[y0 + c, x0 + c] - integral[y0, x0 + c] - integral[y0 + c, x0] + integral[y0, x0]  # (16, C)
+    return (f / (c * c)).reshape(-1)
 
 
 def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: float) -> np.ndarray:
@@ -174,7 +172,28 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
     h, w = hole.shape
     sigma = detail_sigma(scale)
     hw, known, img = hole, ~hole, photo
-    guide = _low(filled, None, sigma)  # (h, w, 3) what the fill knows
+
+    # Targets: patches on a STRIDE grid covering every hole pixel.
+    # Each moved by up to JITTER px (seeded): seams on a regular grid would repeat every
+    # STRIDE px, a pattern the eye (and grid_peaks) picks out.
+    gy, gx = np.mgrid[0 : max(1, h - PATCH + STRIDE) : STRIDE, 0 : max(1, w - PATCH + STRIDE) : STRIDE]
+    gy, gx = gy.ravel() // STRIDE, gx.ravel() // STRIDE
+    jitter = np.random.default_rng(0).integers(-JITTER, JITTER + 1, (2, gy.size))
+    ty = np.clip(gy * STRIDE + jitter[0], 0, h - PATCH)
+    tx = np.clip(gx * STRIDE + jitter[1], 0, w - PATCH)
+    hi = cv2.integral(hw.astype(np.uint8))
+    nh = hi[ty + PATCH, tx + PATCH] - hi[ty, tx + PATCH] - hi[ty + PATCH, tx] + hi[ty, tx]
+    keep = nh > 0
+    ty, tx, gy, gx = ty[keep], tx[keep], gy[keep], gx[keep]
+    # The targets' box (it holds the whole hole): what is painted and the guide read there only.
+    y0, y1, x0, x1 = int(ty.min()), int(ty.max()) + PATCH, int(tx.min()), int(tx.max()) + PATCH
+    box = (slice(y0, y1), slice(x0, x1))
+
+    # The guide (what the fill knows), from a crop wide enough for the Gaussian's reach:
+    # the same values in the box as blurring the whole window.
+    reach = int(4 * sigma) + 2
+    gy0, gx0 = max(0, y0 - reach), max(0, x0 - reach)
+    guide = _low(filled[gy0 : y1 + reach, gx0 : x1 + reach], None, sigma)[y0 - gy0 : y1 - gy0, x0 - gx0 : x1 - gx0]
     photo_low = _low(img, known, sigma)  # (h, w, 3) the photo's own low band
     high = img - photo_low  # (h, w, 3) valid where the patch and its blur are known
 
@@ -192,54 +211,49 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
     # Match texture strength too: a source's own (RMS of its high band) against what the
     # known pixels around suggest for the target (sky stays smooth, grass gets grass).
     valid = (bad == 0).astype(np.float32)
-    rms = np.sqrt(_low((high * high).sum(axis=2, keepdims=True).repeat(3, 2), valid > 0, PATCH / 2)[:, :, :1])
-    expect = _smooth_known(rms, valid, max(2.0 * PATCH, max(h, w) / 6))  # (h, w, 1)
+    rms = np.sqrt(_low((high * high).sum(axis=2), valid > 0, PATCH / 2))[:, :, None]
+    expect = _smooth_known(rms, valid, max(2.0 * PATCH, max(h, w) / 6))[box]  # (bh, bw, 1)
     photo_low = np.concatenate([photo_low, ENERGY_WEIGHT * rms], axis=2)  # (h, w, 4)
-    guide4 = np.concatenate([guide, ENERGY_WEIGHT * expect], axis=2)
-
-    # Targets: patches on a STRIDE grid covering every hole pixel.
-    # Each moved by up to JITTER px (seeded): seams on a regular grid would repeat every
-    # STRIDE px, a pattern the eye (and grid_peaks) picks out.
-    gy, gx = np.mgrid[0 : max(1, h - PATCH + STRIDE) : STRIDE, 0 : max(1, w - PATCH + STRIDE) : STRIDE]
-    gy, gx = gy.ravel() // STRIDE, gx.ravel() // STRIDE
-    jitter = np.random.default_rng(0).integers(-JITTER, JITTER + 1, (2, gy.size))
-    ty = np.clip(gy * STRIDE + jitter[0], 0, h - PATCH)
-    tx = np.clip(gx * STRIDE + jitter[1], 0, w - PATCH)
-    hi = cv2.integral(hw.astype(np.uint8))
-    nh = hi[ty + PATCH, tx + PATCH] - hi[ty, tx + PATCH] - hi[ty + PATCH, tx] + hi[ty, tx]
-    keep = nh > 0
-    ty, tx, gy, gx = ty[keep], tx[keep], gy[keep], gx[keep]
+    guide4 = np.concatenate([guide, ENERGY_WEIGHT * expect], axis=2)  # (bh, bw, 4)
 
     # Candidate sources per target: the TOP_K nearest by feature distance plus a preference
     # for nearby sources; then one raster pass that prefers continuing a neighbour's copy.
-    fs, ft = _features(photo_low, cy, cx), _features(guide4, ty, tx)  # (Nc, F), (Nt, F)
+    # The distance preference is two more feature dimensions (positions times its root
+    # weight), so one squared distance holds both terms.
+    integral, gintegral = cv2.integral(photo_low), cv2.integral(guide4)  # float64, 4 channels
     norm = float(max(h, w))
-    pos_s = torch.from_numpy(np.stack([cy, cx], 1).astype(np.float32)) / norm  # (Nc, 2)
-    pos_t = torch.from_numpy(np.stack([ty, tx], 1).astype(np.float32)) / norm  # (Nt, 2)
+    root = math.sqrt(DISTANCE_WEIGHT) / norm
+    fs = torch.cat([_features(integral, cy, cx), torch.from_numpy(np.stack([cy, cx], 1) * root).float()], 1)
+    ft = torch.cat([_features(gintegral, ty - y0, tx - x0), torch.from_numpy(np.stack([ty, tx], 1) * root).float()], 1)
     k = min(TOP_K, cy.size)
     top_cost = np.empty((ty.size, k), np.float32)
     top_idx = np.empty((ty.size, k), np.int64)
-    chunk = max(1, 2**24 // max(1, cy.size))
+    # Squared distances as |s|^2 - 2 t.s (one matrix product), |t|^2 added to the k kept:
+    # it does not change a target's ranking. 64 targets at a time keep the rows in cache.
+    fs_t, fs_sq = fs.T.contiguous(), fs.square().sum(dim=1)[None]  # (F, Nc), (1, Nc)
+    ft_sq = ft.square().sum(dim=1, keepdim=True)  # (Nt, 1)
+    chunk = 64
     for i in range(0, ty.size, chunk):
-        d = torch.cdist(ft[i : i + chunk], fs).square_()  # (n, Nc)
-        d += DISTANCE_WEIGHT * torch.cdist(pos_t[i : i + chunk], pos_s).square_()
+        d = torch.addmm(fs_sq, ft[i : i + chunk], fs_t, alpha=-2)  # (n, Nc)
         v, j = torch.topk(d, k, dim=1, largest=False)
-        top_cost[i : i + chunk], top_idx[i : i + chunk] = v.numpy(), j.numpy()
-    src = _choose(ty, tx, gy, gx, cy[top_idx], cx[top_idx], top_cost, ok, photo_low, guide4)
+        top_cost[i : i + chunk], top_idx[i : i + chunk] = (v + ft_sq[i : i + chunk]).numpy(), j.numpy()
+    targets = ft[:, :-2].double().numpy()  # (Nt, F): the guide's features, for _choose
+    src = _choose(ty, tx, gy, gx, cy[top_idx], cx[top_idx], top_cost, ok, integral, targets)
 
-    # Overlap-add the chosen high bands with linear ramps over the overlaps.
+    # Overlap-add the chosen high bands with linear ramps over the overlaps, in the box.
     ramp = np.minimum(1.0, (np.arange(PATCH) + 0.5) / max(1, PATCH - STRIDE))
     ramp = np.minimum(ramp, ramp[::-1]).astype(np.float32)
     wpatch = ramp[:, None] * ramp[None, :]  # (PATCH, PATCH)
-    acc = np.zeros((h, w, 3), np.float32)
-    wsum = np.zeros((h, w), np.float32)
+    acc = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    wsum = np.zeros((y1 - y0, x1 - x0), np.float32)
     for t in range(ty.size):
-        a, b, (c, e) = ty[t], tx[t], src[t]
+        a, b, (c, e) = ty[t] - y0, tx[t] - x0, src[t]
         acc[a : a + PATCH, b : b + PATCH] += wpatch[:, :, None] * high[c : c + PATCH, e : e + PATCH]
         wsum[a : a + PATCH, b : b + PATCH] += wpatch
-    detail = acc / np.maximum(wsum, 1e-6)[:, :, None]
+    inside = hw[box]
+    detail = acc[inside] / np.maximum(wsum[inside], 1e-6)[:, None]  # (n, 3)
     out = filled.copy()
-    out[hw] = np.clip(guide[hw] + detail[hw], 0.0, 1.0)
+    out[box][inside] = np.clip(guide[inside] + detail, 0.0, 1.0)
     return out
 
 
