@@ -95,3 +95,33 @@ def test_strategy_refine_adds_detail_to_deep_holes_only() -> None:
     assert torch.equal(out[:, :, ~h], x[:, :, ~h])
     assert torch.equal(out[:, :, 20:22, 10:370], auto[:, :, 20:22, 10:370])  # the stroke as auto left it
     assert (out[:, :, h] - auto[:, :, h]).abs().max() > 0.05
+
+
+def test_the_two_feature_readers_agree() -> None:
+    """The search reads patches' features in bulk (``_features``), the coherence pass one at a
+    time (``_cell_means``): the same numbers, or the pass would compare unlike costs."""
+    from glcic.refine import PATCH, _cell_means, _features
+
+    rng = np.random.default_rng(0)
+    image = rng.random((60, 70, 4), dtype=np.float32)
+    integral = cv2.integral(image)
+    tops, lefts = np.array([0, 7, 60 - PATCH]), np.array([0, 13, 70 - PATCH])
+    bulk = _features(integral, tops, lefts).numpy()
+    for n, (a, b) in enumerate(zip(tops, lefts, strict=True)):
+        one = _cell_means(integral, int(a), int(b))
+        np.testing.assert_allclose(bulk[n], one, rtol=1e-5, atol=1e-6)
+        # A cell's value is its pixels' mean.
+        np.testing.assert_allclose(one[:4], image[a : a + PATCH // 4, b : b + PATCH // 4].mean(axis=(0, 1)), rtol=1e-4)
+
+
+def test_add_detail_paints_only_the_hole_where_the_hole_touches_the_border() -> None:
+    """The painted box reaches the image's edge: still only the hole changes."""
+    rng = np.random.default_rng(1)
+    photo = (0.5 + 0.2 * rng.standard_normal((96, 120, 3))).clip(0, 1).astype(np.float32)
+    hole = np.zeros((96, 120), bool)
+    hole[:30, 90:] = True  # the top-right corner
+    filled = photo.copy()
+    filled[hole] = 0.5
+    out = add_detail(photo, filled, hole, 0.1)
+    assert np.array_equal(out[~hole], filled[~hole])
+    assert hole_detail(out, photo, hole) > hole_detail(filled, photo, hole)
