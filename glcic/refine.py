@@ -90,35 +90,39 @@ def _smooth_known(a: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)[:, :, None]
 
 
-def _features(integral: np.ndarray, tops: np.ndarray, lefts: np.ndarray) -> torch.Tensor:
-    """``(N, CELLS * CELLS * C)``: a feature image averaged on each patch's cells, from its
-    integral image ``integral`` ``(h + 1, w + 1, C)`` (``cv2.integral``)."""
+_CELL_Y, _CELL_X = (np.mgrid[0:PATCH:PATCH // CELLS, 0:PATCH:PATCH // CELLS].reshape(2, -1))
+"""Each cell's offset in a patch, in :func:`_features`' order: ``(CELLS * CELLS,)`` each."""
+
+
+def _cell_image(image: np.ndarray) -> np.ndarray:
+    """Each pixel's mean over the ``PATCH // CELLS`` square below and right of it: a patch's
+    cells are then single reads (:func:`_features`). ``float32``, the shape of ``image``."""
     c = PATCH // CELLS
-    feats = []
-    for i in range(CELLS):
-        for j in range(CELLS):
-            y0, x0 = tops + i * c, lefts + j * c
-            s = integral[y0 + c, x0 + c] - integral[y0, x0 + c] - integral[y0 + c, x0] + integral[y0, x0]
-            feats.append(s / (c * c))  # (N, C)
-    return torch.from_numpy(np.concatenate(feats, axis=1).astype(np.float32))
+    return cv2.boxFilter(image, -1, (c, c), anchor=(0, 0), normalize=True, borderType=cv2.BORDER_REPLICATE)
 
 
-def _cost(fy: int, fx: int, target: np.ndarray, integral: np.ndarray, pos: tuple[float, float], norm: float) -> float:
+def _features(cells: np.ndarray, tops: np.ndarray, lefts: np.ndarray) -> torch.Tensor:
+    """``(N, CELLS * CELLS * C)``: the patches' cell means, read from :func:`_cell_image`'s ``cells``."""
+    feats = [cells[tops + dy, lefts + dx] for dy, dx in zip(_CELL_Y, _CELL_X, strict=True)]  # each (N, C)
+    return torch.from_numpy(np.concatenate(feats, axis=1))
+
+
+def _cost(fy: int, fx: int, target: np.ndarray, cells: np.ndarray, pos: tuple[float, float], norm: float) -> float:
     """The matching cost of the source patch at ``(fy, fx)`` for a target of feature ``target``
     at ``pos`` (divided by ``norm``), as in :func:`add_detail`'s search."""
-    d = float(np.square(_cell_means(integral, fy, fx) - target).sum())
+    d = float(np.square(cells[_CELL_Y + fy, _CELL_X + fx].reshape(-1) - target).sum())
     return d + DISTANCE_WEIGHT * ((fy / norm - pos[0]) ** 2 + (fx / norm - pos[1]) ** 2)
 
 
 def _choose(
     ty: np.ndarray, tx: np.ndarray, gy: np.ndarray, gx: np.ndarray, sy: np.ndarray, sx: np.ndarray,
-    cost: np.ndarray, ok: np.ndarray, integral: np.ndarray, targets: np.ndarray,
+    cost: np.ndarray, ok: np.ndarray, cells: np.ndarray, targets: np.ndarray,
 ) -> list[tuple[int, int]]:
     """One source ``(y, x)`` per target (at ``ty, tx``, grid cell ``gy, gx``, feature
     ``targets[t]``): its cheapest candidate, or the left or upper neighbour's copy continued
-    when that costs at most 1 / :data:`COHERENCE` as much; ``integral`` is the sources'
-    feature image's. Targets in raster order."""
-    h, w = integral.shape[0] - 1, integral.shape[1] - 1
+    when that costs at most 1 / :data:`COHERENCE` as much; ``cells`` is the sources' feature
+    image's :func:`_cell_image`. Targets in raster order."""
+    h, w = cells.shape[:2]
     norm = float(max(h, w))
     where = {(int(a), int(b)): t for t, (a, b) in enumerate(zip(gy, gx, strict=True))}
     chosen: list[tuple[int, int]] = []
@@ -133,23 +137,11 @@ def _choose(
                 continue
             if ok[fy + PATCH, fx + PATCH] - ok[fy, fx + PATCH] - ok[fy + PATCH, fx] + ok[fy, fx] != 0:
                 continue
-            c = COHERENCE * _cost(fy, fx, targets[t], integral, (a / norm, b / norm), norm)
+            c = COHERENCE * _cost(fy, fx, targets[t], cells, (a / norm, b / norm), norm)
             if c < best_cost:
                 best, best_cost = (fy, fx), c
         chosen.append(best)
     return chosen
-
-
-_CELL_Y, _CELL_X = (np.mgrid[0:PATCH:PATCH // CELLS, 0:PATCH:PATCH // CELLS].reshape(2, -1))
-"""Each cell's offset in a patch, in :func:`_features`' order: ``(CELLS * CELLS,)`` each."""
-
-
-def _cell_means(integral: np.ndarray, a: int, b: int) -> np.ndarray:
-    """The matching feature of the patch at ``(a, b)``: ``(CELLS * CELLS * C,)``, as :func:`_features`'."""
-    c = PATCH // CELLS
-    y0, x0 = _CELL_Y + a, _CELL_X + b
-    f = integral[y0 + c, x0 + c] - integral[y0, x0 + c] - integral[y0 + c, x0] + integral[y0, x0]  # (16, C)
-    return (f / (c * c)).reshape(-1)
 
 
 def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: float) -> np.ndarray:
@@ -220,11 +212,12 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
     # for nearby sources; then one raster pass that prefers continuing a neighbour's copy.
     # The distance preference is two more feature dimensions (positions times its root
     # weight), so one squared distance holds both terms.
-    integral, gintegral = cv2.integral(photo_low), cv2.integral(guide4)  # float64, 4 channels
+    cells, gcells = _cell_image(photo_low), _cell_image(guide4)  # (h, w, 4), (bh, bw, 4)
+    del photo_low, guide4
     norm = float(max(h, w))
     root = math.sqrt(DISTANCE_WEIGHT) / norm
-    fs = torch.cat([_features(integral, cy, cx), torch.from_numpy(np.stack([cy, cx], 1) * root).float()], 1)
-    ft = torch.cat([_features(gintegral, ty - y0, tx - x0), torch.from_numpy(np.stack([ty, tx], 1) * root).float()], 1)
+    fs = torch.cat([_features(cells, cy, cx), torch.from_numpy(np.stack([cy, cx], 1) * root).float()], 1)
+    ft = torch.cat([_features(gcells, ty - y0, tx - x0), torch.from_numpy(np.stack([ty, tx], 1) * root).float()], 1)
     k = min(TOP_K, cy.size)
     top_cost = np.empty((ty.size, k), np.float32)
     top_idx = np.empty((ty.size, k), np.int64)
@@ -238,7 +231,7 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
         v, j = torch.topk(d, k, dim=1, largest=False)
         top_cost[i : i + chunk], top_idx[i : i + chunk] = (v + ft_sq[i : i + chunk]).numpy(), j.numpy()
     targets = ft[:, :-2].double().numpy()  # (Nt, F): the guide's features, for _choose
-    src = _choose(ty, tx, gy, gx, cy[top_idx], cx[top_idx], top_cost, ok, integral, targets)
+    src = _choose(ty, tx, gy, gx, cy[top_idx], cx[top_idx], top_cost, ok, cells, targets)
 
     # Overlap-add the chosen high bands with linear ramps over the overlaps, in the box.
     ramp = np.minimum(1.0, (np.arange(PATCH) + 0.5) / max(1, PATCH - STRIDE))

@@ -97,21 +97,20 @@ def test_strategy_refine_adds_detail_to_deep_holes_only() -> None:
     assert (out[:, :, h] - auto[:, :, h]).abs().max() > 0.05
 
 
-def test_the_two_feature_readers_agree() -> None:
-    """The search reads patches' features in bulk (``_features``), the coherence pass one at a
-    time (``_cell_means``): the same numbers, or the pass would compare unlike costs."""
-    from glcic.refine import PATCH, _cell_means, _features
+def test_a_patch_s_features_are_its_cells_means() -> None:
+    """The search reads each patch as the means of its CELLS x CELLS cells (``_features``, from
+    ``_cell_image``); the coherence pass costs a patch from the same image."""
+    from glcic.refine import CELLS, PATCH, _cell_image, _features
 
     rng = np.random.default_rng(0)
     image = rng.random((60, 70, 4), dtype=np.float32)
-    integral = cv2.integral(image)
+    cells = _cell_image(image)
     tops, lefts = np.array([0, 7, 60 - PATCH]), np.array([0, 13, 70 - PATCH])
-    bulk = _features(integral, tops, lefts).numpy()
+    feats = _features(cells, tops, lefts).numpy().reshape(3, CELLS, CELLS, 4)
+    c = PATCH // CELLS
     for n, (a, b) in enumerate(zip(tops, lefts, strict=True)):
-        one = _cell_means(integral, int(a), int(b))
-        np.testing.assert_allclose(bulk[n], one, rtol=1e-5, atol=1e-6)
-        # A cell's value is its pixels' mean.
-        np.testing.assert_allclose(one[:4], image[a : a + PATCH // 4, b : b + PATCH // 4].mean(axis=(0, 1)), rtol=1e-4)
+        want = image[a : a + PATCH, b : b + PATCH].reshape(CELLS, c, CELLS, c, 4).mean(axis=(1, 3))
+        np.testing.assert_allclose(feats[n], want, rtol=1e-5, atol=1e-6)
 
 
 def test_add_detail_paints_only_the_hole_where_the_hole_touches_the_border() -> None:
