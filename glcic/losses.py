@@ -229,9 +229,12 @@ def texture_style(
     which, unlike a discriminator, the completion network cannot move toward a pattern it prefers.
 
     Per image and scale: G = sum_p w_p f_p f_p^T over the pixels p, w the hole (average-pooled
-    at coarser scales) normalised to sum 1, f_p the K responses at p; the term is
-    ``|G_completed - G_photo|_1 / |G_photo|_1`` (so it does not depend on the photo's contrast),
-    averaged over the scales and the images. An image without a hole adds 0.
+    at coarser scales) normalised to sum 1, f_p the K responses at p. Per scale the term is
+    ``sum_b |G_completed - G_photo|_1 / sum_b |G_photo|_1`` over the batch's images (so it does
+    not depend on the photos' contrast), averaged over the scales. The division is by the
+    batch's sum, not each image's: a hole over a flat patch of sky has a Gram matrix near 0, and
+    dividing by it made the term explode (a first run's step 1,300: docs/ablations.md). An image
+    without a hole adds 0 to both sums.
 
     Args:
         completed: (B, 3, H, W), the composite (the photo outside the hole), in the model's range.
@@ -250,7 +253,7 @@ def texture_style(
         for image in (fake, real):
             f = F.relu(F.conv2d(image, w, padding=pad))  # (B, K, h, w)
             grams.append(torch.einsum("bkhw,blhw->bkl", f * weights, f))  # (B, K, K)
-        diff = (grams[0] - grams[1]).abs().sum(dim=(1, 2))  # (B,)
-        terms.append(diff / grams[1].abs().sum(dim=(1, 2)).clamp_min(1e-12))
+        diff = (grams[0] - grams[1]).abs().sum()
+        terms.append(diff / grams[1].abs().sum().clamp_min(1e-12))
     loss = torch.stack(terms).mean()
     return loss, {"loss/C_style": loss.item()}
