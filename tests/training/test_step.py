@@ -429,11 +429,10 @@ def test_discriminator_phase_reuses_the_folded_completion_network_until_it_chang
     assert nets.frozen_c.get(netC, None) is not first
 
 
-def test_l1_weight_adds_the_hole_l1_to_the_completion_loss():
-    """train.l1_weight > 0: the completion phase reports loss/C_l1 (the mean absolute error on
-    the hole, as the evaluation's hole L1) and its gradient changes the update; 0 leaves eq. (1) alone."""
-    from glcic.losses import masked_l1
-
+@pytest.mark.parametrize(("option", "stat"), [("l1_weight", "loss/C_l1"), ("style_weight", "loss/C_style")])
+def test_a_hole_term_joins_the_completion_loss(option, stat):
+    """train.l1_weight / train.style_weight > 0: the completion phase reports the term and its
+    gradient changes the update; 0 leaves eq. (1) alone."""
     g = torch.Generator().manual_seed(0)
     x = torch.rand(4, 3, 32, 32, generator=g)
     masks, win_c = sample_batch(RectMaskGenerator(32, 8, 16, 16), 4, g)
@@ -442,40 +441,26 @@ def test_l1_weight_adds_the_hole_l1_to_the_completion_loss():
     weights = {}
     for w in (0.0, 1.0):
         netC, netD = _tiny_nets()
-        tc = TrainConfig(optimizer="adam", lr_c=1e-2, l1_weight=w)
+        tc = TrainConfig(optimizer="adam", lr_c=1e-2, **{option: w})
         opt_c = torch.optim.Adam(netC.parameters(), lr=1e-2)
         opt_d = torch.optim.Adam(netD.parameters(), lr=0.0)
         stats = training_step(_nets(netC, netD, opt_c, opt_d), batch, PHASES["completion"], _cfg(tc), mean)
-        assert ("loss/C_l1" in stats) == (w > 0)
+        assert (stat in stats) == (w > 0)
         weights[w] = [p.detach().clone() for p in netC.parameters()]
     assert any(not torch.equal(a, b) for a, b in zip(weights[0.0], weights[1.0], strict=True))
-    # The L1 is the hole's mean absolute error over hole values.
+
+
+def test_the_hole_l1_is_the_mean_absolute_error_over_hole_values():
+    """The L1 term (train.l1_weight) is the evaluation's hole L1."""
+    from glcic.losses import masked_l1
+
+    g = torch.Generator().manual_seed(0)
     out, target = torch.rand(2, 3, 8, 8, generator=g), torch.rand(2, 3, 8, 8, generator=g)
     m = torch.zeros(2, 1, 8, 8)
     m[:, :, 2:5, 3:7] = 1
     loss, _ = masked_l1(out, target, m)
     hole = m.expand_as(out).bool()
     assert torch.allclose(loss, (out - target)[hole].abs().mean())
-
-
-def test_style_weight_adds_the_texture_style_term_to_the_completion_loss():
-    """train.style_weight > 0: the completion phase reports loss/C_style and its gradient
-    changes the update; 0 leaves eq. (1) alone."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(4, 3, 32, 32, generator=g)
-    masks, win_c = sample_batch(RectMaskGenerator(32, 8, 16, 16), 4, g)
-    batch = Batch(x, torch.zeros(4, 0), masks, win_c, win_c)
-    mean = torch.full((3,), 0.5)
-    weights = {}
-    for w in (0.0, 1.0):
-        netC, netD = _tiny_nets()
-        tc = TrainConfig(optimizer="adam", lr_c=1e-2, style_weight=w)
-        opt_c = torch.optim.Adam(netC.parameters(), lr=1e-2)
-        opt_d = torch.optim.Adam(netD.parameters(), lr=0.0)
-        stats = training_step(_nets(netC, netD, opt_c, opt_d), batch, PHASES["completion"], _cfg(tc), mean)
-        assert ("loss/C_style" in stats) == (w > 0)
-        weights[w] = [p.detach().clone() for p in netC.parameters()]
-    assert any(not torch.equal(a, b) for a, b in zip(weights[0.0], weights[1.0], strict=True))
 
 
 def test_image_hole_weighting_gives_every_image_the_same_weight():
