@@ -3,7 +3,7 @@
 The figures are the peak resident memory of one request as ``benchmarks/serve_memory.py``
 measured it (``docs/serving.md``, "Memory per request"): the default request (the network,
 ``strategy=auto``) needs about 70 bytes per image pixel whatever the hole, since the
-network only ever sees windows of a few hundred pixels; ``strategy=refine`` adds about 80
+network only ever sees windows of a few hundred pixels; ``strategy=refine`` adds about 45
 bytes per pixel of the window it works in around a deep hole (:func:`glcic.refine.window`:
 the hole's box grown by its longest side); ``strategy=original`` runs the network on the
 whole image at once, about 275 bytes per pixel for the shipped models (width 0.5), in
@@ -41,9 +41,9 @@ class Cost:
     per_hole_pixel: float = 0.0
 
 
-REFINE_PER_WINDOW_PIXEL = 80
-"""What ``strategy=refine`` adds per pixel of its window (measured 78 B at 12 MP: 618 MiB for
-a window of 8.3 MP around a 5 % hole)."""
+REFINE_PER_WINDOW_PIXEL = 45
+"""What ``strategy=refine`` adds per pixel of its window (measured 42 B at 12 MP: 332 MiB for
+a window of 8.3 MP around a 5 % hole, and 31 B at 40 MP, since d7665fe; 78 B before it)."""
 
 
 NETWORK = Cost(70)
@@ -63,7 +63,7 @@ CLASSICAL_COSTS = {
 }
 HEADROOM_BYTES = 128 * MIB
 """Added to the default request's cost to make the budget: the figures are estimates, and a
-``refine`` on a small deep hole at the pixel limit (a window of up to 1.7 MP) should run."""
+``refine`` on a small deep hole at the pixel limit (a window of up to 3 MP) should run."""
 FLOOR_BYTES = 256 * MIB
 """A request estimated under this is never refused: small images cost their fixed overheads,
 which the per-pixel figures (measured on large ones) do not describe."""

@@ -98,7 +98,7 @@ def test_serve_warns_when_the_machine_has_less(monkeypatch):
 
 
 def test_refine_costs_its_window():
-    from glcic.server.costs import refine_window
+    from glcic.server.costs import REFINE_PER_WINDOW_PIXEL, refine_window
 
     hole = np.zeros((3000, 4000), bool)
     assert refine_window(hole) == 0
@@ -108,8 +108,8 @@ def test_refine_costs_its_window():
     window = refine_window(hole)
     assert window == 2748 * 2998
     base = request_cost("glcic", "auto", 12_000_000, 1)
-    assert request_cost("glcic", "refine", 12_000_000, 1, 0.5, window) == base + 80 * window
-    check_cost("glcic", "refine", (4000, 3000), 750_000, 0.5, MP40, window)  # 1.4 GiB: runs
-    check_cost("glcic", "refine", (7296, 5480), 90_000, 0.5, MP40, 1_500_000)  # a small deep hole
+    assert request_cost("glcic", "refine", 12_000_000, 1, 0.5, window) == base + REFINE_PER_WINDOW_PIXEL * window
+    check_cost("glcic", "refine", (4000, 3000), 750_000, 0.5, MP40, window)  # 1.1 GiB: runs
+    check_cost("glcic", "refine", (7296, 5480), 90_000, 0.5, MP40, 2_900_000)  # a small deep hole
     with pytest.raises(ApiError, match="strategy 'refine' on 7296x5480"):
         check_cost("glcic", "refine", (7296, 5480), 2_000_000, 0.5, MP40, 27_000_000)
