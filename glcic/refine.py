@@ -40,7 +40,7 @@ STRIDE = 16
 """Patch step in the hole: neighbouring patches overlap by ``PATCH - STRIDE`` pixels."""
 CELLS = 4
 """The matching feature: each patch's low band averaged on ``CELLS x CELLS`` cells."""
-MAX_CANDIDATES = 60_000
+MAX_CANDIDATES = 30_000
 """At most this many source patches are compared (their step grows with the photo)."""
 DISTANCE_WEIGHT = 0.02
 """Preference for nearby sources: this x (distance / window side)^2 is added to the
@@ -56,6 +56,8 @@ COHERENCE = 0.8
 """A candidate that continues a neighbour's copy (the neighbour's source shifted by the
 targets' offset) competes with its cost x this: larger stretches of the photo are copied
 whole, which looks like texture, not like tiles."""
+LOW_RES_SIGMA = 4.0
+""":func:`_low` takes Gaussians at least this wide (px) on a shrunk copy."""
 MIN_SCALE_GAP = 0.75
 """Holes filled at a scale of at least this lose little; :func:`add_detail` leaves them."""
 
@@ -67,14 +69,35 @@ def detail_sigma(scale: float) -> float:
 
 def _low(a: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
     """Gaussian low band of ``a`` ``(h, w, 3)`` or ``(h, w)`` float32; with ``known``, from known
-    pixels only (normalised convolution), so a hole's content never leaks into it."""
+    pixels only (normalised convolution), so a hole's content never leaks into it. A wide
+    Gaussian (``sigma`` of :data:`LOW_RES_SIGMA` px or more) is taken on a copy shrunk by
+    ``sigma / 2`` (area averages) and scaled back up (bilinear): its band holds nothing the
+    small copy loses, at a fraction of the cost."""
+    f = int(sigma // 2) if sigma >= LOW_RES_SIGMA else 1
+    h, w = a.shape[:2]
+    if f > 1:
+        small = (max(1, round(w / f)), max(1, round(h / f)))
+
+        def shrink(t: np.ndarray) -> np.ndarray:
+            return cv2.resize(t, small, interpolation=cv2.INTER_AREA)
+
+        low = _low(shrink(a) if known is None else shrink(a * _per_pixel(known.astype(np.float32), a)),
+                   None, sigma / f)
+        if known is not None:
+            den = cv2.GaussianBlur(shrink(known.astype(np.float32)), (0, 0), sigma / f, borderType=cv2.BORDER_REFLECT)
+            low = low / _per_pixel(np.maximum(den, 1e-6), low)
+        return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)
     if known is None:
         return cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     k = known.astype(np.float32)
-    per_pixel = (lambda t: t) if a.ndim == 2 else (lambda t: t[:, :, None])
-    num = cv2.GaussianBlur(a * per_pixel(k), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    num = cv2.GaussianBlur(a * _per_pixel(k, a), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     den = cv2.GaussianBlur(k, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    return num / per_pixel(np.maximum(den, 1e-6))
+    return num / _per_pixel(np.maximum(den, 1e-6), num)
+
+
+def _per_pixel(k: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``k`` ``(h, w)`` shaped to multiply ``like`` (``(h, w)`` or ``(h, w, C)``)."""
+    return k if like.ndim == 2 else k[:, :, None]
 
 
 def _smooth_known(a: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:

@@ -124,3 +124,22 @@ def test_add_detail_paints_only_the_hole_where_the_hole_touches_the_border() -> 
     out = add_detail(photo, filled, hole, 0.1)
     assert np.array_equal(out[~hole], filled[~hole])
     assert hole_detail(out, photo, hole) > hole_detail(filled, photo, hole)
+
+
+def test_a_wide_low_band_taken_small_matches_the_full_size_one_and_ignores_the_hole() -> None:
+    """``_low`` takes a Gaussian of sigma >= LOW_RES_SIGMA on a shrunk copy: close to the full-size
+    blur (its band holds nothing the copy loses), and still blind to the hole's content."""
+    from glcic.refine import LOW_RES_SIGMA, _low
+
+    rng = np.random.default_rng(2)
+    a = rng.random((200, 260, 3), dtype=np.float32)
+    sigma = 2.5 * LOW_RES_SIGMA
+    full = cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    small = _low(a, None, sigma)
+    assert small.shape == a.shape
+    assert np.abs(small - full)[20:-20, 20:-20].max() < 0.01  # away from the border's reflection
+    known = np.ones((200, 260), bool)
+    known[60:140, 80:180] = False
+    b = a.copy()
+    b[~known] = rng.random((int((~known).sum()), 3), dtype=np.float32) * 10  # anything in the hole
+    np.testing.assert_allclose(_low(a, known, sigma), _low(b, known, sigma), atol=1e-5)
