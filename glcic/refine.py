@@ -130,23 +130,28 @@ def _features(cells: np.ndarray, tops: np.ndarray, lefts: np.ndarray) -> torch.T
     return torch.from_numpy(np.concatenate(feats, axis=1))
 
 
-def _cost(fy: int, fx: int, target: np.ndarray, cells: np.ndarray, pos: tuple[float, float], norm: float) -> float:
-    """The matching cost of the source patch at ``(fy, fx)`` for a target of feature ``target``
-    at ``pos`` (divided by ``norm``), as in :func:`add_detail`'s search."""
-    d = float(np.square(cells[_CELL_Y + fy, _CELL_X + fx].reshape(-1) - target).sum())
-    return d + DISTANCE_WEIGHT * ((fy / norm - pos[0]) ** 2 + (fx / norm - pos[1]) ** 2)
+def _patch_sum(integral: np.ndarray, y, x):
+    """The sum over the ``PATCH`` square at ``(y, x)`` (ints or arrays of them) of the image
+    whose ``cv2.integral`` is ``integral``."""
+    return integral[y + PATCH, x + PATCH] - integral[y, x + PATCH] - integral[y + PATCH, x] + integral[y, x]
+
+
+def _cost(fy: int, fx: int, target: np.ndarray, cells: np.ndarray, root: float) -> float:
+    """The search's squared distance between the source patch at ``(fy, fx)`` and a target's
+    feature ``target`` (its cell means, then its position times ``root``, as in :func:`add_detail`)."""
+    d = np.square(cells[_CELL_Y + fy, _CELL_X + fx].reshape(-1) - target[:-2]).sum()
+    return float(d + (fy * root - target[-2]) ** 2 + (fx * root - target[-1]) ** 2)
 
 
 def _choose(
     ty: np.ndarray, tx: np.ndarray, gy: np.ndarray, gx: np.ndarray, sy: np.ndarray, sx: np.ndarray,
-    cost: np.ndarray, ok: np.ndarray, cells: np.ndarray, targets: np.ndarray,
+    cost: np.ndarray, ok: np.ndarray, cells: np.ndarray, targets: np.ndarray, root: float,
 ) -> list[tuple[int, int]]:
-    """One source ``(y, x)`` per target (at ``ty, tx``, grid cell ``gy, gx``, feature
+    """One source ``(y, x)`` per target (at ``ty, tx``, grid cell ``gy, gx``, search feature
     ``targets[t]``): its cheapest candidate, or the left or upper neighbour's copy continued
-    when that costs at most 1 / :data:`COHERENCE` as much; ``cells`` is the sources' feature
-    image's :func:`_cell_image`. Targets in raster order."""
+    when that costs at most 1 / :data:`COHERENCE` as much (:func:`_cost`); ``cells`` is the
+    sources' feature image's :func:`_cell_image`. Targets in raster order."""
     h, w = cells.shape[:2]
-    norm = float(max(h, w))
     where = {(int(a), int(b)): t for t, (a, b) in enumerate(zip(gy, gx, strict=True))}
     chosen: list[tuple[int, int]] = []
     for t in range(ty.size):
@@ -158,9 +163,9 @@ def _choose(
             fy, fx = chosen[n][0] + a - int(ty[n]), chosen[n][1] + b - int(tx[n])
             if not (0 <= fy <= h - PATCH and 0 <= fx <= w - PATCH):
                 continue
-            if ok[fy + PATCH, fx + PATCH] - ok[fy, fx + PATCH] - ok[fy + PATCH, fx] + ok[fy, fx] != 0:
+            if _patch_sum(ok, fy, fx) != 0:
                 continue
-            c = COHERENCE * _cost(fy, fx, targets[t], cells, (a / norm, b / norm), norm)
+            c = COHERENCE * _cost(fy, fx, targets[t], cells, root)
             if c < best_cost:
                 best, best_cost = (fy, fx), c
         chosen.append(best)
@@ -197,8 +202,7 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
     ty = np.clip(gy * STRIDE + jitter[0], 0, h - PATCH)
     tx = np.clip(gx * STRIDE + jitter[1], 0, w - PATCH)
     hi = cv2.integral(hw.astype(np.uint8))
-    nh = hi[ty + PATCH, tx + PATCH] - hi[ty, tx + PATCH] - hi[ty + PATCH, tx] + hi[ty, tx]
-    keep = nh > 0
+    keep = _patch_sum(hi, ty, tx) > 0
     ty, tx, gy, gx = ty[keep], tx[keep], gy[keep], gx[keep]
     # The targets' box (it holds the whole hole): what is painted and the guide read there only.
     y0, y1, x0, x1 = int(ty.min()), int(ty.max()) + PATCH, int(tx.min()), int(tx.max()) + PATCH
@@ -219,7 +223,7 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
     step = max(2, int(math.ceil(math.sqrt(max(1, known.sum()) / MAX_CANDIDATES))))
     cy, cx = np.mgrid[0 : h - PATCH + 1 : step, 0 : w - PATCH + 1 : step]
     cy, cx = cy.ravel(), cx.ravel()
-    nbad = ok[cy + PATCH, cx + PATCH] - ok[cy, cx + PATCH] - ok[cy + PATCH, cx] + ok[cy, cx]
+    nbad = _patch_sum(ok, cy, cx)
     cy, cx = cy[nbad == 0], cx[nbad == 0]
     if cy.size == 0:
         return filled
@@ -237,8 +241,7 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
     # weight), so one squared distance holds both terms.
     cells, gcells = _cell_image(photo_low), _cell_image(guide4)  # (h, w, 4), (bh, bw, 4)
     del photo_low, guide4
-    norm = float(max(h, w))
-    root = math.sqrt(DISTANCE_WEIGHT) / norm
+    root = math.sqrt(DISTANCE_WEIGHT) / max(h, w)
     fs = torch.cat([_features(cells, cy, cx), torch.from_numpy(np.stack([cy, cx], 1) * root).float()], 1)
     ft = torch.cat([_features(gcells, ty - y0, tx - x0), torch.from_numpy(np.stack([ty, tx], 1) * root).float()], 1)
     k = min(TOP_K, cy.size)
@@ -253,8 +256,7 @@ def add_detail(photo: np.ndarray, filled: np.ndarray, hole: np.ndarray, scale: f
         d = torch.addmm(fs_sq, ft[i : i + chunk], fs_t, alpha=-2)  # (n, Nc)
         v, j = torch.topk(d, k, dim=1, largest=False)
         top_cost[i : i + chunk], top_idx[i : i + chunk] = (v + ft_sq[i : i + chunk]).numpy(), j.numpy()
-    targets = ft[:, :-2].double().numpy()  # (Nt, F): the guide's features, for _choose
-    src = _choose(ty, tx, gy, gx, cy[top_idx], cx[top_idx], top_cost, ok, cells, targets)
+    src = _choose(ty, tx, gy, gx, cy[top_idx], cx[top_idx], top_cost, ok, cells, ft.double().numpy(), root)
 
     # Overlap-add the chosen high bands with linear ramps over the overlaps, in the box.
     ramp = np.minimum(1.0, (np.arange(PATCH) + 0.5) / max(1, PATCH - STRIDE))
