@@ -203,9 +203,9 @@ class TrainConfig:
     """Weight of a style term on the hole's texture (not in the paper; glcic.losses.texture_style):
     the Gram matrices of fixed random filters' responses over the hole, at three scales, of the
     completed image against the photo's, relative to the photo's. Unlike the adversarial term it
-    needs no discriminator and cannot be fooled by a pattern: it asks the fill for the photo's
-    amount and kind of texture, in every phase that trains the completion network. 0 keeps it
-    out (the paper)."""
+    needs no discriminator: it asks the fill for the photo's amount and kind of texture, in every
+    phase that trains the completion network. On scene photos a plaid of bars met it as well as
+    texture would (docs/ablations.md, ``ft-resize+style0.05``). 0 keeps it out (the paper)."""
     r1_weight: float = 0.0
     """Weight of the R1 gradient penalty on the discriminator (Mescheder et al. 2018; LaMa uses
     0.001 with its patch discriminator): the discriminator also minimises r1_weight x the mean

@@ -225,8 +225,9 @@ def texture_style(
     against the photo's, at each of :data:`STYLE_SCALES`. PConv reads VGG features; we have no
     pretrained network, and random filters at several scales capture a texture's statistics
     well (Ustyuzhaninov et al., ICLR 2017): :func:`style_filters`, ReLU after them. A blur has
-    too little filter energy, stripes energy in too few filters: both change the Gram matrix,
-    which, unlike a discriminator, the completion network cannot move toward a pattern it prefers.
+    too little filter energy: it changes the Gram matrix, which, unlike a discriminator, does not
+    learn. Patterns can match it too: on scene photos the completion network met it with bars
+    (docs/ablations.md, ``ft-resize+style0.05``).
 
     Per image and scale: G = sum_p w_p f_p f_p^T over the pixels p, w the hole (average-pooled
     at coarser scales) normalised to sum 1, f_p the K responses at p. Per scale the term is

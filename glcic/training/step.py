@@ -4,6 +4,7 @@
     completion     C alone                     masked MSE (eq. 1) [+ style_weight * style]
     discriminator  D alone                     (D: eq. 2 [+ r1_weight * R1 penalty])
     joint          C and D                     MSE + alpha * GAN (eq. 3) [+ fm_weight * feature matching]
+                                               [+ style_weight * style]
                                                (their gradient weighed by hole depth: train.adv_depth)
                    (D first, train.d_steps times on the step's images; then C once)
 
